@@ -1,0 +1,121 @@
+"""Statement: words a party said. It never changes a formal stance; it sits beside it in history."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from typing import TYPE_CHECKING, Any, ClassVar
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain.errors import Conflict, InvalidInput
+from domain.values import aggregate_id, check_not_future, event_id_for
+
+
+class Statement(Aggregate):
+    TOPIC = "diplo:Statement"
+
+    class Event(Aggregate.Event):
+        TOPIC = "diplo:Statement.Event"
+
+    class Issued(Event, Aggregate.Created):
+        TOPIC = "diplo:Statement.Issued"
+        class_version = 1
+        event_id: UUID
+        party: str
+        speaker: str | None
+        occurred_on: date
+        precision: str
+        text: str
+        about: str | None
+        position: str | None
+        note: str | None
+        sources: list[dict[str, Any]]
+        confidence: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.party = self.party
+            aggregate.about = self.about
+            aggregate.issued_event_id = self.event_id
+            aggregate.retracted = False
+
+    class Retracted(Event):
+        TOPIC = "diplo:Statement.Retracted"
+        class_version = 1
+        event_id: UUID
+        party: str
+        about: str | None
+        target_event_id: UUID
+        reason: str
+        sources: list[dict[str, Any]]
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.retracted = True
+
+    if TYPE_CHECKING:  # set by the events' apply(); not dataclass fields
+        party: str
+        about: str | None
+        issued_event_id: UUID
+        retracted: bool
+
+    @staticmethod
+    def id_for(party: str, occurred_on: date, speaker: str | None, text: str) -> UUID:
+        """The same words by the same party and speaker on the same day are one statement."""
+        digest = hashlib.sha256(f"{party}|{occurred_on}|{speaker or ''}|{text.strip()}".encode()).hexdigest()
+        return aggregate_id("statement", digest)
+
+    @classmethod
+    def issue(
+        cls,
+        *,
+        party: str,
+        speaker: str | None,
+        occurred_on: date,
+        precision: str,
+        text: str,
+        about: str | None,
+        position: str | None,
+        note: str | None,
+        sources: list[dict[str, Any]],
+        confidence: str,
+        today: date,
+    ) -> Statement:
+        if not text.strip():
+            raise InvalidInput("text must not be empty", field="text")
+        if position is not None and about is None:
+            raise InvalidInput("a position needs the declaration it is about", field="about")
+        check_not_future(occurred_on, "occurred_on", today)
+        statement_id = cls.id_for(party, occurred_on, speaker, text)
+        return cls._create(
+            cls.Issued,
+            id=statement_id,
+            event_id=event_id_for(statement_id, 1),
+            party=party,
+            speaker=speaker.strip() if speaker else None,
+            occurred_on=occurred_on,
+            precision=precision,
+            text=text.strip(),
+            about=about,
+            position=position,
+            note=note,
+            sources=sources,
+            confidence=confidence,
+        )
+
+    def retract(self, *, target_event_id: UUID, reason: str, sources: list[dict[str, Any]]) -> UUID:
+        if self.retracted:
+            raise Conflict(f"event {target_event_id} has already been retracted", field="event_id")
+        if not reason.strip():
+            raise InvalidInput("a retraction needs a reason", field="reason")
+        event_id = event_id_for(self.id, self.version + 1)
+        self.trigger_event(
+            self.Retracted,
+            event_id=event_id,
+            party=self.party,
+            about=self.about,
+            target_event_id=target_event_id,
+            reason=reason.strip(),
+            sources=sources,
+        )
+        return event_id

@@ -1,0 +1,189 @@
+"""Runs the read models over the event log: in pages, one transaction per page, exactly once.
+
+Each page's transaction first advances every read model's tracking row by compare-and-set from the
+position it read; if another projector moved it meanwhile, the page rolls back whole. So a crash at
+any moment, or two projectors on one store, can neither lose an event nor apply one twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from eventsourcing.persistence import ApplicationRecorder, Mapper
+
+from projections.catalogue import Catalogue
+from projections.event_log import EventLog
+from projections.readmodel import Applied, ReadModel, timestamp
+from projections.stance_history import StanceHistory
+from projections.store import Sql, ViewStore
+from projections.timeline import Timeline
+
+log = logging.getLogger(__name__)
+
+TRACKING_DDL = "CREATE TABLE IF NOT EXISTS view_tracking (name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
+
+
+def default_read_models() -> list[ReadModel]:
+    return [EventLog(), Catalogue(), Timeline(), StanceHistory()]
+
+
+class StaleTracking(Exception):
+    """Another projector applied this page first; nothing was written."""
+
+
+class Projector:
+    def __init__(
+        self,
+        recorder: ApplicationRecorder,
+        mapper: Mapper[Any],
+        store: ViewStore,
+        read_models: Sequence[ReadModel] | None = None,
+        *,
+        page_size: int = 500,
+        poll_interval: float = 0.1,
+    ) -> None:
+        self.recorder = recorder
+        self.mapper = mapper
+        self.store = store
+        self.read_models = list(read_models) if read_models is not None else default_read_models()
+        self.page_size = page_size
+        self.poll_interval = poll_interval
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._progress = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self.last_error: BaseException | None = None
+        self.setup()
+
+    # -- schema -----------------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        with self.store.transaction() as sql:
+            sql.execute(TRACKING_DDL)
+            for model in self.read_models:
+                model.create(sql)
+                sql.execute(
+                    "INSERT INTO view_tracking (name, position) VALUES (?, 0) ON CONFLICT (name) DO NOTHING",
+                    (model.name,),
+                )
+
+    def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Drops the read models and replays the whole log into them."""
+        with self.store.transaction() as sql:
+            for model in self.read_models:
+                model.drop(sql)
+                sql.execute("DELETE FROM view_tracking WHERE name = ?", (model.name,))
+        self.setup()
+        return self.catch_up(progress)
+
+    # -- positions --------------------------------------------------------------------------------
+
+    def position(self) -> int:
+        """The position every read model has reached."""
+        with self.store.reading() as sql:
+            return self._position(sql)
+
+    def _position(self, sql: Sql) -> int:
+        names = [m.name for m in self.read_models]
+        rows = sql.rows(
+            f"SELECT name, position FROM view_tracking WHERE name IN ({', '.join('?' for _ in names)})", names
+        )
+        found = {r["name"]: int(r["position"]) for r in rows}
+        return min(found.get(n, 0) for n in names)
+
+    def head(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    # -- processing -------------------------------------------------------------------------------
+
+    def run_once(self) -> int:
+        """Applies the next page of events; returns how many were read."""
+        start = self.position()
+        notifications = self.recorder.select_notifications(
+            start=start, limit=self.page_size, inclusive_of_start=False
+        )
+        if not notifications:
+            return 0
+        end = notifications[-1].id
+        with self.store.transaction() as sql:
+            for model in self.read_models:
+                moved = sql.execute(
+                    "UPDATE view_tracking SET position = ? WHERE name = ? AND position = ?", (end, model.name, start)
+                )
+                if moved != 1:
+                    raise StaleTracking(model.name)
+            for notification in notifications:
+                event = self.mapper.to_domain_event(notification)
+                at = Applied(sql, notification.id, timestamp(event.timestamp))
+                for model in self.read_models:
+                    model.apply(event, at)
+        with self._progress:
+            self._progress.notify_all()
+        return len(notifications)
+
+    def catch_up(self, progress: Callable[[int, int], None] | None = None) -> int:
+        total = 0
+        while True:
+            try:
+                n = self.run_once()
+            except StaleTracking:
+                continue
+            total += n
+            if progress is not None:
+                progress(self.position(), self.head())
+            if n < self.page_size:
+                return total
+
+    def wake(self, *_: Any) -> None:
+        """Called after a local save, so a write is projected at once rather than at the next poll."""
+        self._wake.set()
+
+    def wait_for(self, position: int, timeout: float) -> bool:
+        """Blocks until every read model has reached `position`, or the timeout passes."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.position() >= position:
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            with self._progress:
+                # Woken by a local page; the short cap also notices a projector in another process.
+                self._progress.wait(min(remaining, 0.05))
+
+    # -- the background thread --------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="diplo-projector", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        backoff = self.poll_interval
+        while not self._stop.is_set():
+            try:
+                n = self.run_once()
+                self.last_error = None
+                backoff = self.poll_interval
+            except StaleTracking:
+                continue
+            except Exception as error:  # the store may be briefly away; keep the thread alive
+                self.last_error = error
+                log.exception("projector page failed; retrying in %.1fs", backoff)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            if n < self.page_size:
+                self._wake.wait(self.poll_interval)
+                self._wake.clear()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None

@@ -1,0 +1,190 @@
+"""Every act in valid-time order — summits hosted, declarations published, formal acts, statements —
+each marked when a retraction names it. Serves the timeline and each party's history."""
+
+from __future__ import annotations
+
+import json
+from functools import singledispatchmethod
+from typing import Any
+
+from domain.declaration import Declaration
+from domain.statement import Statement
+from domain.summit import Summit
+from projections.readmodel import Applied, ReadModel, as_json
+from projections.store import Sql
+
+COLUMNS = (
+    "position", "event_id", "kind", "occurred_on", "precision", "recorded_at", "party", "hosts",
+    "declaration_id", "summit_id", "title", "speaker", "text", "position_on", "reason", "note",
+    "confidence", "sources",
+)
+
+
+class Timeline(ReadModel):
+    name = "timeline"
+    tables = ("timeline",)
+    ddl = (
+        """CREATE TABLE IF NOT EXISTS timeline (
+            position BIGINT PRIMARY KEY,
+            event_id TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            occurred_on TEXT NOT NULL,
+            precision TEXT NOT NULL,
+            recorded_at TEXT NOT NULL,
+            party TEXT,
+            hosts TEXT,
+            declaration_id TEXT,
+            summit_id TEXT,
+            title TEXT,
+            speaker TEXT,
+            text TEXT,
+            position_on TEXT,
+            reason TEXT,
+            note TEXT,
+            confidence TEXT NOT NULL,
+            sources TEXT NOT NULL,
+            retraction_event_id TEXT,
+            retraction_position BIGINT,
+            retracted_at TEXT,
+            retraction_reason TEXT,
+            retraction_sources TEXT
+        )""",
+        "CREATE INDEX IF NOT EXISTS timeline_by_time ON timeline (occurred_on, position)",
+        "CREATE INDEX IF NOT EXISTS timeline_by_party ON timeline (party, occurred_on, position)",
+        "CREATE INDEX IF NOT EXISTS timeline_by_declaration ON timeline (declaration_id, occurred_on, position)",
+    )
+
+    def _insert(self, at: Applied, **values: Any) -> None:
+        row = {c: None for c in COLUMNS} | values | {"position": at.position, "recorded_at": at.recorded_at}
+        at.sql.execute(
+            f"INSERT INTO timeline ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})",
+            [row[c] for c in COLUMNS],
+        )
+
+    @singledispatchmethod
+    def apply(self, event: Any, at: Applied) -> None:
+        """Bookkeeping events are not acts."""
+
+    @apply.register
+    def _(self, event: Summit.Hosted, at: Applied) -> None:
+        self._insert(at, event_id=str(event.event_id), kind="hosted", occurred_on=event.starts_on.isoformat(),
+                     precision="day", hosts=as_json(event.hosts), summit_id=event.slug, title=event.name,
+                     note=event.notes, confidence=event.confidence, sources=as_json(event.sources))
+
+    @apply.register
+    def _(self, event: Declaration.Published, at: Applied) -> None:
+        self._insert(at, event_id=str(event.event_id), kind="published", occurred_on=event.published_on.isoformat(),
+                     precision="day", declaration_id=event.slug, summit_id=event.summit_id, title=event.title,
+                     note=event.notes, confidence=event.confidence, sources=as_json(event.sources))
+
+    @apply.register
+    def _(self, event: Declaration.ActRecorded, at: Applied) -> None:
+        self._insert(at, event_id=str(event.event_id), kind=str(event.kind), occurred_on=event.occurred_on.isoformat(),
+                     precision=event.precision, party=event.party, declaration_id=event.declaration_id,
+                     reason=event.reason, note=event.note, confidence=event.confidence, sources=as_json(event.sources))
+
+    @apply.register
+    def _(self, event: Statement.Issued, at: Applied) -> None:
+        self._insert(at, event_id=str(event.event_id), kind="statement", occurred_on=event.occurred_on.isoformat(),
+                     precision=event.precision, party=event.party, declaration_id=event.about,
+                     speaker=event.speaker, text=event.text, position_on=event.position, note=event.note,
+                     confidence=event.confidence, sources=as_json(event.sources))
+
+    def _mark_retracted(self, event: Declaration.Retracted | Statement.Retracted, at: Applied) -> None:
+        at.sql.execute(
+            "UPDATE timeline SET retraction_event_id = ?, retraction_position = ?, retracted_at = ?,"
+            " retraction_reason = ?, retraction_sources = ? WHERE event_id = ?",
+            (str(event.event_id), at.position, at.recorded_at, event.reason, as_json(event.sources),
+             str(event.target_event_id)),
+        )
+
+    @apply.register
+    def _(self, event: Declaration.Retracted, at: Applied) -> None:
+        self._mark_retracted(event, at)
+
+    @apply.register
+    def _(self, event: Statement.Retracted, at: Applied) -> None:
+        self._mark_retracted(event, at)
+
+
+def entry(row: dict[str, Any], known_at: str) -> dict[str, Any]:
+    """One timeline row as clients see it at `known_at`: a retraction recorded later does not show."""
+    retracted = row["retracted_at"] is not None and row["retracted_at"] <= known_at
+    out = {k: row[k] for k in COLUMNS if k in row}
+    out["sources"] = json.loads(row["sources"])
+    out["hosts"] = json.loads(row["hosts"]) if row.get("hosts") else None
+    out["retracted"] = retracted
+    out["retraction"] = (
+        {
+            "event_id": row["retraction_event_id"],
+            "position": row["retraction_position"],
+            "recorded_at": row["retracted_at"],
+            "reason": row["retraction_reason"],
+            "sources": json.loads(row["retraction_sources"]),
+        }
+        if retracted
+        else None
+    )
+    return out
+
+
+def query_timeline(
+    sql: Sql,
+    *,
+    known_at: str,
+    date_from: str | None = None,
+    date_to: str | None = None,
+    parties: list[str] | None = None,
+    declarations: list[str] | None = None,
+    kinds: list[str] | None = None,
+    after: tuple[str, int] | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Acts in valid-time order, keyset-paged after (occurred_on, position)."""
+    where, params = ["recorded_at <= ?"], [known_at]
+    if date_from:
+        where.append("occurred_on >= ?")
+        params.append(date_from)
+    if date_to:
+        where.append("occurred_on <= ?")
+        params.append(date_to)
+    for column, values in (("party", parties), ("declaration_id", declarations), ("kind", kinds)):
+        if values:
+            where.append(f"{column} IN ({', '.join('?' for _ in values)})")
+            params.extend(values)
+    if after is not None:
+        where.append("(occurred_on > ? OR (occurred_on = ? AND position > ?))")
+        params.extend([after[0], after[0], after[1]])
+    rows = sql.rows(
+        f"SELECT * FROM timeline WHERE {' AND '.join(where)} ORDER BY occurred_on, position LIMIT ?",
+        [*params, limit],
+    )
+    return [entry(r, known_at) for r in rows]
+
+
+def party_history(
+    sql: Sql, party: str, *, known_at: str, date_from: str | None = None, date_to: str | None = None
+) -> list[dict[str, Any]]:
+    """The party's acts, statements and hosted summits in valid-time order; each formal act carries
+    the stance it set and the one before it, over the acts that counted at `known_at`."""
+    hosted = [r["summit_id"] for r in sql.rows("SELECT summit_id FROM summit_hosts WHERE party = ?", (party,))]
+    where = "(party = ?" + (f" OR (kind = 'hosted' AND summit_id IN ({', '.join('?' for _ in hosted)}))" if hosted else "") + ")"
+    rows = sql.rows(
+        f"SELECT * FROM timeline WHERE {where} AND recorded_at <= ? ORDER BY occurred_on, position",
+        [party, *hosted, known_at],
+    )
+    stance: dict[str, str | None] = {}
+    entries = []
+    for row in rows:
+        item = entry(row, known_at)
+        if item["kind"] in ("signed", "declined", "withdrawn"):
+            before = stance.get(item["declaration_id"])
+            if item["retracted"]:
+                item["stance"], item["previous"] = None, None
+            else:
+                item["stance"], item["previous"] = item["kind"], before
+                stance[item["declaration_id"]] = item["kind"]
+        if (date_from and item["occurred_on"] < date_from) or (date_to and item["occurred_on"] > date_to):
+            continue  # filtered after the fold, so `previous` is right even for the first entry shown
+        entries.append(item)
+    return entries

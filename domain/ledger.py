@@ -6,7 +6,7 @@ IdempotencyKey remembers a write's first answer, so a retried request stores not
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate

@@ -112,7 +112,7 @@ class DiplomaticRecord(Application[UUID]):
     def host_summit(
         self,
         *,
-        id: str,  # noqa: A002 - the contract's field name
+        id: str,
         name: str,
         hosts: list[str],
         city: str,
@@ -143,7 +143,7 @@ class DiplomaticRecord(Application[UUID]):
     def publish_declaration(
         self,
         *,
-        id: str,  # noqa: A002
+        id: str,
         title: str,
         published_on: date,
         sources: list[Source],

@@ -1,0 +1,1 @@
+"""The FastAPI app, its routes and schemas, settings, and the `diplo` command line."""

@@ -1,0 +1,39 @@
+"""The FastAPI app factory. `bootstrap` runs in the lifespan, never at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import errors
+from api.bootstrap import Runtime, bootstrap
+from api.routes import acts, declarations, health, log, parties, summits
+from api.settings import Settings
+
+DESCRIPTION = """An event-sourced record of diplomacy. Every act — a summit hosted, a declaration published,
+a party signing, declining or withdrawing, a statement — is stored once as an immutable event.
+
+Every read takes two times: `at` (valid time: what had happened by that date) and `known_at`
+(transaction time: what the record said at that moment). Writes need `Authorization: Bearer <token>`."""
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    """Builds the app; the runtime is bootstrapped in the lifespan unless one is handed in (tests, CLI)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own = runtime is None
+        app.state.runtime = runtime or bootstrap(settings or Settings())
+        try:
+            yield
+        finally:
+            if own:
+                app.state.runtime.close()
+
+    app = FastAPI(title="Diplomatic Timeline", version="1", description=DESCRIPTION, lifespan=lifespan)
+    errors.install(app)
+    for module in (summits, declarations, acts, parties, log, health):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,65 @@
+"""Builds the application and its read models from settings. Nothing happens at import time."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from api.settings import Settings
+from domain.parties import PartyRegistry
+from domain.service import DiplomaticRecord
+from projections.projector import Projector
+from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore
+from seeds.organisations import load_organisations
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    parties: PartyRegistry
+    app: DiplomaticRecord
+    store: ViewStore
+    projector: Projector
+    write_tokens: list[str]
+
+    def close(self) -> None:
+        self.projector.stop()
+        self.store.close()
+        self.app.close()
+
+
+def _create_schema(settings: Settings) -> None:
+    import psycopg
+
+    assert settings.database_url is not None
+    with psycopg.connect(settings.database_url, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{settings.database_schema}"')
+
+
+def development_token(data_dir: Path) -> str:
+    """A write token made on first start and kept under the data directory, for local use only."""
+    path = data_dir / "dev-write-token"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(24) + "\n", encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+def bootstrap(settings: Settings, *, start_projector: bool | None = None) -> Runtime:
+    """The one place the pieces are wired: store, application, read models, projector."""
+    parties = PartyRegistry(load_organisations())
+    if settings.uses_postgres:
+        _create_schema(settings)
+        store: ViewStore = PostgresViewStore(settings.database_url or "", settings.database_schema)
+    else:
+        store = SQLiteViewStore(settings.views_path())
+    app = DiplomaticRecord(settings.eventsourcing_env(), parties=parties)
+    projector = Projector(app.recorder, app.mapper, store, page_size=settings.page_size)
+    app.after_save.append(projector.wake)
+    if start_projector if start_projector is not None else settings.projector == "inprocess":
+        projector.catch_up()
+        projector.start()
+    tokens = settings.write_token_list or [development_token(settings.data_dir)]
+    return Runtime(settings, parties, app, store, projector, tokens)

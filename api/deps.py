@@ -1,0 +1,114 @@
+"""Dependencies shared by the routes, as Annotated aliases."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Query, Request
+from pydantic import BaseModel
+
+from api.bootstrap import Runtime
+from domain.errors import InvalidInput
+from domain.service import Idempotency
+from projections.readmodel import timestamp
+from projections.store import Sql
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def _token(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def _known(token: str | None, allowed: list[str]) -> bool:
+    # compare_digest against every token, without stopping early, so timing tells nothing.
+    found = False
+    for candidate in allowed:
+        found |= token is not None and hmac.compare_digest(token.encode(), candidate.encode())
+    return found
+
+
+UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
+
+
+def require_writer(runtime: RuntimeDep, authorization: Annotated[str | None, Header()] = None) -> None:
+    token = _token(authorization)
+    if token is None:
+        raise HTTPException(401, "a write needs 'Authorization: Bearer <token>'", headers=UNAUTHORIZED)
+    if not _known(token, runtime.write_tokens):
+        raise HTTPException(401, "unknown token", headers=UNAUTHORIZED)
+
+
+def require_reader(runtime: RuntimeDep, authorization: Annotated[str | None, Header()] = None) -> None:
+    allowed = runtime.settings.read_token_list
+    if not allowed:
+        return
+    token = _token(authorization)
+    if not (_known(token, allowed) or _known(token, runtime.write_tokens)):
+        raise HTTPException(401, "reads need 'Authorization: Bearer <token>' on this server", headers=UNAUTHORIZED)
+
+
+def read_sql(runtime: RuntimeDep) -> Iterator[Sql]:
+    with runtime.store.reading() as sql:
+        yield sql
+
+
+ReadSql = Annotated[Sql, Depends(read_sql)]
+
+
+def idempotency_for(key: str | None, request: Request, body: BaseModel) -> Idempotency | None:
+    """The same key with the same method, path and body is a retry; with anything else, a reuse."""
+    if key is None:
+        return None
+    if not key.strip() or len(key) > 200:
+        raise InvalidInput("Idempotency-Key must be 1 to 200 characters", field="Idempotency-Key")
+    canonical = json.dumps(
+        [request.method, request.url.path, body.model_dump(mode="json")], sort_keys=True, separators=(",", ":")
+    )
+    return Idempotency(key.strip(), hashlib.sha256(canonical.encode()).hexdigest())
+
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+
+
+def parse_known_at(value: str | None) -> str:
+    """A datetime with a zone, or a date meaning the end of that day in UTC; default now."""
+    if value is None:
+        return timestamp(datetime.now(UTC))
+    try:
+        if len(value) == 10:
+            return timestamp(datetime.combine(date.fromisoformat(value), time.max, tzinfo=UTC))
+        # A '+' left unencoded in a query string arrives as a space.
+        moment = datetime.fromisoformat(value.strip().replace(" ", "+"))
+    except ValueError:
+        raise InvalidInput(
+            f"known_at must be an ISO 8601 datetime with a zone (2025-03-01T12:00:00Z) or a date, got {value!r}",
+            field="known_at",
+        ) from None
+    if moment.tzinfo is None:
+        raise InvalidInput("known_at needs a time zone, e.g. 2025-03-01T12:00:00Z", field="known_at")
+    return timestamp(moment)
+
+
+def parse_at(value: date | None) -> str:
+    return (value or datetime.now(UTC).date()).isoformat()
+
+
+AtQuery = Annotated[date | None, Query(description="Valid time: count acts that occurred on or before this date (default today)", examples=["2025-02-12"])]
+KnownAtQuery = Annotated[str | None, Query(description="Transaction time: what the record said at this moment (datetime with zone, or a date = end of that day UTC; default now)", examples=["2025-03-01T00:00:00Z"])]
+FromQuery = Annotated[date | None, Query(alias="from", description="First valid-time date (YYYY-MM-DD)")]
+ToQuery = Annotated[date | None, Query(alias="to", description="Last valid-time date (YYYY-MM-DD)")]

@@ -1,0 +1,105 @@
+"""Declarations: publish one, record acts on it, and ask who stood where on it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import JSONResponse
+
+from api.deps import (
+    AtQuery,
+    IdempotencyKey,
+    KnownAtQuery,
+    ReadSql,
+    RuntimeDep,
+    idempotency_for,
+    parse_at,
+    parse_known_at,
+    require_reader,
+    require_writer,
+)
+from api.receipts import answer
+from api.schemas import ActCreate, DeclarationCreate, DeclarationPublic, SignatoriesPublic, WriteReceipt
+from domain.errors import NotFound
+from projections.catalogue import get_declaration, get_summit, list_declarations
+from projections.stance_history import STANCE_KINDS, signatories, stance_counts
+from projections.store import Sql
+
+router = APIRouter(prefix="/v1/declarations", tags=["declarations"])
+DeclarationId = Annotated[str, Path(max_length=100, examples=["paris-statement"])]
+
+
+@router.post("", status_code=201, response_model=WriteReceipt, dependencies=[Depends(require_writer)],
+             responses={202: {"model": WriteReceipt}})
+def create_declaration(
+    body: DeclarationCreate, runtime: RuntimeDep, request: Request, key: IdempotencyKey = None
+) -> JSONResponse:
+    """Record that a declaration was published (opened for signature)."""
+    receipt = runtime.app.publish_declaration(
+        id=body.id, title=body.title, summit_id=body.summit_id, published_on=body.published_on,
+        sources=[s.to_domain() for s in body.sources], confidence=body.confidence, notes=body.notes,
+        idempotency=idempotency_for(key, request, body),
+    )
+    return answer(runtime, receipt, f"/v1/declarations/{body.id}")
+
+
+@router.post("/{declaration_id}/acts", status_code=201, response_model=WriteReceipt,
+             dependencies=[Depends(require_writer)], responses={202: {"model": WriteReceipt}})
+def record_act(
+    declaration_id: DeclarationId, body: ActCreate, runtime: RuntimeDep, request: Request,
+    key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Record that a party signed, declined or withdrew; checked against the stance rules at its date."""
+    receipt = runtime.app.record_act(
+        declaration_id=declaration_id, kind=body.kind, party=body.party, occurred_on=body.occurred_on,
+        precision=body.precision, reason=body.reason, note=body.note,
+        sources=[s.to_domain() for s in body.sources], confidence=body.confidence,
+        idempotency=idempotency_for(key, request, body),
+    )
+    return answer(runtime, receipt, f"/v1/declarations/{declaration_id}/signatories")
+
+
+def _public(sql: Sql, row: dict[str, Any], counts: dict[str, dict[str, int]]) -> dict[str, Any]:
+    summit = get_summit(sql, row["summit_id"]) if row["summit_id"] else None
+    return {
+        **row,
+        "summit": {"id": summit["id"], "name": summit["name"]} if summit else None,
+        "counts": counts.get(row["id"], dict.fromkeys(STANCE_KINDS, 0)),
+    }
+
+
+@router.get("", response_model=list[DeclarationPublic], dependencies=[Depends(require_reader)])
+def declarations(sql: ReadSql, at: AtQuery = None, known_at: KnownAtQuery = None) -> list[dict[str, Any]]:
+    """Every declaration, with its summit and how many parties signed, declined and withdrew."""
+    counts = stance_counts(sql, parse_at(at), parse_known_at(known_at))
+    return [_public(sql, row, counts) for row in list_declarations(sql)]
+
+
+def _require(sql: Sql, declaration_id: str) -> dict[str, Any]:
+    row = get_declaration(sql, declaration_id)
+    if row is None:
+        raise NotFound(f"unknown declaration {declaration_id!r}", field="declaration_id")
+    return row
+
+
+@router.get("/{declaration_id}", response_model=DeclarationPublic, dependencies=[Depends(require_reader)])
+def declaration(
+    declaration_id: DeclarationId, sql: ReadSql, at: AtQuery = None, known_at: KnownAtQuery = None
+) -> dict[str, Any]:
+    """One declaration, with its summit, sources and counts."""
+    row = _require(sql, declaration_id)
+    return _public(sql, row, stance_counts(sql, parse_at(at), parse_known_at(known_at)))
+
+
+@router.get("/{declaration_id}/signatories", response_model=SignatoriesPublic, dependencies=[Depends(require_reader)])
+def declaration_signatories(
+    declaration_id: DeclarationId, sql: ReadSql, at: AtQuery = None, known_at: KnownAtQuery = None
+) -> dict[str, Any]:
+    """Who had signed, declined or withdrawn at `at`, as the record stood at `known_at`."""
+    _require(sql, declaration_id)
+    at_s, known_s = parse_at(at), parse_known_at(known_at)
+    grouped: dict[str, list[dict[str, Any]]] = {k: [] for k in STANCE_KINDS}
+    for row in signatories(sql, declaration_id, at_s, known_s):
+        grouped[row["stance"]].append(row)
+    return {"declaration_id": declaration_id, "at": at_s, "known_at": known_s, **grouped}

@@ -1,0 +1,70 @@
+"""The timeline of acts in valid time, and the global event log in log order."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from api.deps import FromQuery, KnownAtQuery, ReadSql, ToQuery, parse_known_at, require_reader
+from api.schemas import EventsPage, TimelinePage
+from domain.errors import InvalidInput
+from projections.event_log import list_events
+from projections.timeline import query_timeline
+
+router = APIRouter(prefix="/v1", tags=["timeline and events"], dependencies=[Depends(require_reader)])
+
+KINDS = ("hosted", "published", "signed", "declined", "withdrawn", "statement")
+
+
+def _encode(occurred_on: str, position: int) -> str:
+    return base64.urlsafe_b64encode(f"{occurred_on}|{position}".encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[str, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        day, _, position = raw.partition("|")
+        return day, int(position)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidInput("cursor is not one this server issued", field="cursor") from None
+
+
+@router.get("/timeline", response_model=TimelinePage)
+def timeline(
+    sql: ReadSql,
+    date_from: FromQuery = None,
+    date_to: ToQuery = None,
+    party: Annotated[list[str] | None, Query(max_length=50)] = None,
+    declaration: Annotated[list[str] | None, Query(max_length=50)] = None,
+    kind: Annotated[list[str] | None, Query(max_length=10, description=f"One of {', '.join(KINDS)}")] = None,
+    known_at: KnownAtQuery = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> dict[str, Any]:
+    """Acts in valid-time order (occurred_on, then log position), filtered and paged."""
+    for k in kind or []:
+        if k not in KINDS:
+            raise InvalidInput(f"unknown kind {k!r}; one of {', '.join(KINDS)}", field="kind")
+    items = query_timeline(
+        sql, known_at=parse_known_at(known_at), date_from=date_from and date_from.isoformat(),
+        date_to=date_to and date_to.isoformat(), parties=[p.upper() for p in party or []],
+        declarations=declaration, kinds=kind, after=_decode(cursor) if cursor else None, limit=limit + 1,
+    )
+    more = len(items) > limit
+    items = items[:limit]
+    next_cursor = _encode(items[-1]["occurred_on"], items[-1]["position"]) if more else None
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.get("/events", response_model=EventsPage)
+def events(
+    sql: ReadSql,
+    after: Annotated[int, Query(ge=0, description="Log position to start after")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    """The global event log in log order; positions strictly increase and may have gaps."""
+    rows = list_events(sql, after, limit)
+    return {"events": rows, "next_after": rows[-1]["position"] if rows else after}

@@ -1,0 +1,106 @@
+"""Parties: the registry, and each party's stances and history in both times."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+
+from api.deps import (
+    AtQuery,
+    FromQuery,
+    KnownAtQuery,
+    ReadSql,
+    RuntimeDep,
+    ToQuery,
+    parse_at,
+    parse_known_at,
+    require_reader,
+)
+from api.schemas import HistoryPublic, PartyPublic, StancesPublic
+from domain.errors import InvalidInput
+from projections.catalogue import get_declaration
+from projections.stance_history import stances_of
+from projections.timeline import party_history
+
+router = APIRouter(prefix="/v1/parties", tags=["parties"], dependencies=[Depends(require_reader)])
+Code = Annotated[str, Path(max_length=40, description="Party code, e.g. US, GB, EU", examples=["US"])]
+
+
+def _public(party: Any) -> dict[str, Any]:
+    return {**asdict(party), "aliases": list(party.aliases)}
+
+
+@router.get("", response_model=list[PartyPublic])
+def parties(
+    runtime: RuntimeDep,
+    q: Annotated[str | None, Query(max_length=100, description="Match code, name or alias")] = None,
+    kind: Annotated[str | None, Query(max_length=40, description="state, former-state, or an organisation kind")] = None,
+) -> list[dict[str, Any]]:
+    """The party registry: states from ISO 3166, organisations from the seed data."""
+    needle = (q or "").strip().lower()
+    found = []
+    for party in runtime.parties:
+        if kind and party.kind != kind:
+            continue
+        names = [party.code, party.name, party.official_name or "", *party.aliases]
+        if needle and not any(needle in n.lower() for n in names):
+            continue
+        found.append(_public(party))
+    return found
+
+
+@router.get("/{code}", response_model=PartyPublic)
+def party(code: Code, runtime: RuntimeDep) -> dict[str, Any]:
+    """One party of the registry."""
+    return _public(runtime.parties.get(code))
+
+
+@router.get("/{code}/stances", response_model=StancesPublic)
+def stances(
+    code: Code,
+    runtime: RuntimeDep,
+    sql: ReadSql,
+    at: AtQuery = None,
+    known_at: KnownAtQuery = None,
+    declaration: Annotated[
+        list[str] | None,
+        Query(max_length=100, description="Only these declarations; each is answered even when the stance is none"),
+    ] = None,
+) -> dict[str, Any]:
+    """The party's stance on each declaration at `at`, as the record stood at `known_at`."""
+    party = runtime.parties.get(code)
+    at_s, known_s = parse_at(at), parse_known_at(known_at)
+    found = stances_of(sql, party.code, at_s, known_s)
+    if declaration:
+        by_id = {row["declaration_id"]: row for row in found}
+        found = []
+        for declaration_id in dict.fromkeys(declaration):
+            row = by_id.get(declaration_id)
+            if row is None:
+                known = get_declaration(sql, declaration_id)
+                if known is None:
+                    raise InvalidInput(f"unknown declaration {declaration_id!r}", field="declaration")
+                row = {"declaration_id": declaration_id, "title": known["title"], "stance": "none",
+                       "since": None, "event_id": None, "sources": []}
+            found.append(row)
+    return {"party": party.code, "at": at_s, "known_at": known_s, "stances": found}
+
+
+@router.get("/{code}/history", response_model=HistoryPublic)
+def history(
+    code: Code,
+    runtime: RuntimeDep,
+    sql: ReadSql,
+    known_at: KnownAtQuery = None,
+    date_from: FromQuery = None,
+    date_to: ToQuery = None,
+) -> dict[str, Any]:
+    """Everything the party did, said or hosted, in valid-time order, with the stance each act set."""
+    party = runtime.parties.get(code)
+    known_s = parse_known_at(known_at)
+    entries = party_history(sql, party.code, known_at=known_s, date_from=date_from and date_from.isoformat(),
+                            date_to=date_to and date_to.isoformat())
+    return {"party": party.code, "known_at": known_s, "entries": entries}
+

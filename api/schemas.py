@@ -1,0 +1,310 @@
+"""Request and response bodies of the HTTP API, kept apart from the domain's events."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.values import ActKind, Confidence, Position, Precision, Source
+
+PARIS_SOURCE = {
+    "title": "UK and US refuse to sign international AI declaration",
+    "url": "https://ca.news.yahoo.com/uk-us-refuse-sign-international-121717494.html",
+    "outlet": "BBC",
+    "published_on": "2025-02-11",
+}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class SourceIn(Strict):
+    title: str = Field(min_length=1, max_length=500)
+    url: str = Field(pattern=r"^https?://\S+$", max_length=2000, description="http(s) URL of the report")
+    outlet: str | None = Field(None, max_length=200)
+    published_on: date | None = None
+
+    def to_domain(self) -> Source:
+        return Source(self.title, self.url, self.outlet, self.published_on)
+
+
+Sources = list[SourceIn]
+SOURCES = Field(min_length=1, max_length=50, description="At least one source reporting the act.")
+SLUG = Field(min_length=1, max_length=100, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+PARTY = Field(min_length=1, max_length=40, description="ISO 3166-1 alpha-2, ISO 3166-3, or an organisation code")
+
+
+class SummitCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{
+            "id": "paris-2025", "name": "AI Action Summit", "hosts": ["FR"], "city": "Paris (Grand Palais)",
+            "starts_on": "2025-02-10", "ends_on": "2025-02-11", "confidence": "high",
+            "sources": [{"title": "AI Action Summit - Wikipedia", "url": "https://en.wikipedia.org/wiki/AI_Action_Summit"}],
+        }]}
+    )
+    id: str = SLUG
+    name: str = Field(min_length=1, max_length=300)
+    hosts: list[str] = Field(min_length=1, max_length=50)
+    city: str = Field(min_length=1, max_length=300)
+    starts_on: date
+    ends_on: date
+    sources: Sources = SOURCES
+    confidence: Confidence
+    notes: str | None = Field(None, max_length=5000)
+
+
+class DeclarationCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{
+            "id": "paris-statement",
+            "title": "Statement on Inclusive and Sustainable Artificial Intelligence for People and the Planet",
+            "summit_id": "paris-2025", "published_on": "2025-02-11", "confidence": "high",
+            "sources": [PARIS_SOURCE],
+        }]}
+    )
+    id: str = SLUG
+    title: str = Field(min_length=1, max_length=500)
+    summit_id: str | None = Field(None, max_length=100)
+    published_on: date
+    sources: Sources = SOURCES
+    confidence: Confidence
+    notes: str | None = Field(None, max_length=5000)
+
+
+class ActCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{
+            "kind": "declined", "party": "GB", "occurred_on": "2025-02-11", "precision": "day",
+            "reason": "National interest; not enough practical clarity on global governance or national security.",
+            "confidence": "high", "sources": [PARIS_SOURCE],
+        }]}
+    )
+    kind: ActKind
+    party: str = PARTY
+    occurred_on: date
+    precision: Precision = Precision.DAY
+    reason: str | None = Field(None, max_length=5000)
+    note: str | None = Field(None, max_length=5000)
+    sources: Sources = SOURCES
+    confidence: Confidence
+
+
+class StatementCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{
+            "party": "FR", "speaker": "Emmanuel Macron (President of France)", "occurred_on": "2025-02-11",
+            "text": "We need these rules for AI to move forward.", "about": "paris-statement",
+            "position": "supports", "confidence": "high", "sources": [PARIS_SOURCE],
+        }]}
+    )
+    party: str = PARTY
+    speaker: str | None = Field(None, max_length=300)
+    occurred_on: date
+    precision: Precision = Precision.DAY
+    text: str = Field(min_length=1, max_length=20_000)
+    about: str | None = Field(None, max_length=100, description="The declaration the statement is about.")
+    position: Position | None = None
+    note: str | None = Field(None, max_length=5000)
+    sources: Sources = SOURCES
+    confidence: Confidence = Confidence.HIGH
+
+
+class RetractionCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{
+            "event_id": "5b0c8c4e-8d0e-5a53-9a52-1f1e1f0c2a77",
+            "reason": "The report confused the ministerial statement with the leaders' declaration.",
+            "sources": [PARIS_SOURCE],
+        }]}
+    )
+    event_id: UUID
+    reason: str = Field(min_length=1, max_length=5000)
+    sources: Sources = SOURCES
+
+
+class WriteReceipt(BaseModel):
+    """What a write answers: the stored event, its log position, and whether reads already show it."""
+
+    event_id: UUID
+    position: int | None
+    kind: str
+    status: str = Field(description="'applied' once the read models show it; 'pending' (202) if not yet")
+    replayed: bool = Field(False, description="True when answered from an earlier request with this Idempotency-Key")
+    declaration_id: str | None = None
+    summit_id: str | None = None
+    statement_id: str | None = None
+    party: str | None = None
+    occurred_on: str | None = None
+    stance: str | None = None
+    previous: str | None = None
+    about: str | None = None
+    retracted_event_id: str | None = None
+    retracted_kind: str | None = None
+
+
+class SourceOut(BaseModel):
+    title: str
+    url: str
+    outlet: str | None = None
+    published_on: str | None = None
+
+
+class PartyPublic(BaseModel):
+    code: str
+    name: str
+    kind: str
+    official_name: str | None = None
+    aliases: list[str] = []
+
+
+class StanceItem(BaseModel):
+    declaration_id: str
+    title: str | None
+    stance: str = Field(description="signed, declined, withdrawn, or none")
+    since: str | None
+    precision: str | None = None
+    confidence: str | None = None
+    event_id: str | None
+    position: int | None = None
+    sources: list[SourceOut]
+
+
+class StancesPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "party": "US", "at": "2025-02-12", "known_at": "2026-11-25T12:00:00.000000+00:00",
+        "stances": [{"declaration_id": "paris-statement", "title": "Statement on Inclusive and Sustainable "
+                     "Artificial Intelligence for People and the Planet", "stance": "declined",
+                     "since": "2025-02-11", "event_id": "…", "sources": [PARIS_SOURCE]}],
+    }]})
+    party: str
+    at: str
+    known_at: str
+    stances: list[StanceItem]
+
+
+class Retraction(BaseModel):
+    event_id: str
+    position: int
+    recorded_at: str
+    reason: str
+    sources: list[SourceOut]
+
+
+class HistoryEntry(BaseModel):
+    occurred_on: str
+    precision: str
+    kind: str
+    declaration_id: str | None = None
+    summit_id: str | None = None
+    title: str | None = None
+    stance: str | None = None
+    previous: str | None = None
+    speaker: str | None = None
+    text: str | None = None
+    position_on: str | None = Field(None, description="A statement's position on the declaration it is about")
+    reason: str | None = None
+    note: str | None = None
+    confidence: str
+    event_id: str
+    position: int
+    recorded_at: str
+    sources: list[SourceOut]
+    retracted: bool
+    retraction: Retraction | None = None
+
+
+class HistoryPublic(BaseModel):
+    party: str
+    known_at: str
+    entries: list[HistoryEntry]
+
+
+class SummitRef(BaseModel):
+    id: str
+    name: str
+
+
+class DeclarationPublic(BaseModel):
+    id: str
+    title: str
+    summit: SummitRef | None
+    published_on: str
+    notes: str | None
+    confidence: str
+    sources: list[SourceOut]
+    event_id: str
+    position: int
+    recorded_at: str
+    counts: dict[str, int] = Field(description="How many parties signed, declined, withdrew (at `at`, by `known_at`)")
+
+
+class SignatoryItem(BaseModel):
+    party: str
+    since: str
+    precision: str
+    confidence: str
+    event_id: str
+    position: int
+    sources: list[SourceOut]
+
+
+class SignatoriesPublic(BaseModel):
+    declaration_id: str
+    at: str
+    known_at: str
+    signed: list[SignatoryItem]
+    declined: list[SignatoryItem]
+    withdrawn: list[SignatoryItem]
+
+
+class SummitPublic(BaseModel):
+    id: str
+    name: str
+    hosts: list[str]
+    city: str
+    starts_on: str
+    ends_on: str
+    notes: str | None
+    confidence: str
+    sources: list[SourceOut]
+    event_id: str
+    position: int
+    recorded_at: str
+    declarations: list[str] = []
+
+
+class TimelineItem(HistoryEntry):
+    party: str | None = None
+    hosts: list[str] | None = None
+
+
+class TimelinePage(BaseModel):
+    items: list[TimelineItem]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
+
+
+class EventPublic(BaseModel):
+    position: int
+    event_id: str
+    kind: str
+    occurred_on: str | None
+    recorded_at: str
+    data: dict[str, Any]
+
+
+class EventsPage(BaseModel):
+    events: list[EventPublic]
+    next_after: int
+
+
+class Health(BaseModel):
+    status: str
+    store: str
+    head: int | None = None
+    position: int | None = None
+    lag: int | None = None
+    detail: str | None = None

@@ -1,0 +1,73 @@
+"""One settings object: environment variables in, eventsourcing's environment out, in one place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from urllib.parse import unquote, urlparse
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _split(value: str | None) -> list[str]:
+    return [t.strip() for t in (value or "").split(",") if t.strip()]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DIPLO_", extra="ignore")
+
+    data_dir: Path = Field(Path("./var"), description="Where the embedded SQLite stores live.")
+    database_url: str | None = Field(None, description="postgresql://user:pass@host:port/db; SQLite when unset.")
+    database_schema: str = Field("public", description="PostgreSQL schema for the events and read models.")
+    write_tokens: str | None = Field(None, description="Comma-separated bearer tokens allowed to write.")
+    read_tokens: str | None = Field(None, description="Comma-separated bearer tokens; reads are open when unset.")
+    write_wait_seconds: float = Field(2.0, ge=0, description="How long a write waits for the read models.")
+    projector: Literal["inprocess", "external"] = Field("inprocess")
+    page_size: int = Field(500, ge=1, le=10_000, description="Events per projector transaction.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_only(cls, value: str | None) -> str | None:
+        if value and urlparse(value).scheme not in ("postgresql", "postgres"):
+            raise ValueError("DIPLO_DATABASE_URL must be a postgresql:// URL")
+        return value or None
+
+    @property
+    def write_token_list(self) -> list[str]:
+        return _split(self.write_tokens)
+
+    @property
+    def read_token_list(self) -> list[str]:
+        return _split(self.read_tokens)
+
+    @property
+    def uses_postgres(self) -> bool:
+        return self.database_url is not None
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        """The environment eventsourcing's factories read, built from our settings."""
+        if self.database_url is None:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            return {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(self.data_dir / "events.sqlite3"),
+                "SQLITE_LOCK_TIMEOUT": "30",
+                "CREATE_TABLE": "y",
+            }
+        url = urlparse(self.database_url)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": url.path.lstrip("/") or "postgres",
+            "POSTGRES_HOST": url.hostname or "localhost",
+            "POSTGRES_PORT": str(url.port or 5432),
+            "POSTGRES_USER": unquote(url.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(url.password or ""),
+            "POSTGRES_SCHEMA": self.database_schema,
+            "POSTGRES_CONNECT_TIMEOUT": "5",
+            "POSTGRES_PRE_PING": "y",
+            "CREATE_TABLE": "y",
+        }
+
+    def views_path(self) -> Path:
+        return self.data_dir / "views.sqlite3"

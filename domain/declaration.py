@@ -235,6 +235,7 @@ class Declaration(Aggregate):
         today: date,
     ) -> UUID:
         """Checks the act at its place in valid time, then records it; returns its event id."""
+        kind = ActKind(kind)
         check_not_future(occurred_on, "occurred_on", today)
         if occurred_on < self.published_on:
             raise StanceRuleViolation(
@@ -250,7 +251,11 @@ class Declaration(Aggregate):
             act, before, why = problem
             if act is candidate:
                 since = self.stance_of(party, occurred_on)
-                then = f"its stance then is {before} (since {since.occurred_on.isoformat()})" if since else "it had no stance then"
+                then = (
+                    f"its stance then is {before} (since {since.occurred_on.isoformat()})"
+                    if since
+                    else "it had no stance then"
+                )
                 raise StanceRuleViolation(
                     f"{party} cannot {VERB[kind]} {self.slug} on {occurred_on.isoformat()}: {then}; {why}"
                 )

@@ -295,7 +295,8 @@ class DiplomaticRecord(Application[UUID]):
         return self._exists(Declaration.id_for(slug))
 
     def statement_exists(self, party: str, occurred_on: date, speaker: str | None, text: str) -> bool:
-        return self._exists(Statement.id_for(party, occurred_on, speaker, text))
+        found = self.parties.find(party)
+        return found is not None and self._exists(Statement.id_for(found.code, occurred_on, speaker, text))
 
     # -- machinery ------------------------------------------------------------------------------
 

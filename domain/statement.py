@@ -62,7 +62,8 @@ class Statement(Aggregate):
     @staticmethod
     def id_for(party: str, occurred_on: date, speaker: str | None, text: str) -> UUID:
         """The same words by the same party and speaker on the same day are one statement."""
-        digest = hashlib.sha256(f"{party}|{occurred_on}|{speaker or ''}|{text.strip()}".encode()).hexdigest()
+        key = f"{party.strip().upper()}|{occurred_on}|{(speaker or '').strip()}|{text.strip()}"
+        digest = hashlib.sha256(key.encode()).hexdigest()
         return aggregate_id("statement", digest)
 
     @classmethod

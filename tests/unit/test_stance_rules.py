@@ -28,8 +28,11 @@ PARTIES = PartyRegistry([Party("EU", "European Union", "supranational")])
 def new_record(published_on: date = PUBLISHED) -> DiplomaticRecord:
     record = DiplomaticRecord({"PERSISTENCE_MODULE": "eventsourcing.popo"}, parties=PARTIES, today=lambda: TODAY)
     record.publish_declaration(
-        id=DECLARATION, title="Statement on inclusive and sustainable AI", published_on=published_on,
-        sources=SOURCES, confidence=Confidence.HIGH,
+        id=DECLARATION,
+        title="Statement on inclusive and sustainable AI",
+        published_on=published_on,
+        sources=SOURCES,
+        confidence=Confidence.HIGH,
     )
     return record
 
@@ -41,8 +44,12 @@ def record() -> DiplomaticRecord:
 
 def act(record: DiplomaticRecord, kind: str, party: str, day: date, declaration: str = DECLARATION) -> Receipt:
     return record.record_act(
-        declaration_id=declaration, kind=ActKind(kind), party=party, occurred_on=day,
-        sources=SOURCES, confidence=Confidence.HIGH,
+        declaration_id=declaration,
+        kind=ActKind(kind),
+        party=party,
+        occurred_on=day,
+        sources=SOURCES,
+        confidence=Confidence.HIGH,
     )
 
 
@@ -170,8 +177,11 @@ def test_the_rules_hold_per_party(record: DiplomaticRecord) -> None:
 
 def test_the_rules_hold_per_declaration(record: DiplomaticRecord) -> None:
     record.publish_declaration(
-        id="bletchley-declaration", title="Bletchley Declaration", published_on=date(2023, 11, 1),
-        sources=SOURCES, confidence=Confidence.HIGH,
+        id="bletchley-declaration",
+        title="Bletchley Declaration",
+        published_on=date(2023, 11, 1),
+        sources=SOURCES,
+        confidence=Confidence.HIGH,
     )
     act(record, "signed", "EU", date(2023, 11, 1), declaration="bletchley-declaration")
     act(record, "declined", "EU", date(2025, 2, 11))
@@ -219,7 +229,7 @@ def test_backfilled_decline_is_placed_before_the_signature(record: DiplomaticRec
 def test_backfilled_act_is_checked_at_its_place_in_time(record: DiplomaticRecord) -> None:
     act(record, "signed", "EU", date(2025, 2, 11))
     act(record, "withdrawn", "EU", date(2025, 6, 1))
-    with Unchanged(record), pytest.raises(StanceRuleViolation, match="since 2025-02-11.*withdraw first"):
+    with Unchanged(record), pytest.raises(StanceRuleViolation, match=r"since 2025-02-11.*withdraw first"):
         act(record, "declined", "EU", date(2025, 3, 1))
 
 
@@ -233,7 +243,7 @@ def test_backfill_that_makes_a_later_act_illegal_is_refused(record: DiplomaticRe
 
 def test_backfilled_decline_before_a_decline_is_refused(record: DiplomaticRecord) -> None:
     act(record, "declined", "US", date(2025, 3, 1))
-    with Unchanged(record), pytest.raises(StanceRuleViolation, match="later act 'declined'.*already declined"):
+    with Unchanged(record), pytest.raises(StanceRuleViolation, match=r"later act 'declined'.*already declined"):
         act(record, "declined", "US", date(2025, 2, 11))
 
 
@@ -283,7 +293,7 @@ def test_retracting_a_withdrawal_that_a_later_decline_needs_is_refused(record: D
     withdrawn = act(record, "withdrawn", "US", date(2025, 4, 1))
     act(record, "declined", "US", date(2025, 5, 1))
     # Without the withdrawal, the decline of 1 May would come while signed.
-    with Unchanged(record), pytest.raises(StanceRuleViolation, match="later act 'declined'.*withdraw first"):
+    with Unchanged(record), pytest.raises(StanceRuleViolation, match=r"later act 'declined'.*withdraw first"):
         retract(record, withdrawn.event_id)
 
 
@@ -372,8 +382,10 @@ def test_any_sequence_of_commands_leaves_every_party_legal(commands: list[tuple]
             remaining = [a[2] for a in model_live(target[1]) if a is not target]
             if not target[4]:
                 expected = Conflict
+            elif model_is_legal(remaining):
+                expected = None
             else:
-                expected = None if model_is_legal(remaining) else StanceRuleViolation
+                expected = StanceRuleViolation
             try:
                 retract(record, target[3])
             except Conflict as refused:
@@ -389,6 +401,4 @@ def test_any_sequence_of_commands_leaves_every_party_legal(commands: list[tuple]
         for party in PROPERTY_PARTIES:
             acts_now = declaration.live_acts(party)
             assert first_illegal(sorted(acts_now, key=lambda a: (a.occurred_on, a.version))) is None
-            assert [(a.occurred_on, str(a.kind)) for a in acts_now] == [
-                (a[0][0], a[2]) for a in model_live(party)
-            ]
+            assert [(a.occurred_on, str(a.kind)) for a in acts_now] == [(a[0][0], a[2]) for a in model_live(party)]

@@ -1,0 +1,193 @@
+"""`diplo`: seed, serve and ask the record from a terminal. Reads go straight to the local store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from domain.errors import DomainError
+from projections.stance_history import STANCE_KINDS, signatories, stances_of
+from projections.timeline import party_history
+
+from api.bootstrap import Runtime, bootstrap, development_token
+from api.deps import parse_known_at
+from api.settings import Settings
+
+app = typer.Typer(help="Diplomatic Timeline: an event-sourced record of diplomacy.", no_args_is_help=True)
+console = Console()
+STYLE = {"signed": "green", "declined": "red", "withdrawn": "yellow", "none": "dim", "statement": "cyan"}
+
+AtOption = Annotated[datetime | None, typer.Option("--at", formats=["%Y-%m-%d"], help="Valid time (default today)")]
+KnownAtOption = Annotated[
+    str | None, typer.Option("--known-at", help="Transaction time: a datetime with zone or a date (default now)")
+]
+
+
+@contextmanager
+def _runtime(start_projector: bool = True) -> Iterator[Runtime]:
+    runtime = bootstrap(Settings(), start_projector=False)
+    try:
+        if start_projector:
+            runtime.projector.catch_up()
+        yield runtime
+    finally:
+        runtime.close()
+
+
+def _fail(error: DomainError) -> None:
+    console.print(f"[red]error:[/red] {error.message}")
+    raise typer.Exit(2)
+
+
+def _day(value: datetime | None) -> str:
+    return (value.date() if value else datetime.now(UTC).date()).isoformat()
+
+
+@app.command()
+def seed() -> None:
+    """Load the AI-summit seeds through the application service; a second run stores nothing."""
+    from seeds.loader import seed as load
+
+    with _runtime(start_projector=False) as runtime, Progress(
+        TextColumn("seeding"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as bar:
+        task = bar.add_task("seed", total=None)
+        report = load(runtime.app, progress=lambda done, total: bar.update(task, completed=done, total=total))
+        runtime.projector.catch_up()
+    stored = ", ".join(f"{n} {kind}" for kind, n in report.stored.items())
+    console.print(f"stored {report.total_stored} events ({stored}); {report.skipped} already in the record")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+) -> None:
+    """Serve the HTTP API (OpenAPI at /docs). Never seeds by itself."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = Settings()
+    if not settings.write_token_list:
+        token = development_token(settings.data_dir)
+        console.print(f"development write token (kept in {settings.data_dir / 'dev-write-token'}): [bold]{token}[/bold]")
+        console.print(f'  curl -H "Authorization: Bearer {token}" ...')
+    console.print(f"serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@app.command()
+def stance(
+    code: Annotated[str, typer.Argument(help="Party code, e.g. US")],
+    at: AtOption = None,
+    known_at: KnownAtOption = None,
+) -> None:
+    """A party's stance on every declaration at a date, as the record stood at --known-at."""
+    with _runtime() as runtime:
+        try:
+            party = runtime.parties.get(code)
+            known = parse_known_at(known_at)
+        except DomainError as error:
+            _fail(error)
+        with runtime.store.reading() as sql:
+            rows = stances_of(sql, party.code, _day(at), known)
+    table = Table(title=f"{party.name} ({party.code}) on {_day(at)}, as recorded by {known}")
+    for column in ("declaration", "stance", "since", "confidence", "first source"):
+        table.add_column(column)
+    for row in rows:
+        source = row["sources"][0] if row["sources"] else {}
+        table.add_row(row["declaration_id"], f"[{STYLE[row['stance']]}]{row['stance']}[/]", row["since"],
+                      row["confidence"], source.get("outlet") or source.get("title", ""))
+    console.print(table if rows else f"{party.code} has no stance on any declaration on {_day(at)}")
+
+
+@app.command()
+def history(
+    code: Annotated[str, typer.Argument(help="Party code, e.g. GB")],
+    known_at: KnownAtOption = None,
+) -> None:
+    """Everything a party did, said or hosted, in valid-time order."""
+    with _runtime() as runtime:
+        try:
+            party = runtime.parties.get(code)
+            known = parse_known_at(known_at)
+        except DomainError as error:
+            _fail(error)
+        with runtime.store.reading() as sql:
+            entries = party_history(sql, party.code, known_at=known)
+    table = Table(title=f"History of {party.name} ({party.code}), as recorded by {known}")
+    for column in ("date", "act", "declaration / summit", "detail"):
+        table.add_column(column)
+    for e in entries:
+        kind = e["kind"]
+        label = f"[{STYLE.get(kind, 'white')}]{kind}[/]"
+        if e["retracted"]:
+            label = f"[strike]{kind}[/strike] (retracted)"
+        detail = _detail(e)
+        table.add_row(e["occurred_on"], label, e.get("declaration_id") or e.get("summit_id") or "", detail)
+    console.print(table)
+
+
+def _detail(e: dict[str, Any]) -> str:
+    if e["kind"] == "statement":
+        return f"{e.get('speaker') or ''}: “{e['text']}”"
+    if e["kind"] == "hosted":
+        return e.get("title") or ""
+    parts = [f"from {e['previous']}" if e.get("previous") else ""]
+    if e.get("reason"):
+        parts.append(e["reason"])
+    return " ".join(p for p in parts if p)
+
+
+@app.command("signatories")
+def signatories_command(
+    declaration_id: Annotated[str, typer.Argument(help="Declaration id, e.g. paris-statement")],
+    at: AtOption = None,
+    known_at: KnownAtOption = None,
+) -> None:
+    """Who had signed, declined or withdrawn from a declaration at a date."""
+    from projections.catalogue import get_declaration
+
+    with _runtime() as runtime:
+        try:
+            known = parse_known_at(known_at)
+        except DomainError as error:
+            _fail(error)
+        with runtime.store.reading() as sql:
+            found = get_declaration(sql, declaration_id)
+            rows = signatories(sql, declaration_id, _day(at), known) if found else []
+    if found is None:
+        console.print(f"[red]error:[/red] unknown declaration {declaration_id!r}")
+        raise typer.Exit(2)
+    console.print(f"[bold]{found['title']}[/bold] on {_day(at)}, as recorded by {known}")
+    for kind in STANCE_KINDS:
+        parties = [r["party"] for r in rows if r["stance"] == kind]
+        console.print(f"[{STYLE[kind]}]{kind}[/] ({len(parties)}): {' '.join(parties) or '—'}")
+
+
+@app.command()
+def rebuild() -> None:
+    """Drop the read models and replay the whole log into them, with a progress bar."""
+    with _runtime(start_projector=False) as runtime, Progress(
+        TextColumn("rebuilding"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as bar:
+        task = bar.add_task("rebuild", total=runtime.projector.head())
+        applied = runtime.projector.rebuild(lambda done, total: bar.update(task, completed=done, total=total))
+    console.print(f"rebuilt the read models from {applied} events")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
+

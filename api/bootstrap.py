@@ -47,7 +47,7 @@ def development_token(data_dir: Path) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
-def bootstrap(settings: Settings, *, start_projector: bool | None = None) -> Runtime:
+def bootstrap(settings: Settings, *, start_projector: bool = True) -> Runtime:
     """The one place the pieces are wired: store, application, read models, projector."""
     parties = PartyRegistry(load_organisations())
     if settings.uses_postgres:
@@ -58,7 +58,7 @@ def bootstrap(settings: Settings, *, start_projector: bool | None = None) -> Run
     app = DiplomaticRecord(settings.eventsourcing_env(), parties=parties)
     projector = Projector(app.recorder, app.mapper, store, page_size=settings.page_size)
     app.after_save.append(projector.wake)
-    if start_projector if start_projector is not None else settings.projector == "inprocess":
+    if start_projector:  # the API runs the read models in-process; the CLI catches up on demand
         projector.catch_up()
         projector.start()
     tokens = settings.write_token_list or [development_token(settings.data_dir)]

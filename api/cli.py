@@ -12,13 +12,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from domain.errors import DomainError
-from projections.stance_history import STANCE_KINDS, signatories, stances_of
-from projections.timeline import party_history
-
 from api.bootstrap import Runtime, bootstrap, development_token
 from api.deps import parse_known_at
 from api.settings import Settings
+from domain.errors import DomainError
+from projections.stance_history import STANCE_KINDS, signatories, stances_of
+from projections.timeline import party_history
 
 app = typer.Typer(help="Diplomatic Timeline: an event-sourced record of diplomacy.", no_args_is_help=True)
 console = Console()
@@ -78,7 +77,8 @@ def serve(
     settings = Settings()
     if not settings.write_token_list:
         token = development_token(settings.data_dir)
-        console.print(f"development write token (kept in {settings.data_dir / 'dev-write-token'}): [bold]{token}[/bold]")
+        where = settings.data_dir / "dev-write-token"
+        console.print(f"development write token (kept in {where}): [bold]{token}[/bold]")
         console.print(f'  curl -H "Authorization: Bearer {token}" ...')
     console.print(f"serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

@@ -108,7 +108,15 @@ def parse_at(value: date | None) -> str:
     return (value or datetime.now(UTC).date()).isoformat()
 
 
-AtQuery = Annotated[date | None, Query(description="Valid time: count acts that occurred on or before this date (default today)", examples=["2025-02-12"])]
-KnownAtQuery = Annotated[str | None, Query(description="Transaction time: what the record said at this moment (datetime with zone, or a date = end of that day UTC; default now)", examples=["2025-03-01T00:00:00Z"])]
+AtQuery = Annotated[
+    date | None,
+    Query(description="Valid time: count acts that occurred on or before this date (default today)",
+          examples=["2025-02-12"]),
+]
+KnownAtQuery = Annotated[
+    str | None,
+    Query(description="Transaction time: what the record said at this moment (a datetime with zone, or a date "
+          "meaning the end of that day UTC; default now)", examples=["2025-03-01T00:00:00Z"], max_length=40),
+]
 FromQuery = Annotated[date | None, Query(alias="from", description="First valid-time date (YYYY-MM-DD)")]
 ToQuery = Annotated[date | None, Query(alias="to", description="Last valid-time date (YYYY-MM-DD)")]

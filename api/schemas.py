@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.values import ActKind, Confidence, Position, Precision, Source
 
-PARIS_SOURCE = {
+PARIS_SOURCE: dict[str, Any] = {
     "title": "UK and US refuse to sign international AI declaration",
     "url": "https://ca.news.yahoo.com/uk-us-refuse-sign-international-121717494.html",
     "outlet": "BBC",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 from urllib.parse import unquote, urlparse
 
 from pydantic import Field, field_validator
@@ -23,7 +22,6 @@ class Settings(BaseSettings):
     write_tokens: str | None = Field(None, description="Comma-separated bearer tokens allowed to write.")
     read_tokens: str | None = Field(None, description="Comma-separated bearer tokens; reads are open when unset.")
     write_wait_seconds: float = Field(2.0, ge=0, description="How long a write waits for the read models.")
-    projector: Literal["inprocess", "external"] = Field("inprocess")
     page_size: int = Field(500, ge=1, le=10_000, description="Events per projector transaction.")
 
     @field_validator("database_url")

@@ -107,9 +107,7 @@ class Declaration(Aggregate):
         sources: list[dict[str, Any]]
         confidence: str
 
-        @property
-        def kind(self) -> ActKind:
-            raise NotImplementedError  # pragma: no cover - overridden by each act
+        kind: ClassVar[ActKind]  # set by each act's class; not a stored field
 
         def apply(self, aggregate: Any) -> None:
             aggregate.acts[self.event_id] = ActState(
@@ -123,17 +121,17 @@ class Declaration(Aggregate):
     class Signed(ActRecorded):
         TOPIC = "diplo:Declaration.Signed"
         class_version = 1
-        kind = ActKind.SIGNED  # type: ignore[assignment]
+        kind = ActKind.SIGNED
 
     class Declined(ActRecorded):
         TOPIC = "diplo:Declaration.Declined"
         class_version = 1
-        kind = ActKind.DECLINED  # type: ignore[assignment]
+        kind = ActKind.DECLINED
 
     class Withdrawn(ActRecorded):
         TOPIC = "diplo:Declaration.Withdrawn"
         class_version = 1
-        kind = ActKind.WITHDRAWN  # type: ignore[assignment]
+        kind = ActKind.WITHDRAWN
 
     class Retracted(Event):
         """An earlier act no longer counts; it stays in the log, marked."""

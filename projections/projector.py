@@ -118,7 +118,7 @@ class Projector:
                     raise StaleTracking(model.name)
             for notification in notifications:
                 event = self.mapper.to_domain_event(notification)
-                at = Applied(sql, notification.id, timestamp(event.timestamp))
+                at = Applied(sql, notification.id, timestamp(event.timestamp))  # type: ignore[attr-defined]
                 for model in self.read_models:
                     model.apply(event, at)
         with self._progress:

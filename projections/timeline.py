@@ -141,7 +141,8 @@ def query_timeline(
     limit: int = 100,
 ) -> list[dict[str, Any]]:
     """Acts in valid-time order, keyset-paged after (occurred_on, position)."""
-    where, params = ["recorded_at <= ?"], [known_at]
+    where: list[str] = ["recorded_at <= ?"]
+    params: list[Any] = [known_at]
     if date_from:
         where.append("occurred_on >= ?")
         params.append(date_from)
@@ -168,7 +169,8 @@ def party_history(
     """The party's acts, statements and hosted summits in valid-time order; each formal act carries
     the stance it set and the one before it, over the acts that counted at `known_at`."""
     hosted = [r["summit_id"] for r in sql.rows("SELECT summit_id FROM summit_hosts WHERE party = ?", (party,))]
-    where = "(party = ?" + (f" OR (kind = 'hosted' AND summit_id IN ({', '.join('?' for _ in hosted)}))" if hosted else "") + ")"
+    hosted_clause = f" OR (kind = 'hosted' AND summit_id IN ({', '.join('?' for _ in hosted)}))" if hosted else ""
+    where = f"(party = ?{hosted_clause})"
     rows = sql.rows(
         f"SELECT * FROM timeline WHERE {where} AND recorded_at <= ? ORDER BY occurred_on, position",
         [party, *hosted, known_at],

@@ -21,7 +21,9 @@ SEED_FILE = Path(__file__).parent / "data" / "ai-summits.json"
 
 @dataclass
 class SeedReport:
-    stored: dict[str, int] = field(default_factory=lambda: {"summits": 0, "declarations": 0, "acts": 0, "statements": 0})
+    stored: dict[str, int] = field(
+        default_factory=lambda: {"summits": 0, "declarations": 0, "acts": 0, "statements": 0}
+    )
     skipped: int = 0
     last_position: int = 0
 

@@ -49,8 +49,8 @@ def timeline(
         if k not in KINDS:
             raise InvalidInput(f"unknown kind {k!r}; one of {', '.join(KINDS)}", field="kind")
     items = query_timeline(
-        sql, known_at=parse_known_at(known_at), date_from=date_from and date_from.isoformat(),
-        date_to=date_to and date_to.isoformat(), parties=[p.upper() for p in party or []],
+        sql, known_at=parse_known_at(known_at), date_from=date_from.isoformat() if date_from else None,
+        date_to=date_to.isoformat() if date_to else None, parties=[p.upper() for p in party or []],
         declarations=declaration, kinds=kind, after=_decode(cursor) if cursor else None, limit=limit + 1,
     )
     more = len(items) > limit

@@ -36,7 +36,8 @@ def _public(party: Any) -> dict[str, Any]:
 def parties(
     runtime: RuntimeDep,
     q: Annotated[str | None, Query(max_length=100, description="Match code, name or alias")] = None,
-    kind: Annotated[str | None, Query(max_length=40, description="state, former-state, or an organisation kind")] = None,
+    kind: Annotated[str | None, Query(max_length=40, description="state, former-state, or an organisation's kind")]
+    = None,
 ) -> list[dict[str, Any]]:
     """The party registry: states from ISO 3166, organisations from the seed data."""
     needle = (q or "").strip().lower()
@@ -100,7 +101,7 @@ def history(
     """Everything the party did, said or hosted, in valid-time order, with the stance each act set."""
     party = runtime.parties.get(code)
     known_s = parse_known_at(known_at)
-    entries = party_history(sql, party.code, known_at=known_s, date_from=date_from and date_from.isoformat(),
-                            date_to=date_to and date_to.isoformat())
+    entries = party_history(sql, party.code, known_at=known_s, date_from=date_from.isoformat() if date_from else None,
+                            date_to=date_to.isoformat() if date_to else None)
     return {"party": party.code, "known_at": known_s, "entries": entries}
 

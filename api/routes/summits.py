@@ -19,7 +19,9 @@ SummitId = Annotated[str, Path(max_length=100, examples=["paris-2025"])]
 
 @router.post("", status_code=201, response_model=WriteReceipt, dependencies=[Depends(require_writer)],
              responses={202: {"model": WriteReceipt}})
-def create_summit(body: SummitCreate, runtime: RuntimeDep, request: Request, key: IdempotencyKey = None) -> JSONResponse:
+def create_summit(
+    body: SummitCreate, runtime: RuntimeDep, request: Request, key: IdempotencyKey = None
+) -> JSONResponse:
     """Record that a summit was held."""
     receipt = runtime.app.host_summit(
         id=body.id, name=body.name, hosts=body.hosts, city=body.city, starts_on=body.starts_on,

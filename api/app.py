@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from api import errors
 from api.bootstrap import Runtime, bootstrap
+from api.deps import refuse_nul
 from api.routes import acts, declarations, health, log, parties, summits
 from api.settings import Settings
 
@@ -32,7 +33,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             if own:
                 app.state.runtime.close()
 
-    app = FastAPI(title="Diplomatic Timeline", version="1", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="Diplomatic Timeline", version="1", description=DESCRIPTION, lifespan=lifespan,
+                  dependencies=[Depends(refuse_nul)])
     errors.install(app)
     for module in (summits, declarations, acts, parties, log, health):
         app.include_router(module.router)

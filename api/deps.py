@@ -94,14 +94,17 @@ def parse_known_at(value: str | None) -> str:
             return timestamp(datetime.combine(date.fromisoformat(value), time.max, tzinfo=UTC))
         # A '+' left unencoded in a query string arrives as a space.
         moment = datetime.fromisoformat(value.strip().replace(" ", "+"))
-    except ValueError:
+    except (ValueError, OverflowError):
         raise InvalidInput(
             f"known_at must be an ISO 8601 datetime with a zone (2025-03-01T12:00:00Z) or a date, got {value!r}",
             field="known_at",
         ) from None
     if moment.tzinfo is None:
         raise InvalidInput("known_at needs a time zone, e.g. 2025-03-01T12:00:00Z", field="known_at")
-    return timestamp(moment)
+    try:
+        return timestamp(moment)
+    except OverflowError:
+        raise InvalidInput(f"known_at {value!r} is out of range", field="known_at") from None
 
 
 def parse_at(value: date | None) -> str:
@@ -120,3 +123,12 @@ KnownAtQuery = Annotated[
 ]
 FromQuery = Annotated[date | None, Query(alias="from", description="First valid-time date (YYYY-MM-DD)")]
 ToQuery = Annotated[date | None, Query(alias="to", description="Last valid-time date (YYYY-MM-DD)")]
+
+
+def refuse_nul(request: Request) -> None:
+    """NUL cannot reach PostgreSQL text; a path or query carrying one is malformed input (422)."""
+    if "\x00" in request.url.path:
+        raise InvalidInput("the path must not contain NUL characters", field="path")
+    for name, value in request.query_params.multi_items():
+        if "\x00" in name or "\x00" in value:
+            raise InvalidInput(f"query parameter {name!r} must not contain NUL characters", field=name)

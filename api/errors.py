@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
+import psycopg
+import psycopg_pool
 from eventsourcing.persistence import OperationalError, PersistenceError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -55,6 +58,19 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
         return problem(error.status_code, str(error.detail), headers=getattr(error, "headers", None))
+
+    @app.exception_handler(Exception)
+    def unexpected(_: Request, error: Exception) -> JSONResponse:
+        # A bug, never a client's fault; still answered as a problem, and logged with its trace.
+        log.exception("unexpected error", exc_info=error)
+        return problem(500, "an unexpected error occurred; it has been logged", title="Internal Server Error")
+
+    def read_store_unavailable(_: Request, error: Exception) -> JSONResponse:
+        log.warning("read-model store error: %s", error)
+        return problem(503, "the read models are unavailable; try again shortly", headers={"Retry-After": "2"})
+
+    for kind in (sqlite3.OperationalError, psycopg.OperationalError, psycopg_pool.PoolTimeout):
+        app.add_exception_handler(kind, read_store_unavailable)
 
     @app.exception_handler(PersistenceError)
     def store_unavailable(_: Request, error: PersistenceError) -> JSONResponse:

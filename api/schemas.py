@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.values import ActKind, Confidence, Position, Precision, Source
 
@@ -18,8 +18,26 @@ PARIS_SOURCE: dict[str, Any] = {
 }
 
 
+def _no_nul(value: Any, path: str = "") -> None:
+    # PostgreSQL text cannot hold NUL; refusing it here keeps a poison event out of the log.
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError(f"{path or 'text'} must not contain NUL characters")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _no_nul(item, f"{path}.{key}" if path else str(key))
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            _no_nul(item, f"{path}[{i}]")
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_nul(cls, data: Any) -> Any:
+        _no_nul(data)
+        return data
 
 
 class SourceIn(Strict):

@@ -16,6 +16,7 @@ from projections.timeline import query_timeline
 
 router = APIRouter(prefix="/v1", tags=["timeline and events"], dependencies=[Depends(require_reader)])
 
+MAX_POSITION = 2**62  # beyond any log, and inside BIGINT
 KINDS = ("hosted", "published", "signed", "declined", "withdrawn", "statement")
 
 
@@ -27,6 +28,8 @@ def _decode(cursor: str) -> tuple[str, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         day, _, position = raw.partition("|")
+        if not 0 <= int(position) <= MAX_POSITION:
+            raise ValueError(position)
         return day, int(position)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidInput("cursor is not one this server issued", field="cursor") from None
@@ -62,7 +65,7 @@ def timeline(
 @router.get("/events", response_model=EventsPage)
 def events(
     sql: ReadSql,
-    after: Annotated[int, Query(ge=0, description="Log position to start after")] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_POSITION, description="Log position to start after")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     """The global event log in log order; positions strictly increase and may have gaps."""

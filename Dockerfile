@@ -15,7 +15,6 @@ RUN pip install . \
     && chown diplo:diplo /data
 
 # Without DIPLO_DATABASE_URL the embedded SQLite store lives in /data: mount a volume there to keep it.
-VOLUME ["/data"]
 USER diplo
 EXPOSE 8000
 CMD ["diplo", "serve", "--host", "0.0.0.0", "--port", "8000"]

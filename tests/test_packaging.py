@@ -1,0 +1,157 @@
+"""Packaging and architecture: the compose file and image start the API on PostgreSQL, dependencies
+point one way (api -> projections -> domain, seeds -> domain), and nothing happens at import time."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def compose() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    return data
+
+
+def environment(service: dict[str, Any]) -> dict[str, str]:
+    """A service's environment, whether written as a mapping or as a list of NAME=value."""
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        return dict(item.split("=", 1) for item in env)
+    return {str(k): str(v) for k, v in env.items()}
+
+
+# -- docker-compose.yml and the Dockerfile ------------------------------------------------------------
+
+
+def test_compose_runs_postgres_and_the_api_both_with_healthchecks() -> None:
+    services = compose()["services"]
+    assert {"postgres", "api"} <= set(services)
+    for name in ("postgres", "api"):
+        assert services[name].get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
+    assert "pg_isready" in json.dumps(services["postgres"]["healthcheck"]["test"])
+    assert "/healthz" in json.dumps(services["api"]["healthcheck"]["test"])
+
+
+def test_the_api_points_at_the_postgres_service() -> None:
+    url = urlparse(environment(compose()["services"]["api"])["DIPLO_DATABASE_URL"])
+    assert url.scheme in ("postgresql", "postgres")
+    assert url.hostname == "postgres"
+
+
+def test_the_api_waits_until_postgres_is_healthy() -> None:
+    depends_on = compose()["services"]["api"]["depends_on"]
+    assert isinstance(depends_on, dict), "depends_on must be the long form to carry a condition"
+    assert depends_on["postgres"]["condition"] == "service_healthy"
+
+
+def test_the_api_refuses_to_start_without_a_write_token() -> None:
+    token = environment(compose()["services"]["api"])["DIPLO_WRITE_TOKENS"]
+    assert token.startswith("${DIPLO_WRITE_TOKENS:?")
+
+
+def test_the_dockerfile_serves_the_api() -> None:
+    dockerfile = ROOT / "Dockerfile"
+    assert dockerfile.exists()
+    lines = [line.strip() for line in dockerfile.read_text(encoding="utf-8").splitlines()]
+    cmd = next(line for line in reversed(lines) if line.startswith("CMD"))
+    assert "diplo" in cmd and "serve" in cmd
+    assert any(line.startswith("USER") and "root" not in line for line in lines), "the image should not run as root"
+
+
+# -- dependencies point one way -------------------------------------------------------------------------
+
+IMPORT_EVERY_MODULE = """
+import importlib, json, pkgutil, sys
+package = importlib.import_module(sys.argv[1])
+for module in pkgutil.walk_packages(package.__path__, sys.argv[1] + "."):
+    importlib.import_module(module.name)
+print(json.dumps(sorted(sys.modules)))
+"""
+
+FORBIDDEN = {
+    "domain": {
+        "fastapi",
+        "starlette",
+        "pydantic",
+        "pydantic_settings",
+        "sqlite3",
+        "_sqlite3",
+        "psycopg",
+        "psycopg_pool",
+        "uvicorn",
+        "api",
+        "projections",
+        "seeds",
+    },
+    "projections": {"fastapi", "starlette", "uvicorn", "api", "seeds"},
+    "seeds": {"fastapi", "starlette", "uvicorn", "api", "projections"},
+    "api": set(),
+}
+
+
+def modules_pulled_in_by(package: str) -> set[str]:
+    """Every module loaded by importing each module of `package`, in a fresh interpreter."""
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORT_EVERY_MODULE, package],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"},
+    )
+    assert done.returncode == 0, done.stderr
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_each_package_imports_only_what_its_layer_allows(package: str) -> None:
+    loaded = modules_pulled_in_by(package)
+    assert package in loaded
+    offending = sorted(name for name in loaded if name.split(".")[0] in FORBIDDEN[package])
+    assert not offending, f"importing {package} pulls in {offending}"
+
+
+# -- nothing happens at import time ----------------------------------------------------------------------
+
+IMPORT_THE_APP = """
+import sqlite3
+import psycopg
+
+def refuse(*args, **kwargs):
+    raise SystemExit("a database was opened at import time")
+
+sqlite3.connect = refuse
+psycopg.connect = refuse
+psycopg.Connection.connect = classmethod(refuse)
+
+import api.app
+api.app.create_app()  # the factory only builds routes; the runtime is bootstrapped in the lifespan
+print("ok")
+"""
+
+
+def test_importing_the_app_creates_no_files_and_opens_no_database(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIPLO_")}
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORT_THE_APP],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**env, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("ok")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

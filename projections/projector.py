@@ -63,6 +63,8 @@ class Projector:
 
     def setup(self) -> None:
         with self.store.transaction() as sql:
+            # CREATE TABLE IF NOT EXISTS is not safe against a concurrent twin on PostgreSQL.
+            self.store.serialise_schema_changes(sql)
             sql.execute(TRACKING_DDL)
             for model in self.read_models:
                 model.create(sql)
@@ -88,12 +90,15 @@ class Projector:
             return self._position(sql)
 
     def _position(self, sql: Sql) -> int:
+        return min(self._positions(sql).values())
+
+    def _positions(self, sql: Sql) -> dict[str, int]:
         names = [m.name for m in self.read_models]
         rows = sql.rows(
             f"SELECT name, position FROM view_tracking WHERE name IN ({', '.join('?' for _ in names)})", names
         )
         found = {r["name"]: int(r["position"]) for r in rows}
-        return min(found.get(n, 0) for n in names)
+        return {n: found.get(n, 0) for n in names}
 
     def head(self) -> int:
         return self.recorder.max_notification_id() or 0
@@ -101,8 +106,14 @@ class Projector:
     # -- processing -------------------------------------------------------------------------------
 
     def run_once(self) -> int:
-        """Applies the next page of events; returns how many were read."""
-        start = self.position()
+        """Applies the next page of events; returns how many were read.
+
+        Read models may stand at different positions (one added in a later release, say): the page
+        starts at the lowest, and each model is given only the events past its own position.
+        """
+        with self.store.reading() as sql:
+            positions = self._positions(sql)
+        start = min(positions.values())
         notifications = self.recorder.select_notifications(
             start=start, limit=self.page_size, inclusive_of_start=False
         )
@@ -111,8 +122,10 @@ class Projector:
         end = notifications[-1].id
         with self.store.transaction() as sql:
             for model in self.read_models:
+                mine = positions[model.name]
                 moved = sql.execute(
-                    "UPDATE view_tracking SET position = ? WHERE name = ? AND position = ?", (end, model.name, start)
+                    "UPDATE view_tracking SET position = ? WHERE name = ? AND position = ?",
+                    (max(end, mine), model.name, mine),
                 )
                 if moved != 1:
                     raise StaleTracking(model.name)
@@ -120,7 +133,8 @@ class Projector:
                 event = self.mapper.to_domain_event(notification)
                 at = Applied(sql, notification.id, timestamp(event.timestamp))  # type: ignore[attr-defined]
                 for model in self.read_models:
-                    model.apply(event, at)
+                    if notification.id > positions[model.name]:
+                        model.apply(event, at)
         with self._progress:
             self._progress.notify_all()
         return len(notifications)

@@ -62,6 +62,10 @@ class ViewStore(ABC):
         """A context manager giving a Sql cursor for reads that see one consistent snapshot."""
 
     @abstractmethod
+    def serialise_schema_changes(self, sql: Sql) -> None:
+        """Makes concurrent schema set-ups take turns, inside the caller's transaction."""
+
+    @abstractmethod
     def ping(self) -> None:
         """Raises when the store does not answer."""
 
@@ -106,6 +110,9 @@ class SQLiteViewStore(ViewStore):
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+
+    def serialise_schema_changes(self, sql: Sql) -> None:
+        """BEGIN IMMEDIATE already holds SQLite's single write lock."""
 
     @contextmanager
     def reading(self) -> Iterator[Sql]:
@@ -158,6 +165,10 @@ class PostgresViewStore(ViewStore):
     def transaction(self) -> Iterator[Sql]:
         with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
             yield Sql(cursor, postgres=True)
+
+    def serialise_schema_changes(self, sql: Sql) -> None:
+        # A transaction-scoped advisory lock, keyed by schema, released at commit.
+        sql.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"diplo-views:{self.schema}",))
 
     @contextmanager
     def reading(self) -> Iterator[Sql]:

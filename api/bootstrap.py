@@ -34,10 +34,12 @@ def _create_schema(settings: Settings) -> None:
     import psycopg
 
     assert settings.database_url is not None
-    with psycopg.connect(settings.database_url, autocommit=True, connect_timeout=5) as conn:
-        # A twin process may create it at the same moment; either way it exists afterwards.
-        with contextlib.suppress(psycopg.errors.UniqueViolation):
-            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{settings.database_schema}"')
+    # A twin process may create it at the same moment; either way it exists afterwards.
+    with (
+        psycopg.connect(settings.database_url, autocommit=True, connect_timeout=5) as conn,
+        contextlib.suppress(psycopg.errors.UniqueViolation),
+    ):
+        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{settings.database_schema}"')
 
 
 def development_token(data_dir: Path) -> str:

@@ -18,7 +18,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoding
 
 from domain.declaration import Declaration
-from domain.errors import Conflict, InvalidInput, NotFound
+from domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from domain.ledger import EventIndex, IdempotencyKey
 from domain.parties import PartyRegistry
 from domain.statement import Statement
@@ -325,7 +325,14 @@ class DiplomaticRecord(Application[UUID]):
         for _ in range(MAX_ATTEMPTS):
             if idempotency is not None and (prior := self._prior_answer(idempotency)) is not None:
                 return prior
-            aggregates, receipt = decide()
+            try:
+                aggregates, receipt = decide()
+            except DomainError:
+                # A twin request with this key may have stored its act between our look-up and our
+                # decision; then the act it stored is why we are refused, and its answer is ours.
+                if idempotency is not None and (prior := self._prior_answer(idempotency)) is not None:
+                    return prior
+                raise
             to_save: list[Aggregate] = list(aggregates)
             if idempotency is not None:
                 to_save.append(

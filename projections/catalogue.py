@@ -93,17 +93,27 @@ def get_summit(sql: Sql, summit_id: str) -> dict[str, Any] | None:
     return _summit(row) if row else None
 
 
-def list_declarations(sql: Sql, summit_id: str | None = None) -> list[dict[str, Any]]:
-    if summit_id is None:
-        rows = sql.rows("SELECT * FROM declarations ORDER BY published_on, id")
-    else:
-        rows = sql.rows("SELECT * FROM declarations WHERE summit_id = ? ORDER BY published_on, id", (summit_id,))
+def list_declarations(
+    sql: Sql, summit_id: str | None = None, known_at: str | None = None
+) -> list[dict[str, Any]]:
+    """Declarations in publication order; with `known_at`, only those the record held by then."""
+    where: list[str] = ["1 = 1"]
+    params: list[Any] = []
+    if summit_id is not None:
+        where.append("summit_id = ?")
+        params.append(summit_id)
+    if known_at is not None:
+        where.append("recorded_at <= ?")
+        params.append(known_at)
+    rows = sql.rows(f"SELECT * FROM declarations WHERE {' AND '.join(where)} ORDER BY published_on, id", params)
     return [_declaration(r) for r in rows]
 
 
-def get_declaration(sql: Sql, declaration_id: str) -> dict[str, Any] | None:
+def get_declaration(sql: Sql, declaration_id: str, known_at: str | None = None) -> dict[str, Any] | None:
     row = sql.one("SELECT * FROM declarations WHERE id = ?", (declaration_id,))
-    return _declaration(row) if row else None
+    if row is None or (known_at is not None and row["recorded_at"] > known_at):
+        return None
+    return _declaration(row)
 
 
 def summits_hosted_by(sql: Sql, party: str) -> list[str]:

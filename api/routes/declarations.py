@@ -72,14 +72,16 @@ def _public(sql: Sql, row: dict[str, Any], counts: dict[str, dict[str, int]]) ->
 @router.get("", response_model=list[DeclarationPublic], dependencies=[Depends(require_reader)])
 def declarations(sql: ReadSql, at: AtQuery = None, known_at: KnownAtQuery = None) -> list[dict[str, Any]]:
     """Every declaration, with its summit and how many parties signed, declined and withdrew."""
-    counts = stance_counts(sql, parse_at(at), parse_known_at(known_at))
-    return [_public(sql, row, counts) for row in list_declarations(sql)]
+    known_s = parse_known_at(known_at)
+    counts = stance_counts(sql, parse_at(at), known_s)
+    return [_public(sql, row, counts) for row in list_declarations(sql, known_at=known_s)]
 
 
-def _require(sql: Sql, declaration_id: str) -> dict[str, Any]:
-    row = get_declaration(sql, declaration_id)
+def _require(sql: Sql, declaration_id: str, known_at: str | None = None) -> dict[str, Any]:
+    row = get_declaration(sql, declaration_id, known_at)
     if row is None:
-        raise NotFound(f"unknown declaration {declaration_id!r}", field="declaration_id")
+        when = f" as recorded by {known_at}" if known_at else ""
+        raise NotFound(f"unknown declaration {declaration_id!r}{when}", field="declaration_id")
     return row
 
 
@@ -88,8 +90,9 @@ def declaration(
     declaration_id: DeclarationId, sql: ReadSql, at: AtQuery = None, known_at: KnownAtQuery = None
 ) -> dict[str, Any]:
     """One declaration, with its summit, sources and counts."""
-    row = _require(sql, declaration_id)
-    return _public(sql, row, stance_counts(sql, parse_at(at), parse_known_at(known_at)))
+    known_s = parse_known_at(known_at)
+    row = _require(sql, declaration_id, known_s)
+    return _public(sql, row, stance_counts(sql, parse_at(at), known_s))
 
 
 @router.get("/{declaration_id}/signatories", response_model=SignatoriesPublic, dependencies=[Depends(require_reader)])

@@ -310,9 +310,10 @@ def test_declaration_counts_follow_at(seeded_client: TestClient) -> None:
     assert body["counts"] == {"signed": 0, "declined": 0, "withdrawn": 0}
 
 
-def test_declaration_counts_follow_known_at(seeded_client: TestClient) -> None:
-    body = get(seeded_client, "/v1/declarations/paris-statement", known_at="2020-01-01")
-    assert body["counts"] == {"signed": 0, "declined": 0, "withdrawn": 0}
+def test_a_declaration_the_record_did_not_hold_yet_is_not_found_at_that_known_at(seeded_client: TestClient) -> None:
+    response = seeded_client.get("/v1/declarations/paris-statement", params={"known_at": "2020-01-01"})
+    assert response.status_code == 404
+    assert seeded_client.get("/v1/declarations", params={"known_at": "2020-01-01"}).json() == []
 
 
 def test_a_declaration_without_a_summit_has_summit_null(seeded_client: TestClient, story: str) -> None:

@@ -23,20 +23,10 @@ from projections.projector import Projector, StaleTracking
 from projections.stance_history import StanceHistory, stances_of
 from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore
 from seeds.loader import seed
+from tests.integration.support import Dump, dump
 
-TABLES = ("event_log", "summits", "summit_hosts", "declarations", "timeline", "stance_acts", "stance_spans")
 SOURCES = [Source("Wire report", "https://example.org/wire")]
 
-Dump = dict[str, list[tuple[Any, ...]]]
-
-
-def dump(store: ViewStore) -> Dump:
-    out: Dump = {}
-    with store.reading() as sql:
-        for table in TABLES:
-            rows = [tuple(sorted(row.items())) for row in sql.rows(f"SELECT * FROM {table}")]
-            out[table] = sorted(rows, key=repr)
-    return out
 
 
 def tracking(store: ViewStore) -> dict[str, int]:

@@ -16,21 +16,10 @@ from api.settings import Settings
 from domain.values import ActKind, Confidence, Position, Source
 from projections.projector import Projector
 from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore
+from tests.integration.support import TABLES, dump
 
-TABLES = ("event_log", "summits", "summit_hosts", "declarations", "timeline", "stance_acts", "stance_spans")
 SOURCES = [Source("Correction desk", "https://example.org/corrections")]
 
-Dump = dict[str, list[tuple[Any, ...]]]
-
-
-def dump(store: ViewStore) -> Dump:
-    """Every row of every read-model table, sorted, so two stores can be compared whole."""
-    out: Dump = {}
-    with store.reading() as sql:
-        for table in TABLES:
-            rows = [tuple(sorted(row.items())) for row in sql.rows(f"SELECT * FROM {table}")]
-            out[table] = sorted(rows, key=repr)
-    return out
 
 
 @pytest.fixture

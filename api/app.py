@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,8 +11,9 @@ from fastapi import Depends, FastAPI
 from api import errors
 from api.bootstrap import Runtime, bootstrap
 from api.deps import refuse_nul
-from api.routes import acts, declarations, health, log, parties, summits
+from api.routes import acts, declarations, health, log, parties, stream, summits
 from api.settings import Settings
+from api.streaming import StreamHub
 
 DESCRIPTION = """An event-sourced record of diplomacy. Every act — a summit hosted, a declaration published,
 a party signing, declining or withdrawing, a statement — is stored once as an immutable event.
@@ -26,16 +28,19 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = runtime is None
-        app.state.runtime = runtime or bootstrap(settings or Settings())
+        app.state.runtime = rt = runtime or bootstrap(settings or Settings())
+        app.state.stream_hub = hub = StreamHub(asyncio.get_running_loop(), rt.settings.stream_buffer)
+        hub.attach(rt.follower)
         try:
             yield
         finally:
+            hub.detach(rt.follower)
             if own:
-                app.state.runtime.close()
+                rt.close()
 
     app = FastAPI(title="Diplomatic Timeline", version="1", description=DESCRIPTION, lifespan=lifespan,
                   dependencies=[Depends(refuse_nul)])
     errors.install(app)
-    for module in (summits, declarations, acts, parties, log, health):
+    for module in (summits, declarations, acts, parties, stream, log, health):
         app.include_router(module.router)
     return app

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from api.settings import Settings
 from domain.parties import PartyRegistry
 from domain.service import DiplomaticRecord
+from projections.event_log import PublicEvent
+from projections.follower import LogFollower
 from projections.projector import Projector
 from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore
 from seeds.organisations import load_organisations
@@ -22,9 +25,11 @@ class Runtime:
     app: DiplomaticRecord
     store: ViewStore
     projector: Projector
+    follower: LogFollower
     write_tokens: list[str]
 
     def close(self) -> None:
+        self.follower.stop()
         self.projector.stop()
         self.store.close()
         self.app.close()
@@ -52,19 +57,34 @@ def development_token(data_dir: Path) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
-def bootstrap(settings: Settings, *, start_projector: bool = True) -> Runtime:
-    """The one place the pieces are wired: store, application, read models, projector."""
+def bootstrap(settings: Settings, *, start_projector: bool = True, follow: bool = True) -> Runtime:
+    """The one place the pieces are wired: store, application, read models, projector, log follower.
+
+    `start_projector` runs the read models in a thread of this process, unless the settings leave
+    them to `diplo project`; `follow` starts the one reader of new events that wakes the projector
+    and feeds the live stream (the CLI's one-shot commands need neither).
+    """
     parties = PartyRegistry(load_organisations())
     if settings.uses_postgres:
         _create_schema(settings)
-        store: ViewStore = PostgresViewStore(settings.database_url or "", settings.database_schema)
+        store: ViewStore = PostgresViewStore(settings.database_url or "", settings.views_schema)
     else:
         store = SQLiteViewStore(settings.views_path())
     app = DiplomaticRecord(settings.eventsourcing_env(), parties=parties)
-    projector = Projector(app.recorder, app.mapper, store, page_size=settings.page_size)
-    app.after_save.append(projector.wake)
-    if start_projector:  # the API runs the read models in-process; the CLI catches up on demand
+    projector = Projector(app.recorder, app.mapper, store, page_size=settings.page_size,
+                          poll_interval=max(settings.poll_interval, 1.0))
+    follower = LogFollower(app.recorder, app.mapper, poll_interval=settings.poll_interval,
+                           page_size=settings.page_size)
+
+    def wake_projector(_events: Sequence[PublicEvent], _position: int) -> None:
+        projector.wake()
+
+    follower.listeners.append(wake_projector)
+    app.after_save.extend([projector.wake, follower.wake])
+    if start_projector and settings.projector == "inprocess":
         projector.catch_up()
         projector.start()
+    if follow:
+        follower.start()
     tokens = settings.write_token_list or [development_token(settings.data_dir)]
-    return Runtime(settings, parties, app, store, projector, tokens)
+    return Runtime(settings, parties, app, store, projector, follower, tokens)

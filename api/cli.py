@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -31,7 +31,7 @@ KnownAtOption = Annotated[
 
 @contextmanager
 def _runtime(start_projector: bool = True) -> Iterator[Runtime]:
-    runtime = bootstrap(Settings(), start_projector=False)
+    runtime = bootstrap(Settings(), start_projector=False, follow=False)
     try:
         if start_projector:
             runtime.projector.catch_up()
@@ -175,13 +175,72 @@ def signatories_command(
 
 @app.command()
 def rebuild() -> None:
-    """Drop the read models and replay the whole log into them, with a progress bar."""
+    """Build fresh read models beside the live ones, then switch readers over at once (no downtime)."""
     with _runtime(start_projector=False) as runtime, Progress(
         TextColumn("rebuilding"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     ) as bar:
         task = bar.add_task("rebuild", total=runtime.projector.head())
-        applied = runtime.projector.rebuild(lambda done, total: bar.update(task, completed=done, total=total))
-    console.print(f"rebuilt the read models from {applied} events")
+        applied = runtime.projector.rebuild_beside(lambda done, total: bar.update(task, completed=done, total=total))
+    console.print(f"rebuilt the read models from {applied} events and switched readers to them")
+
+
+@app.command()
+def project() -> None:
+    """Run the read models in this process (for DIPLO_PROJECTOR=external); exits non-zero if the store is lost."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    runtime = bootstrap(Settings(), start_projector=False, follow=True)
+    try:
+        console.print(f"projecting from position {runtime.projector.position()} (head {runtime.projector.head()})")
+        runtime.projector.run_forever(stop)
+    except Exception as error:  # a lost store: say so and let the supervisor restart us
+        console.print(f"[red]projector stopped:[/red] {type(error).__name__}: {error}")
+        raise typer.Exit(1) from None
+    finally:
+        runtime.close()
+    console.print("projector stopped")
+
+
+@app.command()
+def status() -> None:
+    """Each read model's position against the head of the log, and the lag."""
+    from api.routes.health import status as read_status
+
+    with _runtime(start_projector=False) as runtime:
+        try:
+            body = read_status(runtime)
+        except Exception as error:
+            console.print(f"[red]store unavailable:[/red] {type(error).__name__}: {error}")
+            raise typer.Exit(1) from None
+    table = Table(title=f"head of the log: {body['head']}  (projector: {body['projector']})")
+    for column in ("read model", "position", "lag"):
+        table.add_column(column)
+    for name, row in body["read_models"].items():
+        style = "green" if row["lag"] == 0 else "yellow"
+        table.add_row(name, str(row["position"]), f"[{style}]{row['lag']}[/]")
+    console.print(table)
+
+
+@app.command()
+def follow(
+    url: Annotated[str, typer.Option(help="The server's base URL")] = "http://127.0.0.1:8000",
+    after: Annotated[int | None, typer.Option(help="Start after this log position (default: only new events)")] = None,
+    party: Annotated[list[str] | None, typer.Option(help="Only events naming this party (repeatable)")] = None,
+    declaration: Annotated[list[str] | None, typer.Option(help="Only events on this declaration (repeatable)")] = None,
+    kind: Annotated[list[str] | None, typer.Option(help="Only events of this kind (repeatable)")] = None,
+    token: Annotated[str | None, typer.Option(envvar="DIPLO_TOKEN", help="Bearer token, if reads need one")] = None,
+    limit: Annotated[int | None, typer.Option(help="Stop after this many events")] = None,
+) -> None:
+    """Print acts as they arrive from the server's event stream; resumes after a dropped connection."""
+    from api.follow import follow_stream
+
+    with suppress(KeyboardInterrupt):
+        follow_stream(url, after=after, parties=party or [], declarations=declaration or [], kinds=kind or [],
+                      token=token, limit=limit, console=console)
 
 
 def main() -> None:

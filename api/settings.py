@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 from urllib.parse import unquote, urlparse
 
 from pydantic import Field, field_validator
@@ -23,6 +24,13 @@ class Settings(BaseSettings):
     read_tokens: str | None = Field(None, description="Comma-separated bearer tokens; reads are open when unset.")
     write_wait_seconds: float = Field(2.0, ge=0, description="How long a write waits for the read models.")
     page_size: int = Field(500, ge=1, le=10_000, description="Events per projector transaction.")
+    projector: Literal["inprocess", "external"] = Field(
+        "inprocess", description="inprocess: the API runs the read models; external: `diplo project` does."
+    )
+    poll_interval: float = Field(0.1, gt=0, le=10, description="SQLite: how often other processes' writes are polled.")
+    stream_buffer: int = Field(1000, ge=1, le=1_000_000, description="Events buffered per stream subscriber.")
+    stream_heartbeat_seconds: float = Field(15.0, gt=0, description="Idle stream heartbeat interval.")
+    stream_retry_ms: int = Field(2000, ge=0, description="The retry hint sent to stream clients.")
 
     @field_validator("database_url")
     @classmethod
@@ -66,6 +74,11 @@ class Settings(BaseSettings):
             "POSTGRES_PRE_PING": "y",
             "CREATE_TABLE": "y",
         }
+
+    @property
+    def views_schema(self) -> str:
+        """PostgreSQL: the read models' own schema, swapped whole when rebuilt."""
+        return f"{self.database_schema}_views"
 
     def views_path(self) -> Path:
         return self.data_dir / "views.sqlite3"

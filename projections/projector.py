@@ -50,6 +50,8 @@ class Projector:
         self.mapper = mapper
         self.store = store
         self.read_models = list(read_models) if read_models is not None else default_read_models()
+        # A rebuild needs fresh instances of the same read models for its new generation.
+        self.read_models_factory: Callable[[], list[ReadModel]] = lambda: [type(m)() for m in self.read_models]
         self.page_size = page_size
         self.poll_interval = poll_interval
         self._wake = threading.Event()
@@ -73,8 +75,27 @@ class Projector:
                     (model.name,),
                 )
 
+    def rebuild_beside(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Builds a new generation of the read models beside the live one, then switches every
+        reader to it atomically. Readers keep answering from the live generation meanwhile."""
+        generation = self.store.new_generation()
+        try:
+            builder = Projector(self.recorder, self.mapper, generation, self.read_models_factory(),
+                                page_size=self.page_size)
+            applied = builder.catch_up(progress)
+            # Close the gap to the head once more right before the switch; whatever is stored
+            # after it, the live projector applies to the new generation from its tracking.
+            applied += builder.catch_up(progress)
+            self.store.promote(generation)
+        except BaseException:
+            generation.discard()
+            raise
+        with self._progress:
+            self._progress.notify_all()
+        return applied
+
     def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
-        """Drops the read models and replays the whole log into them."""
+        """Drops the read models in place and replays the whole log into them (readers see the gap)."""
         with self.store.transaction() as sql:
             for model in self.read_models:
                 model.drop(sql)
@@ -83,6 +104,11 @@ class Projector:
         return self.catch_up(progress)
 
     # -- positions --------------------------------------------------------------------------------
+
+    def positions(self) -> dict[str, int]:
+        """Each read model's tracking position."""
+        with self.store.reading() as sql:
+            return self._positions(sql)
 
     def position(self) -> int:
         """The position every read model has reached."""
@@ -190,6 +216,21 @@ class Projector:
                 log.exception("projector page failed; retrying in %.1fs", backoff)
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
+                continue
+            if n < self.page_size:
+                self._wake.wait(self.poll_interval)
+                self._wake.clear()
+
+    def run_forever(self, stop: threading.Event) -> None:
+        """The projector process: catch up, then apply new events as they are woken, until `stop`.
+
+        Unlike the in-process thread, store errors are raised, so the process exits non-zero and
+        its supervisor restarts it; it then resumes from the tracking positions.
+        """
+        while not stop.is_set():
+            try:
+                n = self.run_once()
+            except StaleTracking:
                 continue
             if n < self.page_size:
                 self._wake.wait(self.poll_interval)

@@ -6,13 +6,18 @@ SQL is written once with `?` placeholders and text columns that sort correctly i
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 import threading
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import psycopg
 
 Row = dict[str, Any]
 
@@ -66,6 +71,18 @@ class ViewStore(ABC):
         """Makes concurrent schema set-ups take turns, inside the caller's transaction."""
 
     @abstractmethod
+    def new_generation(self) -> ViewStore:
+        """An empty store beside this one, to build a new generation of the read models in."""
+
+    @abstractmethod
+    def promote(self, generation: ViewStore) -> None:
+        """Makes a fully built generation the live one, atomically, for every process."""
+
+    @abstractmethod
+    def discard(self) -> None:
+        """Removes a generation that will not be promoted."""
+
+    @abstractmethod
     def ping(self) -> None:
         """Raises when the store does not answer."""
 
@@ -74,28 +91,57 @@ class ViewStore(ABC):
 
 
 class SQLiteViewStore(ViewStore):
-    """One file; WAL so readers never block the projector, one connection per thread."""
+    """One file per generation of the read models; WAL so readers never block the projector.
+
+    `views.current`, beside the files, names the live generation. Every connection checks it
+    (one stat call), so when a rebuild promotes a new file, readers and projectors in every
+    process move to it at their next transaction, and the old file is never half-built.
+    """
 
     postgres = False
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, fixed: bool = False) -> None:
+        self.base = path
+        self.fixed = fixed  # a generation being built ignores the pointer
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._pointer = path.with_name(path.stem + ".current")
+        self._pointer_seen: tuple[int, int] | None = None
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._follow_pointer()
         with self._connection() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
 
+    def _follow_pointer(self) -> None:
+        if self.fixed:
+            return
+        try:
+            stat = self._pointer.stat()
+        except FileNotFoundError:
+            return
+        seen = (stat.st_mtime_ns, stat.st_size)
+        if seen != self._pointer_seen:
+            self._pointer_seen = seen
+            name = self._pointer.read_text(encoding="utf-8").strip()
+            if name:
+                self.path = self.base.with_name(name)
+
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
+        self._follow_pointer()
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None and getattr(self._local, "path", None) != self.path:
+            conn.close()  # a rebuild promoted another generation
+            conn = None
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
             self._local.conn = conn
+            self._local.path = self.path
             with self._lock:
                 self._all.append(conn)
         yield conn
@@ -123,6 +169,32 @@ class SQLiteViewStore(ViewStore):
             finally:
                 conn.execute("ROLLBACK")
 
+    def new_generation(self) -> SQLiteViewStore:
+        """An empty store beside this one, to build read models in while this one serves."""
+        name = f"{self.base.stem}-{uuid.uuid4().hex[:12]}{self.base.suffix}"
+        return SQLiteViewStore(self.base.with_name(name), fixed=True)
+
+    def promote(self, generation: ViewStore) -> None:
+        """Makes `generation` the live one for every process at once; removes the old file."""
+        assert isinstance(generation, SQLiteViewStore)
+        self._follow_pointer()
+        old = self.path
+        temporary = self._pointer.with_suffix(".tmp")
+        temporary.write_text(generation.path.name + "\n", encoding="utf-8")
+        os.replace(temporary, self._pointer)  # atomic: readers see the old name or the new one
+        generation.close()
+        self._follow_pointer()
+        if old != self.path:
+            for leftover in (old, old.with_name(old.name + "-wal"), old.with_name(old.name + "-shm")):
+                leftover.unlink(missing_ok=True)  # open connections keep reading it until they move
+
+    def discard(self) -> None:
+        """Removes a generation that was never promoted."""
+        self.close()
+        for leftover in (self.path, self.path.with_name(self.path.name + "-wal"),
+                         self.path.with_name(self.path.name + "-shm")):
+            leftover.unlink(missing_ok=True)
+
     def ping(self) -> None:
         with self.reading() as sql:
             sql.value("SELECT 1")
@@ -136,15 +208,26 @@ class SQLiteViewStore(ViewStore):
 
 
 class PostgresViewStore(ViewStore):
-    """Tables in the same database as the events, in the configured schema."""
+    """The read models in a schema of their own (`<schema>_views`), in the events' database.
+
+    A rebuild builds a new generation in another schema, then swaps the two by renaming them in
+    one transaction: connections find tables by name through search_path, so every reader and
+    projector moves to the new generation at its next statement.
+    """
 
     postgres = True
 
-    def __init__(self, conninfo: str, schema: str = "public", pool_size: int = 10) -> None:
+    def __init__(self, conninfo: str, schema: str, pool_size: int = 10) -> None:
         from psycopg.rows import dict_row
         from psycopg_pool import ConnectionPool
 
+        self.conninfo = conninfo
         self.schema = schema
+        self.pool_size = pool_size
+        with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as conn, contextlib.suppress(
+            psycopg.errors.UniqueViolation  # a twin process created it at the same moment
+        ):
+            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
 
         def configure(conn: Any) -> None:
             conn.execute(f'SET search_path TO "{schema}"')
@@ -154,7 +237,8 @@ class PostgresViewStore(ViewStore):
             conninfo,
             min_size=1,
             max_size=pool_size,
-            kwargs={"row_factory": dict_row, "autocommit": False},
+            # No server-side prepared statements: a plan must not outlive a generation swap.
+            kwargs={"row_factory": dict_row, "autocommit": False, "prepare_threshold": None},
             configure=configure,
             check=ConnectionPool.check_connection,
             open=True,
@@ -180,6 +264,27 @@ class PostgresViewStore(ViewStore):
                     yield Sql(cursor, postgres=True)
             finally:
                 conn.rollback()
+
+    def new_generation(self) -> PostgresViewStore:
+        name = f"{self.schema}_next_{uuid.uuid4().hex[:8]}"
+        return PostgresViewStore(self.conninfo, name, pool_size=2)
+
+    def promote(self, generation: ViewStore) -> None:
+        assert isinstance(generation, PostgresViewStore)
+        retired = f"{self.schema}_old_{uuid.uuid4().hex[:8]}"
+        generation.close()
+        with psycopg.connect(self.conninfo, autocommit=False, connect_timeout=5) as conn:
+            with conn.transaction():
+                conn.execute(f'ALTER SCHEMA "{self.schema}" RENAME TO "{retired}"')
+                conn.execute(f'ALTER SCHEMA "{generation.schema}" RENAME TO "{self.schema}"')
+            # Separately, so that readers never queue behind the drop's locks during the swap.
+            with conn.transaction():
+                conn.execute(f'DROP SCHEMA "{retired}" CASCADE')
+
+    def discard(self) -> None:
+        self.close()
+        with psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
 
     def ping(self) -> None:
         with self.reading() as sql:

@@ -39,7 +39,8 @@ def settings(backend: str, tmp_path: os.PathLike[str]) -> Iterator[Settings]:
     yield Settings(data_dir=tmp_path, database_url=PG_URL, database_schema=schema, write_tokens=TOKEN,
                    write_wait_seconds=5)
     with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        for doomed in (schema, f"{schema}_views"):
+            conn.execute(f'DROP SCHEMA IF EXISTS "{doomed}" CASCADE')
 
 
 @pytest.fixture

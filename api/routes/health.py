@@ -1,22 +1,44 @@
-"""Is the store answering, and how far behind the log are the read models?"""
+"""Is the store answering, and how far behind the log is each read model?"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
+
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from api.bootstrap import Runtime
 from api.deps import RuntimeDep
 
 router = APIRouter(tags=["health"])
 
 
+def status(runtime: Runtime) -> dict[str, Any]:
+    """Each read model's position against the head of the log; raises when a store does not answer."""
+    head = runtime.projector.head()
+    positions = runtime.projector.positions()
+    position = min(positions.values())
+    return {
+        "status": "ok",
+        "store": "up",
+        "head": head,
+        "position": position,
+        "lag": head - position,
+        "projector": runtime.settings.projector,
+        "read_models": {name: {"position": p, "lag": head - p} for name, p in positions.items()},
+    }
+
+
 @router.get("/healthz", responses={503: {"description": "the store does not answer"}})
-def healthz(runtime: RuntimeDep) -> JSONResponse:
-    """200 when the event store and the read models answer, 503 when they do not."""
+def healthz(runtime: RuntimeDep, request: Request) -> JSONResponse:
+    """200 when the event store and the read models answer, 503 when they do not; with each read model's lag."""
     try:
-        head = runtime.projector.head()
-        position = runtime.projector.position()
+        body = status(runtime)
     except Exception as error:  # any failure to reach a store is exactly what this reports
         return JSONResponse({"status": "unavailable", "store": "down", "detail": type(error).__name__},
                             status_code=503)
-    return JSONResponse({"status": "ok", "store": "up", "head": head, "position": position, "lag": head - position})
+    hub = getattr(request.app.state, "stream_hub", None)
+    if hub is not None:
+        body["stream"] = {"subscribers": len(hub.subscribers), "closed_slow": hub.closed_slow,
+                          "follower_position": runtime.follower.position}
+    return JSONResponse(body)

@@ -49,7 +49,8 @@ def running(backend: str, data_dir: Path, *, write_wait_seconds: float = 5) -> I
         runtime.close()
         if backend == "postgres":
             with psycopg.connect(PG_URL, autocommit=True) as conn:
-                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+                for doomed in (schema, f"{schema}_views"):
+                    conn.execute(f'DROP SCHEMA IF EXISTS "{doomed}" CASCADE')
 
 
 def seed_and_wait(runtime: Runtime) -> Runtime:

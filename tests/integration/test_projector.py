@@ -45,7 +45,7 @@ def open_store(settings: Settings, tmp_path: Any) -> Iterator[Callable[[str | No
             store: ViewStore = SQLiteViewStore(path)
             made.append((store, None))
             return store
-        schema = settings.database_schema
+        schema = settings.views_schema
         if name is not None:
             schema = f"v_{uuid.uuid4().hex[:12]}"
             with psycopg.connect(settings.database_url, autocommit=True) as conn:
@@ -59,7 +59,8 @@ def open_store(settings: Settings, tmp_path: Any) -> Iterator[Callable[[str | No
         store.close()
         if schema is not None and settings.database_url is not None:
             with psycopg.connect(settings.database_url, autocommit=True) as conn:
-                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+                for doomed in (schema, f"{schema}_views"):
+                    conn.execute(f'DROP SCHEMA IF EXISTS "{doomed}" CASCADE')
 
 
 @pytest.fixture

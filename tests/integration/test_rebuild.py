@@ -44,7 +44,8 @@ def fresh_store(settings: Settings, tmp_path: Any) -> Iterator[Callable[[], View
         store.close()
         if schema is not None and settings.database_url is not None:
             with psycopg.connect(settings.database_url, autocommit=True) as conn:
-                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+                for doomed in (schema, f"{schema}_views"):
+                    conn.execute(f'DROP SCHEMA IF EXISTS "{doomed}" CASCADE')
 
 
 @pytest.fixture

@@ -65,7 +65,8 @@ def fresh_runtime(template: Settings) -> Iterator[Runtime]:
             runtime.close()
             if settings.database_url is not None:
                 with psycopg.connect(settings.database_url, autocommit=True) as conn:
-                    conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+                    for doomed in (schema, f"{schema}_views"):
+                        conn.execute(f'DROP SCHEMA IF EXISTS "{doomed}" CASCADE')
 
 
 def apply_commands(runtime: Runtime, commands: list[tuple[Any, ...]]) -> int:

@@ -1,0 +1,97 @@
+"""GET /v1/events/stream: server-sent events, caught up from the log and then live, resumable."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from functools import partial
+from typing import Annotated
+
+import anyio
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+
+from api.bootstrap import Runtime
+from api.deps import RuntimeDep, require_reader
+from api.routes.log import MAX_POSITION
+from api.streaming import StreamFilter
+from domain.errors import InvalidInput
+from projections.event_log import PUBLIC_KINDS, PublicEvent
+from projections.follower import public_events
+
+router = APIRouter(prefix="/v1", tags=["timeline and events"], dependencies=[Depends(require_reader)])
+
+
+def _message(event: PublicEvent) -> ServerSentEvent:
+    return ServerSentEvent(id=str(event.position), event=event.kind, data=event.as_dict())
+
+
+def _start(after: int | None, last_event_id: str | None) -> int:
+    if last_event_id is not None and last_event_id.strip():
+        try:
+            position = int(last_event_id.strip())
+        except ValueError:
+            raise InvalidInput("Last-Event-ID must be a log position this server sent", field="Last-Event-ID") from None
+        if not 0 <= position <= MAX_POSITION:
+            raise InvalidInput("Last-Event-ID is out of range", field="Last-Event-ID")
+        return position  # the header wins: it is where a reconnecting client really stopped
+    return after or 0
+
+
+def _filter(runtime: Runtime, party: list[str] | None, declaration: list[str] | None,
+            kind: list[str] | None) -> StreamFilter:
+    for k in kind or []:
+        if k not in PUBLIC_KINDS:
+            raise InvalidInput(f"unknown kind {k!r}; one of {', '.join(PUBLIC_KINDS)}", field="kind")
+    codes = [runtime.parties.require(p, "party") for p in party or []]
+    return StreamFilter(frozenset(codes), frozenset(declaration or []), frozenset(kind or []))
+
+
+@router.get("/events/stream", response_class=EventSourceResponse,
+            responses={200: {"description": "text/event-stream: id = log position, event = kind, data = the event"}})
+async def stream(
+    request: Request,
+    runtime: RuntimeDep,
+    after: Annotated[int | None, Query(ge=0, le=MAX_POSITION, description="Start after this log position")] = None,
+    party: Annotated[list[str] | None, Query(max_length=50)] = None,
+    declaration: Annotated[list[str] | None, Query(max_length=50)] = None,
+    kind: Annotated[list[str] | None, Query(max_length=10)] = None,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=40)] = None,
+) -> AsyncIterator[ServerSentEvent]:
+    """Every public event after `after` (or Last-Event-ID, which wins), then live, with no gap and no duplicate."""
+    last = _start(after, last_event_id)
+    stream_filter = _filter(runtime, party, declaration, kind)
+    hub, settings = request.app.state.stream_hub, runtime.settings
+    # Subscribe before catching up: whatever is stored from now on reaches the buffer, and
+    # whatever was stored before is read from the log, so the switch can lose nothing.
+    subscriber = hub.subscribe(stream_filter)
+    try:
+        yield ServerSentEvent(comment="diplomatic timeline event stream", retry=settings.stream_retry_ms)
+        page_size = settings.page_size
+        while True:
+            page = await anyio.to_thread.run_sync(
+                partial(runtime.app.recorder.select_notifications, start=last, limit=page_size,
+                        inclusive_of_start=False)
+            )
+            for event in public_events(runtime.app.mapper, page):
+                if stream_filter.matches(event):
+                    yield _message(event)
+            if page:
+                last = page[-1].id
+            if len(page) < page_size:
+                break
+        while True:
+            if subscriber.overflowed and subscriber.queue.empty():
+                yield ServerSentEvent(comment="too slow: reconnect with Last-Event-ID to resume",
+                                      retry=settings.stream_retry_ms)
+                return
+            try:
+                event = await asyncio.wait_for(subscriber.queue.get(), settings.stream_heartbeat_seconds)
+            except TimeoutError:
+                yield ServerSentEvent(comment="heartbeat")
+                continue
+            if event.position > last:  # anything at or before `last` was sent while catching up
+                last = event.position
+                yield _message(event)
+    finally:
+        hub.unsubscribe(subscriber)

@@ -1,0 +1,83 @@
+"""Fans the log follower's events out to every stream subscriber of this process.
+
+Each subscriber has a bounded buffer. One that cannot keep up is not allowed to grow memory:
+it is detached, gets what its buffer already holds, and is then closed with a retry hint, so
+its client reconnects with Last-Event-ID and resumes exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from projections.event_log import PublicEvent
+from projections.follower import LogFollower
+
+
+@dataclass(frozen=True)
+class StreamFilter:
+    parties: frozenset[str] = frozenset()
+    declarations: frozenset[str] = frozenset()
+    kinds: frozenset[str] = frozenset()
+
+    def matches(self, event: PublicEvent) -> bool:
+        return (
+            (not self.kinds or event.kind in self.kinds)
+            and (not self.declarations or event.declaration_id in self.declarations)
+            and (not self.parties or any(p in self.parties for p in event.parties))
+        )
+
+
+@dataclass(eq=False)
+class Subscriber:
+    filter: StreamFilter
+    capacity: int
+    queue: asyncio.Queue[PublicEvent] = field(init=False)
+    overflowed: bool = False
+
+    def __post_init__(self) -> None:
+        self.queue = asyncio.Queue(self.capacity)
+
+
+class StreamHub:
+    def __init__(self, loop: asyncio.AbstractEventLoop, capacity: int = 1000) -> None:
+        self.loop = loop
+        self.capacity = capacity
+        self.subscribers: set[Subscriber] = set()
+        self.closed_slow = 0
+        self.delivered = 0
+
+    def attach(self, follower: LogFollower) -> None:
+        follower.listeners.append(self._from_follower)
+
+    def detach(self, follower: LogFollower) -> None:
+        with contextlib.suppress(ValueError):
+            follower.listeners.remove(self._from_follower)
+
+    def _from_follower(self, events: Sequence[PublicEvent], _position: int) -> None:
+        if events:
+            self.loop.call_soon_threadsafe(self._publish, events)
+
+    def _publish(self, events: Sequence[PublicEvent]) -> None:
+        for subscriber in list(self.subscribers):
+            for event in events:
+                if not subscriber.filter.matches(event):
+                    continue
+                try:
+                    subscriber.queue.put_nowait(event)
+                    self.delivered += 1
+                except asyncio.QueueFull:
+                    subscriber.overflowed = True
+                    self.subscribers.discard(subscriber)
+                    self.closed_slow += 1
+                    break
+
+    def subscribe(self, stream_filter: StreamFilter) -> Subscriber:
+        subscriber = Subscriber(stream_filter, self.capacity)
+        self.subscribers.add(subscriber)
+        return subscriber
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        self.subscribers.discard(subscriber)

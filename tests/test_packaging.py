@@ -155,3 +155,13 @@ def test_importing_the_app_creates_no_files_and_opens_no_database(tmp_path: Path
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("ok")
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_the_compose_api_leaves_the_read_models_to_the_projector_service() -> None:
+    services = compose()["services"]
+    assert environment(services["api"])["DIPLO_PROJECTOR"] == "external"
+    projector = services["projector"]
+    assert projector["command"] == ["diplo", "project"]
+    assert projector["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert projector["restart"] == "unless-stopped"
+    assert urlparse(environment(projector)["DIPLO_DATABASE_URL"]).hostname == "postgres"

@@ -7,6 +7,7 @@ same transaction as the act, so a retried request can never store its act twice.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -34,6 +35,8 @@ from domain.values import (
 )
 
 MAX_ATTEMPTS = 8
+
+log = logging.getLogger(__name__)
 
 
 class DateAsISO(Transcoding):
@@ -322,7 +325,7 @@ class DiplomaticRecord(Application[UUID]):
         return Receipt.from_stored(claimed.receipt)
 
     def _execute(self, decide: Callable[[], Decision], idempotency: Idempotency | None) -> Receipt:
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(1, MAX_ATTEMPTS + 1):
             if idempotency is not None and (prior := self._prior_answer(idempotency)) is not None:
                 return prior
             try:
@@ -343,7 +346,9 @@ class DiplomaticRecord(Application[UUID]):
             try:
                 recordings = self.save(*to_save)
             except IntegrityError:
-                continue  # another writer got there first: decide again on what it stored
+                # Another writer got there first: decide again on what it stored.
+                log.info("optimistic concurrency conflict on %s (attempt %d); deciding again", receipt.kind, attempt)
+                continue
             position = next(
                 r.notification.id for r in recordings if getattr(r.domain_event, "event_id", None) == receipt.event_id
             )

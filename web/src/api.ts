@@ -1,0 +1,92 @@
+// Reads from the API on the same origin. Every read passes known_at when the page has one.
+
+import type { Declaration, History, Party, Signatories, Summit, TimelinePage } from "./types";
+
+export class ApiError extends Error {
+  constructor(public status: number, message: string) {
+    super(message);
+  }
+}
+
+type Params = Record<string, string | string[] | number | null | undefined>;
+
+const TOKEN_KEY = "diplo-read-token";
+
+/** On a server with DIPLO_READ_TOKENS, the page asks for a token once and keeps it for the tab. */
+export function readToken(): string | null {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+export function setReadToken(token: string | null): void {
+  if (token) sessionStorage.setItem(TOKEN_KEY, token);
+  else sessionStorage.removeItem(TOKEN_KEY);
+}
+
+export function url(path: string, params: Params = {}): string {
+  const q = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value === null || value === undefined || value === "") continue;
+    for (const one of Array.isArray(value) ? value : [value]) q.append(key, String(one));
+  }
+  const query = q.toString();
+  return query ? `${path}?${query}` : path;
+}
+
+export async function get<T>(path: string, params: Params = {}, signal?: AbortSignal): Promise<T> {
+  const token = readToken();
+  const response = await fetch(url(path, params), {
+    headers: { Accept: "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+    signal,
+  });
+  if (!response.ok) {
+    let detail = response.statusText;
+    try {
+      const problem = await response.json();
+      detail = problem.detail || problem.title || detail;
+    } catch {
+      /* not a problem document */
+    }
+    throw new ApiError(response.status, detail);
+  }
+  return (await response.json()) as T;
+}
+
+// The registry and the catalogue change rarely; they are read once per version of the record.
+const cache = new Map<string, Promise<unknown>>();
+
+function once<T>(key: string, load: () => Promise<T>): Promise<T> {
+  let found = cache.get(key) as Promise<T> | undefined;
+  if (!found) {
+    found = load();
+    cache.set(key, found);
+    found.catch(() => cache.delete(key));
+  }
+  return found;
+}
+
+export function forgetCatalogue(): void {
+  cache.clear();
+}
+
+export const api = {
+  parties: () => once("parties", () => get<Party[]>("/v1/parties")),
+  declarations: (knownAt: string | null) =>
+    once(`declarations|${knownAt}`, () => get<Declaration[]>("/v1/declarations", { known_at: knownAt })),
+  summits: () => once("summits", () => get<Summit[]>("/v1/summits")),
+  declaration: (id: string, at: string | null, knownAt: string | null) =>
+    get<Declaration>(`/v1/declarations/${encodeURIComponent(id)}`, { at, known_at: knownAt }),
+  signatories: (id: string, at: string, knownAt: string | null, signal?: AbortSignal) =>
+    get<Signatories>(`/v1/declarations/${encodeURIComponent(id)}/signatories`, { at, known_at: knownAt }, signal),
+  history: (code: string, knownAt: string | null) =>
+    get<History>(`/v1/parties/${encodeURIComponent(code)}/history`, { known_at: knownAt }),
+  acts: (declaration: string, knownAt: string | null) =>
+    get<TimelinePage>("/v1/timeline", {
+      declaration, known_at: knownAt, kind: ["signed", "declined", "withdrawn"], limit: 1000,
+    }),
+  health: () => get<{ head?: number | null }>("/healthz"),
+};
+
+/** A map from party code to party, for names. */
+export async function partyIndex(): Promise<Map<string, Party>> {
+  return new Map((await api.parties()).map((p) => [p.code, p]));
+}

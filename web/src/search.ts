@@ -1,0 +1,118 @@
+// Search for parties and declarations by name or code: an ARIA combobox whose list holds links, so a result
+// can be opened with Enter, a click, or in a new tab.
+
+import { api } from "./api";
+import { clear, h } from "./dom";
+import { declarationHref, go, partyHref, readState } from "./state";
+
+interface Hit {
+  label: string;
+  detail: string;
+  href: string;
+  score: number;
+}
+
+const LIMIT = 12;
+
+export function installSearch(): void {
+  const input = document.getElementById("search") as HTMLInputElement;
+  const list = document.getElementById("search-results") as HTMLUListElement;
+  const status = document.getElementById("search-status") as HTMLElement;
+  let hits: Hit[] = [];
+  let active = -1;
+
+  const close = () => {
+    list.hidden = true;
+    input.setAttribute("aria-expanded", "false");
+    input.removeAttribute("aria-activedescendant");
+    active = -1;
+  };
+
+  const highlight = (index: number) => {
+    active = index;
+    [...list.children].forEach((child, i) => child.setAttribute("aria-selected", String(i === index)));
+    if (index >= 0) {
+      input.setAttribute("aria-activedescendant", `search-hit-${index}`);
+      list.children[index]?.scrollIntoView({ block: "nearest" });
+    } else input.removeAttribute("aria-activedescendant");
+  };
+
+  const open = (hit: Hit) => {
+    close();
+    input.value = "";
+    const target = new URL(hit.href, location.origin);
+    const q = target.searchParams;
+    go({ party: q.get("party"), declaration: q.get("declaration"), at: null });
+    document.getElementById("main")?.focus();
+  };
+
+  const run = async () => {
+    const needle = input.value.trim().toLowerCase();
+    if (!needle) {
+      close();
+      status.textContent = "";
+      return;
+    }
+    hits = await find(needle);
+    if (input.value.trim().toLowerCase() !== needle) return; // typed on meanwhile
+    clear(list);
+    hits.forEach((hit, i) => list.append(h("li", { id: `search-hit-${i}`, role: "option", "aria-selected": "false" },
+      h("a", { href: hit.href, tabindex: "-1", onclick: (event: Event) => { event.preventDefault(); open(hit); } },
+        h("span", { class: "hit-label" }, hit.label), " ", h("span", { class: "hit-detail" }, hit.detail)))));
+    if (!hits.length) list.append(h("li", { class: "no-hit", role: "option", "aria-disabled": "true" }, "No party or declaration matches."));
+    list.hidden = false;
+    input.setAttribute("aria-expanded", "true");
+    highlight(-1);
+    status.textContent = hits.length ? `${hits.length} matches; use the arrow keys to choose, Enter to open.` : "No matches.";
+  };
+
+  input.addEventListener("input", () => void run());
+  input.addEventListener("focus", () => { if (input.value.trim()) void run(); });
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "ArrowDown" && hits.length) {
+      event.preventDefault();
+      if (list.hidden) void run();
+      highlight((active + 1) % hits.length);
+    } else if (event.key === "ArrowUp" && hits.length) {
+      event.preventDefault();
+      highlight(active <= 0 ? hits.length - 1 : active - 1);
+    } else if (event.key === "Enter") {
+      const hit = hits[active >= 0 ? active : 0];
+      if (hit && !list.hidden) {
+        event.preventDefault();
+        open(hit);
+      }
+    } else if (event.key === "Escape") {
+      close();
+    }
+  });
+  input.addEventListener("blur", () => window.setTimeout(close, 150));
+}
+
+async function find(needle: string): Promise<Hit[]> {
+  const [parties, declarations] = await Promise.all([api.parties(), api.declarations(readState().knownAt)]);
+  const found: Hit[] = [];
+  for (const party of parties) {
+    const score = match(needle, party.code, [party.name, party.official_name ?? "", ...party.aliases]);
+    if (score) found.push({ label: party.name, detail: `party · ${party.code} · ${party.kind}`, href: partyHref(party.code), score });
+  }
+  for (const declaration of declarations) {
+    const score = match(needle, declaration.id, [declaration.title, declaration.summit?.name ?? ""]);
+    if (score) {
+      found.push({ label: declaration.title, detail: `declaration · ${declaration.id} · ${declaration.published_on.slice(0, 4)}`,
+        href: declarationHref(declaration.id), score: score + 0.5 });
+    }
+  }
+  return found.sort((a, b) => b.score - a.score || a.label.localeCompare(b.label)).slice(0, LIMIT);
+}
+
+/** 4: the code itself; 3: a name starting with it; 2: the code starting with it; 1: a name containing it. */
+function match(needle: string, code: string, names: string[]): number {
+  const lowerCode = code.toLowerCase();
+  if (lowerCode === needle) return 4;
+  const lowered = names.filter(Boolean).map((name) => name.toLowerCase());
+  if (lowered.some((name) => name.startsWith(needle) || name.split(/\s+/).some((word) => word.startsWith(needle)))) return 3;
+  if (lowerCode.startsWith(needle)) return 2;
+  if (lowered.some((name) => name.includes(needle)) || lowerCode.includes(needle)) return 1;
+  return 0;
+}

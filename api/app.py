@@ -11,7 +11,7 @@ from fastapi import Depends, FastAPI
 from api import errors
 from api.bootstrap import Runtime, bootstrap
 from api.deps import refuse_nul
-from api.routes import acts, declarations, health, log, parties, stream, summits
+from api.routes import acts, declarations, health, log, parties, stream, summits, web
 from api.settings import Settings
 from api.streaming import StreamHub
 
@@ -41,6 +41,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app = FastAPI(title="Diplomatic Timeline", version="1", description=DESCRIPTION, lifespan=lifespan,
                   dependencies=[Depends(refuse_nul)])
     errors.install(app)
-    for module in (summits, declarations, acts, parties, stream, log, health):
+    for module in (summits, declarations, acts, parties, stream, log, health, web):
         app.include_router(module.router)
     return app

@@ -7,10 +7,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from api import errors
 from api.bootstrap import Runtime, bootstrap
 from api.deps import refuse_nul
+from api.limits import BodyLimit
 from api.routes import acts, declarations, health, log, parties, stream, summits, web
 from api.settings import Settings
 from api.streaming import StreamHub
@@ -24,11 +26,12 @@ Every read takes two times: `at` (valid time: what had happened by that date) an
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
     """Builds the app; the runtime is bootstrapped in the lifespan unless one is handed in (tests, CLI)."""
+    config = runtime.settings if runtime is not None else settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = runtime is None
-        app.state.runtime = rt = runtime or bootstrap(settings or Settings())
+        app.state.runtime = rt = runtime or bootstrap(config)
         app.state.stream_hub = hub = StreamHub(asyncio.get_running_loop(), rt.settings.stream_buffer)
         hub.attach(rt.follower)
         try:
@@ -41,6 +44,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app = FastAPI(title="Diplomatic Timeline", version="1", description=DESCRIPTION, lifespan=lifespan,
                   dependencies=[Depends(refuse_nul)])
     errors.install(app)
+    errors.document_problems(app)
+    app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
+    if config.cors_origin_list:  # closed by default: no CORS headers, so browsers refuse other origins
+        app.add_middleware(
+            CORSMiddleware, allow_origins=config.cors_origin_list, allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"],
+            expose_headers=["Location", "Retry-After", "Idempotent-Replayed"], max_age=600,
+        )
     for module in (summits, declarations, acts, parties, stream, log, health, web):
         app.include_router(module.router)
     return app

@@ -24,6 +24,41 @@ TITLES = {401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed", 409:
           413: "Payload Too Large", 422: "Unprocessable Content", 503: "Service Unavailable"}
 
 
+# The shape of every problem answer, declared once in the OpenAPI document (see `document_problems`).
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "Problem",
+    "description": "RFC 9457 problem details",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "field": {"type": "string", "description": "the input the problem is about"},
+        "errors": {
+            "type": "array",
+            "description": "422: each invalid field and why",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+PROBLEM_ANSWERS = {
+    401: "a missing or unknown bearer token",
+    404: "an unknown party, summit, declaration or event, in the path or a reference",
+    409: "an act that breaks the stance rules, a duplicate id, or an Idempotency-Key reused with another body",
+    413: "a request body over DIPLO_MAX_BODY_BYTES",
+    422: "malformed input; `errors` names each invalid field",
+    503: "the store is unavailable; retry after `Retry-After` seconds",
+}
+MAX_LISTED_ERRORS = 50
+WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
+
+
 def problem(status: int, detail: str, *, title: str | None = None, headers: dict[str, str] | None = None,
             **extra: Any) -> JSONResponse:
     body = {"type": "about:blank", "title": title or TITLES.get(status, "Error"), "status": status, "detail": detail}
@@ -50,13 +85,21 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
+        found = error.errors()
+        # A hostile body can carry tens of thousands of bad fields: name the first few, count the rest.
         errors = [{"field": _field(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")}
-                  for e in error.errors()]
+                  for e in found[:MAX_LISTED_ERRORS]]
         fields = ", ".join(sorted({e["field"] for e in errors}))
-        return problem(422, f"invalid input: {fields}", errors=errors)
+        more = f" and {len(found) - len(errors)} more" if len(found) > len(errors) else ""
+        return problem(422, f"invalid input: {fields}{more}", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code == 400 and error.__cause__ is not None:
+            # FastAPI's "error parsing the body" (e.g. JSON nested past Python's recursion limit):
+            # malformed input like any other, so a 422 naming the body.
+            message = "the body could not be parsed as JSON (nested too deeply?)"
+            return problem(422, message, errors=[{"field": "body", "message": message}])
         return problem(error.status_code, str(error.detail), headers=getattr(error, "headers", None))
 
     @app.exception_handler(Exception)
@@ -78,3 +121,47 @@ def install(app: FastAPI) -> None:
         if isinstance(error, OperationalError):
             return problem(503, "the event store is unavailable; try again shortly", headers={"Retry-After": "2"})
         return problem(503, "the event store refused the operation; try again", headers={"Retry-After": "1"})
+
+
+def _problems_of(path: str, method: str) -> list[int]:
+    """The problem statuses an operation can answer: every one can meet bad input and a store outage."""
+    found = [422, 503]
+    if path.startswith("/v1/"):
+        found.append(401)
+    if "{" in path or method in WRITE_METHODS:
+        found.append(404)
+    if method in WRITE_METHODS:
+        found += [409, 413]
+    return sorted(found)
+
+
+def document_problems(app: FastAPI) -> None:
+    """Declares on every operation of the OpenAPI document the problem answers it can give, as
+    application/problem+json with one shared schema, in place of FastAPI's default 422 body (which
+    this API never sends). Done on the document, so a new route is covered without touching it."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        schemas["Problem"] = PROBLEM_SCHEMA
+        for path, operations in schema.get("paths", {}).items():
+            for method, operation in operations.items():
+                responses = operation.setdefault("responses", {})
+                for status in _problems_of(path, method):
+                    declared = responses.get(str(status))
+                    if declared is not None and "HTTPValidationError" not in repr(declared):
+                        continue  # the route said something more precise itself
+                    responses[str(status)] = {
+                        "description": PROBLEM_ANSWERS[status],
+                        "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+                    }
+        if "HTTPValidationError" not in repr(schema.get("paths")):
+            for unused in ("HTTPValidationError", "ValidationError"):
+                schemas.pop(unused, None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

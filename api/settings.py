@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     stream_buffer: int = Field(1000, ge=1, le=1_000_000, description="Events buffered per stream subscriber.")
     stream_heartbeat_seconds: float = Field(15.0, gt=0, description="Idle stream heartbeat interval.")
     stream_retry_ms: int = Field(2000, ge=0, description="The retry hint sent to stream clients.")
+    max_body_bytes: int = Field(1_048_576, ge=1, description="Largest request body accepted; larger ones are 413.")
+    cors_origins: str | None = Field(
+        None, description="Comma-separated origins allowed by CORS (`*` for any); unset: no cross-origin access."
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -46,6 +50,10 @@ class Settings(BaseSettings):
     @property
     def read_token_list(self) -> list[str]:
         return _split(self.read_tokens)
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return _split(self.cors_origins)
 
     @property
     def uses_postgres(self) -> bool:

@@ -1,14 +1,17 @@
 """Declaration: a text parties can sign, holding every formal act on it and their retractions.
 
 The stance rules live here. A party's acts on one declaration, in valid-time order
-(occurred_on, then the order they were recorded), must read as a legal sequence at every prefix.
-Within one aggregate the version order is the recording order, the same as the log position order.
+(the date each act counts from, then the order they were recorded), must read as a legal sequence at
+every prefix. Within one aggregate the version order is the recording order, the same as the log
+position order. An act known only to its month or year counts from the first day of its period, or
+from the publication date when its period includes it (`domain.values.effective_on`); the read
+models use the very same date.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
@@ -16,7 +19,16 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.errors import Conflict, InvalidInput, NotFound, StanceRuleViolation
-from domain.values import ActKind, aggregate_id, check_not_future, check_slug, event_id_for
+from domain.values import (
+    ActKind,
+    Precision,
+    aggregate_id,
+    check_not_future,
+    check_slug,
+    effective_on,
+    event_id_for,
+    period_end,
+)
 
 # Which stance may precede each act. None is "no stance yet".
 ALLOWED_BEFORE: dict[ActKind, frozenset[ActKind | None]] = {
@@ -35,13 +47,24 @@ class ActState:
     event_id: UUID
     party: str
     kind: ActKind
-    occurred_on: date
+    occurred_on: date  # as recorded
     version: int
+    precision: str
+    effective_on: date  # the date it counts from: see domain.values.effective_on
     retracted: bool = False
 
     @property
     def order(self) -> tuple[date, int]:
-        return (self.occurred_on, self.version)
+        return (self.effective_on, self.version)
+
+
+def when(occurred_on: date, precision: str, counts_from: date | None) -> str:
+    """An act's date in words: 'on 2025-02-11', or 'in 2025-02 (known only to the month, counted from …)'."""
+    if Precision(precision) is Precision.DAY:
+        return f"on {occurred_on.isoformat()}"
+    label = occurred_on.strftime("%Y-%m") if Precision(precision) is Precision.MONTH else str(occurred_on.year)
+    counted = f", counted from {counts_from.isoformat()}" if counts_from is not None else ""
+    return f"in {label} (known only to the {precision}{counted})"
 
 
 def why_illegal(kind: ActKind, before: ActKind | None) -> str | None:
@@ -116,6 +139,8 @@ class Declaration(Aggregate):
                 kind=self.kind,
                 occurred_on=self.occurred_on,
                 version=self.originator_version,
+                precision=self.precision,
+                effective_on=effective_on(self.occurred_on, self.precision, aggregate.published_on),
             )
 
     class Signed(ActRecorded):
@@ -147,15 +172,7 @@ class Declaration(Aggregate):
         sources: list[dict[str, Any]]
 
         def apply(self, aggregate: Any) -> None:
-            act = aggregate.acts[self.target_event_id]
-            aggregate.acts[self.target_event_id] = ActState(
-                event_id=act.event_id,
-                party=act.party,
-                kind=act.kind,
-                occurred_on=act.occurred_on,
-                version=act.version,
-                retracted=True,
-            )
+            aggregate.acts[self.target_event_id] = replace(aggregate.acts[self.target_event_id], retracted=True)
 
     if TYPE_CHECKING:  # set by the events' apply(); not dataclass fields
         slug: str
@@ -206,11 +223,15 @@ class Declaration(Aggregate):
         acts = [a for a in self.acts.values() if not a.retracted and (party is None or a.party == party)]
         return sorted(acts, key=lambda a: a.order)
 
+    def counts_from(self, occurred_on: date, precision: str) -> date:
+        """The date from which an act on this declaration counts (see domain.values.effective_on)."""
+        return effective_on(occurred_on, precision, self.published_on)
+
     def stance_of(self, party: str, on: date) -> ActState | None:
         """The act that set the party's stance on a date (None: no stance)."""
         current = None
         for act in self.live_acts(party):
-            if act.occurred_on <= on:
+            if act.effective_on <= on:
                 current = act
         return current
 
@@ -235,31 +256,35 @@ class Declaration(Aggregate):
         """Checks the act at its place in valid time, then records it; returns its event id."""
         kind = ActKind(kind)
         check_not_future(occurred_on, "occurred_on", today)
-        if occurred_on < self.published_on:
+        counts_from = self.counts_from(occurred_on, precision)
+        # Refused only when the whole period the act is known to lies before the publication.
+        if period_end(occurred_on, precision) < self.published_on:
             raise StanceRuleViolation(
-                f"{party} cannot {VERB[kind]} {self.slug} on {occurred_on.isoformat()}: "
+                f"{party} cannot {VERB[kind]} {self.slug} {when(occurred_on, precision, None)}: "
                 f"it was published on {self.published_on.isoformat()}",
                 field="occurred_on",
             )
         version = self.version + 1
         event_id = event_id_for(self.id, version)
-        candidate = ActState(event_id, party, kind, occurred_on, version)
+        candidate = ActState(event_id, party, kind, occurred_on, version, str(precision), counts_from)
         problem = first_illegal([*self.live_acts(party), candidate])
         if problem is not None:
             act, before, why = problem
             if act is candidate:
-                since = self.stance_of(party, occurred_on)
+                since = self.stance_of(party, counts_from)
                 then = (
-                    f"its stance then is {before} (since {since.occurred_on.isoformat()})"
+                    f"its stance then is {before} (since {since.effective_on.isoformat()})"
                     if since
                     else "it had no stance then"
                 )
                 raise StanceRuleViolation(
-                    f"{party} cannot {VERB[kind]} {self.slug} on {occurred_on.isoformat()}: {then}; {why}"
+                    f"{party} cannot {VERB[kind]} {self.slug} {when(occurred_on, precision, counts_from)}: "
+                    f"{then}; {why}"
                 )
             raise StanceRuleViolation(
-                f"recording {party} {kind} on {occurred_on.isoformat()} would make its later act "
-                f"'{act.kind}' on {act.occurred_on.isoformat()} (event {act.event_id}) illegal: {why}"
+                f"recording {party} {kind} {when(occurred_on, precision, counts_from)} would make its later act "
+                f"'{act.kind}' {when(act.occurred_on, act.precision, act.effective_on)} (event {act.event_id}) "
+                f"illegal: {why}"
             )
         self.trigger_event(
             self.ACT_EVENTS[kind],
@@ -289,9 +314,9 @@ class Declaration(Aggregate):
         if problem is not None:
             later, _, why = problem
             raise StanceRuleViolation(
-                f"retracting {act.party} {act.kind} on {act.occurred_on.isoformat()} would leave its later act "
-                f"'{later.kind}' on {later.occurred_on.isoformat()} (event {later.event_id}) illegal: {why}; "
-                "retract the later act first"
+                f"retracting {act.party} {act.kind} {when(act.occurred_on, act.precision, act.effective_on)} would "
+                f"leave its later act '{later.kind}' {when(later.occurred_on, later.precision, later.effective_on)} "
+                f"(event {later.event_id}) illegal: {why}; retract the later act first"
             )
         event_id = event_id_for(self.id, self.version + 1)
         self.trigger_event(

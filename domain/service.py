@@ -193,7 +193,7 @@ class DiplomaticRecord(Application[UUID]):
             code = self.parties.require(party)
             stored_sources = check_sources(sources)
             declaration = self._declaration(declaration_id)
-            previous = declaration.stance_of(code, occurred_on)
+            previous = declaration.stance_of(code, declaration.counts_from(occurred_on, precision))
             event_id = declaration.record_act(
                 kind=kind, party=code, occurred_on=occurred_on, precision=str(precision), reason=reason,
                 note=note, sources=stored_sources, confidence=str(confidence), today=self.today(),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from uuid import UUID, uuid5
@@ -22,10 +22,57 @@ class Confidence(StrEnum):
     LOW = "low"
 
 
+# Each level counts every act at or above it: `medium` counts medium and high.
+CONFIDENCE_RANK = {Confidence.LOW: 0, Confidence.MEDIUM: 1, Confidence.HIGH: 2}
+
+
+def at_least(confidence: str, minimum: str) -> bool:
+    """Whether an act of this confidence counts for a reader asking for `minimum` or better."""
+    return CONFIDENCE_RANK[Confidence(confidence)] >= CONFIDENCE_RANK[Confidence(minimum)]
+
+
 class Precision(StrEnum):
     DAY = "day"
     MONTH = "month"
     YEAR = "year"
+
+
+def period_start(day: date, precision: str) -> date:
+    """The first day of the period an act is known to: the day itself, its month, or its year."""
+    match Precision(precision):
+        case Precision.DAY:
+            return day
+        case Precision.MONTH:
+            return day.replace(day=1)
+        case Precision.YEAR:
+            return date(day.year, 1, 1)
+
+
+def period_end(day: date, precision: str) -> date:
+    """The last day of the period an act is known to."""
+    match Precision(precision):
+        case Precision.DAY:
+            return day
+        case Precision.MONTH:
+            return date(day.year, 12, 31) if day.month == 12 else date(day.year, day.month + 1, 1) - timedelta(days=1)
+        case Precision.YEAR:
+            return date(day.year, 12, 31)
+
+
+def effective_on(occurred_on: date, precision: str, published_on: date | None = None) -> date:
+    """The date from which an act counts, in the stance rules and in every read model alike.
+
+    An act known only to its month or year counts from the first day of that period; when that day
+    is before the declaration's publication (the period includes it), the act counts from the
+    publication date instead. A statement has no publication date to respect.
+    """
+    start = period_start(occurred_on, precision)
+    return max(start, published_on) if published_on is not None else start
+
+
+def is_approximate(precision: str) -> bool:
+    """An act known only to its month or year; every answer that carries it says so."""
+    return Precision(precision) is not Precision.DAY
 
 
 class ActKind(StrEnum):

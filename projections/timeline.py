@@ -1,20 +1,27 @@
 """Every act in valid-time order — summits hosted, declarations published, formal acts, statements —
-each marked when a retraction names it. Serves the timeline and each party's history."""
+each marked when a retraction names it. Serves the timeline and each party's history.
+
+Valid-time order is (effective_on, position): effective_on is the date an act counts from (the first
+day of its month or year when it is known only that roughly, never before its declaration's
+publication), the same date the stance rules and the stance history use. occurred_on stays as recorded.
+"""
 
 from __future__ import annotations
 
 import json
+from datetime import date
 from functools import singledispatchmethod
 from typing import Any
 
 from domain.declaration import Declaration
 from domain.statement import Statement
 from domain.summit import Summit
+from domain.values import effective_on, is_approximate
 from projections.readmodel import Applied, ReadModel, as_json
 from projections.store import Sql
 
 COLUMNS = (
-    "position", "event_id", "kind", "occurred_on", "precision", "recorded_at", "party", "hosts",
+    "position", "event_id", "kind", "occurred_on", "effective_on", "precision", "recorded_at", "party", "hosts",
     "declaration_id", "summit_id", "title", "speaker", "text", "position_on", "reason", "note",
     "confidence", "sources",
 )
@@ -29,6 +36,7 @@ class Timeline(ReadModel):
             event_id TEXT NOT NULL UNIQUE,
             kind TEXT NOT NULL,
             occurred_on TEXT NOT NULL,
+            effective_on TEXT NOT NULL,
             precision TEXT NOT NULL,
             recorded_at TEXT NOT NULL,
             party TEXT,
@@ -49,13 +57,17 @@ class Timeline(ReadModel):
             retraction_reason TEXT,
             retraction_sources TEXT
         )""",
-        "CREATE INDEX IF NOT EXISTS timeline_by_time ON timeline (occurred_on, position)",
-        "CREATE INDEX IF NOT EXISTS timeline_by_party ON timeline (party, occurred_on, position)",
-        "CREATE INDEX IF NOT EXISTS timeline_by_declaration ON timeline (declaration_id, occurred_on, position)",
+        "CREATE INDEX IF NOT EXISTS timeline_by_time ON timeline (effective_on, position)",
+        "CREATE INDEX IF NOT EXISTS timeline_by_party ON timeline (party, effective_on, position)",
+        "CREATE INDEX IF NOT EXISTS timeline_by_declaration ON timeline (declaration_id, effective_on, position)",
+        # Knowledge-time differences ask what was recorded, or retracted, between two moments.
+        "CREATE INDEX IF NOT EXISTS timeline_by_recording ON timeline (recorded_at)",
+        "CREATE INDEX IF NOT EXISTS timeline_by_retraction ON timeline (retracted_at)",
     )
 
     def _insert(self, at: Applied, **values: Any) -> None:
-        row = {c: None for c in COLUMNS} | values | {"position": at.position, "recorded_at": at.recorded_at}
+        row = {c: None for c in COLUMNS} | {"effective_on": values["occurred_on"]} | values
+        row |= {"position": at.position, "recorded_at": at.recorded_at}
         at.sql.execute(
             f"INSERT INTO timeline ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})",
             [row[c] for c in COLUMNS],
@@ -79,13 +91,19 @@ class Timeline(ReadModel):
 
     @apply.register
     def _(self, event: Declaration.ActRecorded, at: Applied) -> None:
+        published = at.sql.value("SELECT occurred_on FROM timeline WHERE declaration_id = ? AND kind = 'published'",
+                                 (event.declaration_id,))
+        counts_from = effective_on(event.occurred_on, event.precision,
+                                   date.fromisoformat(published) if published else None)
         self._insert(at, event_id=str(event.event_id), kind=str(event.kind), occurred_on=event.occurred_on.isoformat(),
+                     effective_on=counts_from.isoformat(),
                      precision=event.precision, party=event.party, declaration_id=event.declaration_id,
                      reason=event.reason, note=event.note, confidence=event.confidence, sources=as_json(event.sources))
 
     @apply.register
     def _(self, event: Statement.Issued, at: Applied) -> None:
         self._insert(at, event_id=str(event.event_id), kind="statement", occurred_on=event.occurred_on.isoformat(),
+                     effective_on=effective_on(event.occurred_on, event.precision).isoformat(),
                      precision=event.precision, party=event.party, declaration_id=event.about,
                      speaker=event.speaker, text=event.text, position_on=event.position, note=event.note,
                      confidence=event.confidence, sources=as_json(event.sources))
@@ -114,6 +132,7 @@ def entry(row: dict[str, Any], known_at: str) -> dict[str, Any]:
     out["sources"] = json.loads(row["sources"])
     out["hosts"] = json.loads(row["hosts"]) if row.get("hosts") else None
     out["retracted"] = retracted
+    out["approximate"] = is_approximate(row["precision"])
     out["retraction"] = (
         {
             "event_id": row["retraction_event_id"],
@@ -140,24 +159,24 @@ def query_timeline(
     after: tuple[str, int] | None = None,
     limit: int = 100,
 ) -> list[dict[str, Any]]:
-    """Acts in valid-time order, keyset-paged after (occurred_on, position)."""
+    """Acts in valid-time order, keyset-paged after (effective_on, position)."""
     where: list[str] = ["recorded_at <= ?"]
     params: list[Any] = [known_at]
     if date_from:
-        where.append("occurred_on >= ?")
+        where.append("effective_on >= ?")
         params.append(date_from)
     if date_to:
-        where.append("occurred_on <= ?")
+        where.append("effective_on <= ?")
         params.append(date_to)
     for column, values in (("party", parties), ("declaration_id", declarations), ("kind", kinds)):
         if values:
             where.append(f"{column} IN ({', '.join('?' for _ in values)})")
             params.extend(values)
     if after is not None:
-        where.append("(occurred_on > ? OR (occurred_on = ? AND position > ?))")
+        where.append("(effective_on > ? OR (effective_on = ? AND position > ?))")
         params.extend([after[0], after[0], after[1]])
     rows = sql.rows(
-        f"SELECT * FROM timeline WHERE {' AND '.join(where)} ORDER BY occurred_on, position LIMIT ?",
+        f"SELECT * FROM timeline WHERE {' AND '.join(where)} ORDER BY effective_on, position LIMIT ?",
         [*params, limit],
     )
     return [entry(r, known_at) for r in rows]
@@ -172,7 +191,7 @@ def party_history(
     hosted_clause = f" OR (kind = 'hosted' AND summit_id IN ({', '.join('?' for _ in hosted)}))" if hosted else ""
     where = f"(party = ?{hosted_clause})"
     rows = sql.rows(
-        f"SELECT * FROM timeline WHERE {where} AND recorded_at <= ? ORDER BY occurred_on, position",
+        f"SELECT * FROM timeline WHERE {where} AND recorded_at <= ? ORDER BY effective_on, position",
         [party, *hosted, known_at],
     )
     stance: dict[str, str | None] = {}
@@ -186,7 +205,7 @@ def party_history(
             else:
                 item["stance"], item["previous"] = item["kind"], before
                 stance[item["declaration_id"]] = item["kind"]
-        if (date_from and item["occurred_on"] < date_from) or (date_to and item["occurred_on"] > date_to):
+        if (date_from and item["effective_on"] < date_from) or (date_to and item["effective_on"] > date_to):
             continue  # filtered after the fold, so `previous` is right even for the first entry shown
         entries.append(item)
     return entries

@@ -20,8 +20,8 @@ MAX_POSITION = 2**62  # beyond any log, and inside BIGINT
 KINDS = ("hosted", "published", "signed", "declined", "withdrawn", "statement")
 
 
-def _encode(occurred_on: str, position: int) -> str:
-    return base64.urlsafe_b64encode(f"{occurred_on}|{position}".encode()).decode().rstrip("=")
+def _encode(effective_on: str, position: int) -> str:
+    return base64.urlsafe_b64encode(f"{effective_on}|{position}".encode()).decode().rstrip("=")
 
 
 def _decode(cursor: str) -> tuple[str, int]:
@@ -47,7 +47,7 @@ def timeline(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
-    """Acts in valid-time order (occurred_on, then log position), filtered and paged."""
+    """Acts in valid-time order (the date each counts from, then log position), filtered and paged."""
     for k in kind or []:
         if k not in KINDS:
             raise InvalidInput(f"unknown kind {k!r}; one of {', '.join(KINDS)}", field="kind")
@@ -58,7 +58,7 @@ def timeline(
     )
     more = len(items) > limit
     items = items[:limit]
-    next_cursor = _encode(items[-1]["occurred_on"], items[-1]["position"]) if more else None
+    next_cursor = _encode(items[-1]["effective_on"], items[-1]["position"]) if more else None
     return {"items": items, "next_cursor": next_cursor}
 
 

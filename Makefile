@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test install dev seed serve lint typecheck clean
+.PHONY: run test install dev seed serve lint typecheck clean bench bench-full
 
 $(BIN)/python:
 	@$(PYTHON) -c "import sys; assert sys.version_info >= (3, 11), \"Python 3.11+ is needed (try: make run PYTHON=python3.12)\""
@@ -36,6 +36,14 @@ lint: dev
 
 typecheck: dev
 	$(BIN)/mypy
+
+bench: dev  ## benchmarks against the floor, 10k acts on SQLite and PostgreSQL (a few minutes; docs/benchmarks.md)
+	$(BIN)/python -m bench.run quick
+	$(BIN)/python -m bench.report bench/results/quick.json --update docs/benchmarks.md
+
+bench-full: dev  ## the same at 10k, 100k and 1M acts (hours: the 1M import alone is long)
+	$(BIN)/python -m bench.run full
+	$(BIN)/python -m bench.report bench/results/full.json --update docs/benchmarks.md
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info

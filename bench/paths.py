@@ -1,0 +1,290 @@
+"""The in-process benchmarks, each with its floor measured right beside it in the same run.
+
+- import: the commands through the application service, against a raw bulk insert of the very rows the
+  service stored (executemany / COPY into a table shaped like eventsourcing's events table);
+- rebuild: Projector.catch_up into a fresh view store, against a raw read of the same events;
+- stance at a date: projections.stance_history.stances_of on one reading connection, against the same
+  SQL on a bare driver connection (the floor) and the naive path that folds declaration aggregates.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+import sqlite3
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import psycopg
+
+from api.bootstrap import Runtime
+from bench.commands import replay
+from bench.stats import ratio, summary_ms, timed
+from bench.stores import Workspace
+from domain.declaration import Declaration
+from projections.projector import Projector
+from projections.readmodel import timestamp
+from projections.stance_history import BOTH_TIMES, both_times, stances_of
+from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore
+
+Log = Callable[[str], None]
+STANCE_SQL = (
+    "SELECT s.declaration_id, d.title, s.stance, s.valid_from AS since, s.precision, s.confidence,"
+    " s.event_id, s.position, s.sources FROM stance_spans s LEFT JOIN declarations d ON d.id = s.declaration_id"
+    " WHERE s.party = ?" + BOTH_TIMES + " ORDER BY s.declaration_id"
+)
+
+
+def _events_count(ws: Workspace) -> int:
+    conn = ws.raw_connection()
+    try:
+        row = conn.execute(f"SELECT COUNT(*) FROM {ws.events_table()}").fetchone()
+        return int(row[0])
+    finally:
+        conn.close()
+
+
+# -- import -------------------------------------------------------------------------------------------
+
+
+def import_through_service(rt: Runtime, commands: list[dict[str, Any]], ws: Workspace, log: Log) -> dict[str, Any]:
+    """Every command through DiplomaticRecord, one transaction each, as `diplo seed` and the API do."""
+    with timed() as watch:
+        last = replay(rt.app, commands, progress=lambda n: log(f"  import: {n}/{len(commands)} commands"))
+    rows = _events_count(ws)
+    return {"commands": len(commands), "events": rows, "last_position": last, "seconds": round(watch.seconds, 3),
+            "commands_per_s": round(len(commands) / watch.seconds, 1), "events_per_s": round(rows / watch.seconds, 1)}
+
+
+def _stored_rows(ws: Workspace) -> list[tuple[Any, ...]]:
+    conn = ws.raw_connection()
+    try:
+        order = "rowid" if ws.backend == "sqlite" else "notification_id"
+        return list(conn.execute(
+            f"SELECT originator_id, originator_version, topic, state FROM {ws.events_table()} ORDER BY {order}"
+        ).fetchall())
+    finally:
+        conn.close()
+
+
+def import_floor(ws: Workspace) -> dict[str, Any]:
+    """The same rows, inserted raw in one transaction into a table shaped like the events table."""
+    rows = _stored_rows(ws)
+    found: dict[str, Any] = {"rows": len(rows)}
+    if ws.backend == "sqlite":
+        path = ws.directory / "floor.sqlite3"
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")  # as eventsourcing sets it
+        conn.execute("CREATE TABLE floor_events (originator_id TEXT, originator_version INTEGER, topic TEXT,"
+                     " state BLOB, PRIMARY KEY (originator_id, originator_version))")
+        with timed() as watch:
+            conn.execute("BEGIN")
+            conn.executemany("INSERT INTO floor_events VALUES (?, ?, ?, ?)", rows)
+            conn.execute("COMMIT")
+        conn.close()
+        found["executemany"] = {"seconds": round(watch.seconds, 4), "rows_per_s": round(len(rows) / watch.seconds, 1)}
+    else:
+        schema = ws.other_schema("floor")
+        with psycopg.connect(ws.postgres_url or "", autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+            for method in ("executemany", "copy"):
+                table = f'"{schema}"."floor_{method}"'
+                conn.execute(f"CREATE TABLE {table} (LIKE {ws.events_table()} INCLUDING ALL)")
+                with timed() as watch, conn.transaction(), conn.cursor() as cursor:
+                    if method == "executemany":
+                        cursor.executemany(f"INSERT INTO {table} (originator_id, originator_version, topic, state)"
+                                           " VALUES (%s, %s, %s, %s)", rows)
+                    else:
+                        with cursor.copy(f"COPY {table} (originator_id, originator_version, topic, state)"
+                                         " FROM STDIN") as copy:
+                            for row in rows:
+                                copy.write_row(row)
+                found[method] = {"seconds": round(watch.seconds, 4), "rows_per_s": round(len(rows) / watch.seconds, 1)}
+    best = max(v["rows_per_s"] for k, v in found.items() if isinstance(v, dict))
+    found["floor_rows_per_s"] = best
+    return found
+
+
+def diplo_import_available() -> bool:
+    """`diplo import` is being built beside this (api/backup.py); measured once it exists."""
+    return importlib.util.find_spec("api.backup") is not None
+
+
+# -- rebuild ------------------------------------------------------------------------------------------
+
+
+def fresh_view_store(ws: Workspace, name: str) -> ViewStore:
+    if ws.backend == "sqlite":
+        return SQLiteViewStore(ws.directory / f"{name}.sqlite3", fixed=True)
+    return PostgresViewStore(ws.postgres_url or "", ws.other_schema(name), pool_size=2)
+
+
+def rebuild(rt: Runtime, ws: Workspace, name: str = "rebuilt") -> tuple[dict[str, Any], ViewStore]:
+    """Projector.catch_up from position 0 into an empty view store, with the app's page size."""
+    store = fresh_view_store(ws, name)
+    head = rt.projector.head()
+    projector = Projector(rt.app.recorder, rt.app.mapper, store, page_size=rt.settings.page_size)
+    with timed() as watch:
+        projector.catch_up()
+    return {"events": head, "seconds": round(watch.seconds, 3), "events_per_s": round(head / watch.seconds, 1),
+            "page_size": rt.settings.page_size}, store
+
+
+def read_floors(rt: Runtime, ws: Workspace) -> dict[str, Any]:
+    """Reading the same events without processing them: raw SQL, then the recorder's pages, then decoding."""
+    head = rt.projector.head()
+    found: dict[str, Any] = {"events": head}
+    conn = ws.raw_connection()
+    order = "rowid" if ws.backend == "sqlite" else "notification_id"
+    with timed() as watch:
+        cursor = conn.execute(f"SELECT {order}, originator_id, originator_version, topic, state"
+                              f" FROM {ws.events_table()} ORDER BY {order}")
+        n = 0
+        while batch := cursor.fetchmany(rt.settings.page_size):
+            n += len(batch)
+    conn.close()
+    found["raw_sql"] = {"rows": n, "seconds": round(watch.seconds, 4), "events_per_s": round(n / watch.seconds, 1)}
+
+    def pages(decode: bool) -> tuple[int, float]:
+        start, n = 0, 0
+        with timed() as watch:
+            while True:
+                page = rt.app.recorder.select_notifications(start=start, limit=rt.settings.page_size,
+                                                            inclusive_of_start=False)
+                if not page:
+                    break
+                if decode:
+                    for notification in page:
+                        rt.app.mapper.to_domain_event(notification)
+                n += len(page)
+                start = page[-1].id
+        return n, watch.seconds
+
+    n, seconds = pages(decode=False)
+    found["notification_pages"] = {"rows": n, "seconds": round(seconds, 4), "events_per_s": round(n / seconds, 1)}
+    n, seconds = pages(decode=True)
+    found["pages_and_decode"] = {"rows": n, "seconds": round(seconds, 4), "events_per_s": round(n / seconds, 1)}
+    found["floor_events_per_s"] = found["raw_sql"]["events_per_s"]
+    return found
+
+
+# -- stance at a date ---------------------------------------------------------------------------------
+
+
+def _sample(store: ViewStore, n: int, seed: int) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
+    """(party, at) questions over the parties that have stances, and (party, declaration, at) for one pair."""
+    rng = random.Random(seed)
+    with store.reading() as sql:
+        parties = sorted(r["party"] for r in sql.rows("SELECT DISTINCT party FROM stance_acts"))
+        pairs = [(r["party"], r["declaration_id"], r["published_on"]) for r in sql.rows(
+            "SELECT DISTINCT a.party, a.declaration_id, d.published_on FROM stance_acts a"
+            " JOIN stance_declarations d ON d.declaration_id = a.declaration_id ORDER BY a.party, a.declaration_id")]
+    first, last = date(1995, 1, 1), date(2025, 6, 30)
+    questions = [(rng.choice(parties), (first + timedelta(days=rng.randrange((last - first).days))).isoformat())
+                 for _ in range(n)]
+    single = []
+    for _ in range(n):
+        party, declaration, published = rng.choice(pairs)
+        low = date.fromisoformat(published)
+        single.append((party, declaration, (low + timedelta(days=rng.randrange((last - low).days + 1))).isoformat()))
+    return questions, single
+
+
+def _raw_view_connection(ws: Workspace, store: ViewStore) -> tuple[Any, str]:
+    if isinstance(store, SQLiteViewStore):
+        conn = sqlite3.connect(store.path, isolation_level=None)
+        conn.execute("BEGIN")
+        return conn, STANCE_SQL
+    assert isinstance(store, PostgresViewStore)
+    conn = psycopg.connect(ws.postgres_url or "", autocommit=False)
+    conn.execute(f'SET search_path TO "{store.schema}"')
+    conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    return conn, STANCE_SQL.replace("?", "%s")
+
+
+def stance_in_process(rt: Runtime, ws: Workspace, store: ViewStore, *, queries: int, naive_full: int,
+                      seed: int = 11) -> dict[str, Any]:
+    """p50/p99 of one stance question, four ways, on the same questions."""
+    questions, single = _sample(store, queries, seed)
+    known_at = timestamp(datetime.now(UTC))
+    found: dict[str, Any] = {"queries": queries}
+
+    # the floor: the same SQL on a bare driver connection, rows left as the driver gives them
+    conn, raw_sql = _raw_view_connection(ws, store)
+    times = []
+    for party, at in questions:
+        start = time.perf_counter()
+        conn.execute(raw_sql, (party, *both_times(at, known_at, "low"))).fetchall()
+        times.append(time.perf_counter() - start)
+    conn.rollback() if ws.backend == "postgres" else conn.execute("ROLLBACK")
+    conn.close()
+    found["floor_raw_sql"] = summary_ms(times)
+
+    # the read model, as the CLI and the API ask it: stances_of on one reading connection
+    times, answers = [], 0
+    with store.reading() as sql:
+        for party, at in questions:
+            start = time.perf_counter()
+            answers += len(stances_of(sql, party, at, known_at))
+            times.append(time.perf_counter() - start)
+    found["stances_of"] = summary_ms(times) | {"mean_rows": round(answers / queries, 2)}
+
+    # the same, with a reading transaction opened per question (what one HTTP request costs the store)
+    times = []
+    for party, at in questions[: max(1, queries // 2)]:
+        start = time.perf_counter()
+        with store.reading() as sql:
+            stances_of(sql, party, at, known_at)
+        times.append(time.perf_counter() - start)
+    found["stances_of_own_transaction"] = summary_ms(times)
+
+    # one pair, as a library user would ask it: fold the declaration, then stance_of
+    times, stances_read = [], []
+    with store.reading() as sql:
+        for party, declaration, at in single:
+            start = time.perf_counter()
+            rows = [r for r in stances_of(sql, party, at, known_at) if r["declaration_id"] == declaration]
+            times.append(time.perf_counter() - start)
+            stances_read.append(rows[0]["stance"] if rows else None)
+    found["one_pair_read_model"] = summary_ms(times)
+    times, stances_naive = [], []
+    for party, declaration, at in single:
+        start = time.perf_counter()
+        aggregate: Declaration = rt.app.repository.get(Declaration.id_for(declaration))
+        act = aggregate.stance_of(party, date.fromisoformat(at))
+        times.append(time.perf_counter() - start)
+        stances_naive.append(str(act.kind) if act else None)
+    found["one_pair_naive_fold"] = summary_ms(times)
+    found["one_pair_answers_agree"] = stances_read == stances_naive
+
+    # a party's stance on everything, naively: fold every declaration on every question
+    with store.reading() as sql:
+        slugs = [r["declaration_id"] for r in sql.rows("SELECT declaration_id FROM stance_declarations")]
+    times = []
+    for party, at in questions[:naive_full]:
+        start = time.perf_counter()
+        day = date.fromisoformat(at)
+        for slug in slugs:
+            rt.app.repository.get(Declaration.id_for(slug)).stance_of(party, day)
+        times.append(time.perf_counter() - start)
+    found["all_declarations_naive_fold"] = summary_ms(times)
+
+    # PROTOTYPE, not the engine's behaviour: the same questions once the query planner has statistics.
+    # Without them SQLite reads stance_spans through stance_spans_by_start (every span that began
+    # before `at`, of every party) instead of stance_spans_by_party.
+    with store.transaction() as sql:
+        sql.execute("ANALYZE")
+    times = []
+    with store.reading() as sql:
+        for party, at in questions:
+            start = time.perf_counter()
+            stances_of(sql, party, at, known_at)
+            times.append(time.perf_counter() - start)
+    found["prototype_stances_of_after_analyze"] = summary_ms(times)
+    found["speedup_over_naive_one_pair"] = ratio(found["one_pair_naive_fold"].get("p50_ms"),
+                                                 found["one_pair_read_model"].get("p50_ms"))
+    found["speedup_over_naive_all"] = ratio(found["all_declarations_naive_fold"].get("p50_ms"),
+                                            found["stances_of"].get("p50_ms"))
+    return found

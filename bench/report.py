@@ -1,0 +1,188 @@
+"""Turns a results file into the table of docs/benchmarks.md: every figure beside its floor, as a ratio.
+
+    python -m bench.report bench/results/quick.json                 # print the table
+    python -m bench.report bench/results/quick.json --update docs/benchmarks.md
+
+`--update` replaces what stands between `<!-- results:<mode>:begin -->` and `<!-- results:<mode>:end -->`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+Row = tuple[str, str, str, str, str, str, str]
+
+
+def _n(value: float | None, unit: str = "", digits: int = 0) -> str:
+    if value is None:
+        return "-"
+    text = f"{value:,.{digits}f}"
+    return f"{text} {unit}".strip()
+
+
+def _share(value: float | None, floor: float | None) -> str:
+    """A speed as a share of the floor's (1 = as fast as the floor)."""
+    if not value or not floor:
+        return "-"
+    return f"{value / floor:.3f}"
+
+
+def _times(value: float | None, floor: float | None) -> str:
+    """A duration as a multiple of the floor's (1 = as quick as the floor)."""
+    if not value or not floor:
+        return "-"
+    return f"{value / floor:.2f}x"
+
+
+def _met(ok: bool | None) -> str:
+    return "-" if ok is None else ("met" if ok else "**missed**")
+
+
+def rows_for(run: dict[str, Any], smallest: dict[str, Any] | None, code_rss: float | None) -> list[Row]:
+    b, label = run["backend"], run["label"]
+    where = f"{b}, {label}"
+    rows: list[Row] = []
+    imp, floor = run["import_service"], run["import_floor"]
+    method = max((k for k, v in floor.items() if isinstance(v, dict) and "rows_per_s" in v),
+                 key=lambda k: floor[k]["rows_per_s"])
+    ratio = imp["events_per_s"] / floor["floor_rows_per_s"]
+    rows.append(("bulk import through the service", where, _n(imp["events_per_s"], "events/s"),
+                 f"{_n(floor['floor_rows_per_s'], 'rows/s')} ({method})", f"{ratio:.4f}", ">= 0.25 of floor",
+                 _met(ratio >= 0.25)))
+    rb, rf = run["rebuild"], run["rebuild_floor"]
+    ratio = rb["events_per_s"] / rf["floor_events_per_s"]
+    how = "`diplo project` from 0" if "how" in rb else "Projector.catch_up in process"
+    rows.append((f"projection rebuild ({how})", where, _n(rb["events_per_s"], "events/s"),
+                 f"{_n(rf['floor_events_per_s'], 'events/s')} (raw SELECT)", f"{ratio:.4f}", ">= 0.333 of floor",
+                 _met(ratio >= 1 / 3)))
+    rows.append(("  same, against select_notifications pages", where, _n(rb["events_per_s"], "events/s"),
+                 _n(rf["notification_pages"]["events_per_s"], "events/s"),
+                 _share(rb["events_per_s"], rf["notification_pages"]["events_per_s"]), "", ""))
+    pp = run.get("projector_process")
+    if pp and "how" not in rb:
+        ratio = pp["events_per_s"] / rf["floor_events_per_s"]
+        rows.append(("  same, `diplo project` process from 0", where, _n(pp["events_per_s"], "events/s"),
+                     _n(rf["floor_events_per_s"], "events/s"), f"{ratio:.4f}", ">= 0.333 of floor",
+                     _met(ratio >= 1 / 3)))
+    st = run["stance_in_process"]
+    so, raw = st["stances_of"], st["floor_raw_sql"]
+    rows.append(("stance at a date in process, p50 (stances_of)", where, _n(so["p50_ms"], "ms", 3),
+                 f"{_n(raw['p50_ms'], 'ms', 3)} (same SQL, bare driver)", _times(so["p50_ms"], raw["p50_ms"]),
+                 "< 1 ms", _met(so["p50_ms"] < 1)))
+    rows.append(("stance at a date in process, p99", where, _n(so["p99_ms"], "ms", 3), _n(raw["p99_ms"], "ms", 3),
+                 _times(so["p99_ms"], raw["p99_ms"]), "< 1 ms", _met(so["p99_ms"] < 1)))
+    proto = st.get("prototype_stances_of_after_analyze")
+    if proto:
+        rows.append(("  PROTOTYPE: stances_of after ANALYZE, p50 / p99", where,
+                     f"{_n(proto['p50_ms'], 'ms', 3)} / {_n(proto['p99_ms'], 'ms', 3)}",
+                     f"{_n(raw['p50_ms'], 'ms', 3)} / {_n(raw['p99_ms'], 'ms', 3)}",
+                     f"{_times(proto['p50_ms'], raw['p50_ms'])} / {_times(proto['p99_ms'], raw['p99_ms'])}",
+                     "< 1 ms", _met(proto["p99_ms"] < 1)))
+    naive = st["all_declarations_naive_fold"]
+    rows.append(("  naive: fold every declaration per question, p50", where, _n(naive.get("p50_ms"), "ms", 1),
+                 f"{_n(so['p50_ms'], 'ms', 3)} (stances_of)", _times(naive.get("p50_ms"), so["p50_ms"]), "", ""))
+    one, one_naive = st["one_pair_read_model"], st["one_pair_naive_fold"]
+    rows.append(("  one pair: read model / naive fold of one declaration, p50", where, _n(one["p50_ms"], "ms", 3),
+                 _n(one_naive["p50_ms"], "ms", 3), _times(one["p50_ms"], one_naive["p50_ms"]), "",
+                 "answers agree" if st.get("one_pair_answers_agree") else "**answers differ**"))
+    if smallest is not None and smallest is not run:
+        base = smallest["stance_in_process"]["stances_of"]["p50_ms"]
+        growth = so["p50_ms"] / base
+        rows.append((f"stance flat in size: p50 at {label} / p50 at {smallest['label']}", b,
+                     _n(so["p50_ms"], "ms", 3), _n(base, "ms", 3), f"{growth:.2f}x", "<= 1.5x", _met(growth <= 1.5)))
+        proto, base_proto = st.get("prototype_stances_of_after_analyze"), smallest["stance_in_process"].get(
+            "prototype_stances_of_after_analyze")
+        if proto and base_proto:
+            growth = proto["p50_ms"] / base_proto["p50_ms"]
+            rows.append((f"  PROTOTYPE after ANALYZE: p50 at {label} / p50 at {smallest['label']}", b,
+                         _n(proto["p50_ms"], "ms", 3), _n(base_proto["p50_ms"], "ms", 3), f"{growth:.2f}x",
+                         "<= 1.5x", _met(growth <= 1.5)))
+    http = run.get("http")
+    if http:
+        lat = http["stance_latency"]
+        rows.append(("stance over HTTP, p50 (one request at a time)", where, _n(lat["api"]["p50_ms"], "ms", 2),
+                     f"{_n(lat['bare']['p50_ms'], 'ms', 2)} (bare FastAPI)",
+                     _times(lat["api"]["p50_ms"], lat["bare"]["p50_ms"]), "", ""))
+        rows.append(("stance over HTTP, p99", where, _n(lat["api"]["p99_ms"], "ms", 2),
+                     _n(lat["bare"]["p99_ms"], "ms", 2),
+                     _times(lat["api"]["p99_ms"], lat["bare"]["p99_ms"]), "", ""))
+        rps = http["requests_per_second"]
+        bare = rps["bare"]
+        for name in ("stances", "signatories"):
+            got = rps[name]
+            share = got["ok_per_s"] / bare["ok_per_s"] if got.get("ok_per_s") and bare.get("ok_per_s") else None
+            errors = f"; {got['non_2xx']} error answers" if got.get("non_2xx") else ""
+            rows.append((f"HTTP reads/s, {name} ({got['generator']}, {got['connections']} conn.)", where,
+                         f"{_n(got.get('ok_per_s'), 'ok/s')}{errors}",
+                         f"{_n(bare.get('ok_per_s'), 'req/s')} (bare FastAPI)",
+                         f"{share:.3f}" if share else "-", ">= 0.5 of floor",
+                         _met(share >= 0.5 if share is not None else None)))
+        sse = http["sse_fanout"]
+        api, bare_sse = sse["api"], sse["bare"]
+        for q in ("p50", "p99"):
+            rows.append((f"one act to {api.get('subscribers')} SSE subscribers, {q}", where,
+                         _n(api.get(f"{q}_ms"), "ms", 1), f"{_n(bare_sse.get(f'{q}_ms'), 'ms', 1)} (bare FastAPI SSE)",
+                         _times(api.get(f"{q}_ms"), bare_sse.get(f"{q}_ms")),
+                         "p99 <= 250 ms" if q == "p99" else "",
+                         _met(api["p99_ms"] <= 250) if q == "p99" and "p99_ms" in api else ""))
+        mem = http["peak_rss_mib"]
+        rows.append(("peak RSS of the API (after the load above)", where, _n(mem["api"], "MiB", 1),
+                     f"{_n(mem['bare'], 'MiB', 1)} (bare FastAPI)", _times(mem["api"], mem["bare"]), "", ""))
+    if pp and pp.get("peak_rss_mib"):
+        rows.append(("peak RSS of `diplo project` (catching up from 0)", where, _n(pp["peak_rss_mib"], "MiB", 1),
+                     f"{_n(code_rss, 'MiB', 1)} (same code loaded, no data)", _times(pp["peak_rss_mib"], code_rss),
+                     "", ""))
+    return rows
+
+
+def table(document: dict[str, Any]) -> str:
+    m = document["machine"]
+    runs = document["runs"]
+    lines = [
+        f"Run `{document['mode']}` of {document['started_at']} on {m['cpu_model']}, {m['cores']} cores, "
+        f"{m['memory_gib']} GiB; Python {m['python']}, SQLite {m['sqlite']}, PostgreSQL {m['postgresql']}; "
+        f"load average {m['load_average_at_start']} at the start, {document.get('load_average_at_end')} at the end.",
+        "",
+        "| path | backend, acts | figure | floor (same run) | ratio to floor | DESIGN.md target | |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    smallest: dict[str, dict[str, Any]] = {}
+    for run in runs:
+        if run["backend"] not in smallest or run["size"] < smallest[run["backend"]]["size"]:
+            smallest[run["backend"]] = run
+    for run in runs:
+        for row in rows_for(run, smallest.get(run["backend"]), document.get("code_only_rss_mib")):
+            lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def update(doc: Path, mode: str, text: str) -> None:
+    begin, end = f"<!-- results:{mode}:begin -->", f"<!-- results:{mode}:end -->"
+    content = doc.read_text(encoding="utf-8")
+    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.DOTALL)
+    if not pattern.search(content):
+        raise SystemExit(f"{doc} has no {begin} ... {end} block")
+    doc.write_text(pattern.sub(lambda _: f"{begin}\n{text}{end}", content), encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("results", type=Path)
+    parser.add_argument("--update", type=Path, help="the markdown file whose results block to replace")
+    args = parser.parse_args(argv)
+    document = json.loads(args.results.read_text(encoding="utf-8"))
+    text = table(document)
+    if args.update:
+        update(args.update, document["mode"], text)
+        print(f"updated {args.update}")
+    else:
+        print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -13,7 +13,7 @@ from api import errors
 from api.bootstrap import Runtime, bootstrap
 from api.deps import refuse_nul
 from api.limits import BodyLimit
-from api.routes import acts, declarations, health, log, parties, stream, summits, web
+from api.routes import acts, analysis, declarations, health, log, parties, stream, summits, web
 from api.settings import Settings
 from api.streaming import StreamHub
 
@@ -52,6 +52,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"],
             expose_headers=["Location", "Retry-After", "Idempotent-Replayed"], max_age=600,
         )
-    for module in (summits, declarations, acts, parties, stream, log, health, web):
+    for module in (summits, declarations, acts, parties, stream, log, analysis, health, web):
         app.include_router(module.router)
     return app

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from api.bootstrap import Runtime
 from domain.errors import InvalidInput
 from domain.service import Idempotency
+from domain.values import Confidence
 from projections.readmodel import timestamp
 from projections.store import Sql
 
@@ -120,6 +121,14 @@ KnownAtQuery = Annotated[
     str | None,
     Query(description="Transaction time: what the record said at this moment (a datetime with zone, or a date "
           "meaning the end of that day UTC; default now)", examples=["2025-03-01T00:00:00Z"], max_length=40),
+]
+MinConfidenceQuery = Annotated[
+    Confidence,
+    Query(description="Count only acts at or above this confidence: low (every act), medium (medium and high), "
+          "or high (confirmed acts only)"),
+]
+ExplainQuery = Annotated[
+    bool, Query(description="Also give, for each stance, the chain of acts that produced it (retracted ones marked)")
 ]
 FromQuery = Annotated[date | None, Query(alias="from", description="First valid-time date (YYYY-MM-DD)")]
 ToQuery = Annotated[date | None, Query(alias="to", description="Last valid-time date (YYYY-MM-DD)")]

@@ -179,16 +179,55 @@ class PartyPublic(BaseModel):
     aliases: list[str] = []
 
 
+class Retraction(BaseModel):
+    event_id: str
+    position: int
+    recorded_at: str
+    reason: str
+    sources: list[SourceOut]
+
+
+APPROXIMATE = Field(False, description="True when the act is known only to its month or year; it counts from the "
+                    "first day of that period (or the declaration's publication, if later)")
+
+
+class ExplainedAct(BaseModel):
+    """One act in the chain that produced a stance (explain=true), in valid-time order."""
+
+    event_id: str
+    kind: str
+    occurred_on: str = Field(description="As recorded")
+    effective_on: str = Field(description="The date the act counts from")
+    precision: str
+    approximate: bool = APPROXIMATE
+    confidence: str
+    position: int
+    recorded_at: str
+    reason: str | None = None
+    sources: list[SourceOut]
+    retracted: bool
+    retraction: Retraction | None = None
+    counts: bool = Field(description="Whether the act counts in this answer (not retracted, confident enough)")
+    why_not: str | None = Field(None, description="'retracted' or 'below min_confidence' when it does not count")
+    stance_after: str | None = Field(None, description="The stance once this act counted (null when it does not)")
+
+
+EXPLANATION = Field(None, description="With explain=true: the chain of acts, up to `at` and recorded by `known_at`, "
+                    "that produced the stance, retracted and unconfident ones marked")
+
+
 class StanceItem(BaseModel):
     declaration_id: str
     title: str | None
     stance: str = Field(description="signed, declined, withdrawn, or none")
-    since: str | None
+    since: str | None = Field(description="The date the stance counts from (the act's effective date)")
     precision: str | None = None
+    approximate: bool = APPROXIMATE
     confidence: str | None = None
     event_id: str | None
     position: int | None = None
     sources: list[SourceOut]
+    explanation: list[ExplainedAct] | None = EXPLANATION
 
 
 class StancesPublic(BaseModel):
@@ -204,17 +243,11 @@ class StancesPublic(BaseModel):
     stances: list[StanceItem]
 
 
-class Retraction(BaseModel):
-    event_id: str
-    position: int
-    recorded_at: str
-    reason: str
-    sources: list[SourceOut]
-
-
 class HistoryEntry(BaseModel):
     occurred_on: str
+    effective_on: str = Field(description="The date the act counts from, by which entries are ordered")
     precision: str
+    approximate: bool = APPROXIMATE
     kind: str
     declaration_id: str | None = None
     summit_id: str | None = None
@@ -264,10 +297,12 @@ class SignatoryItem(BaseModel):
     party: str
     since: str
     precision: str
+    approximate: bool = APPROXIMATE
     confidence: str
     event_id: str
     position: int
     sources: list[SourceOut]
+    explanation: list[ExplainedAct] | None = EXPLANATION
 
 
 class SignatoriesPublic(BaseModel):

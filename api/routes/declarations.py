@@ -9,8 +9,10 @@ from fastapi.responses import JSONResponse
 
 from api.deps import (
     AtQuery,
+    ExplainQuery,
     IdempotencyKey,
     KnownAtQuery,
+    MinConfidenceQuery,
     ReadSql,
     RuntimeDep,
     idempotency_for,
@@ -22,6 +24,8 @@ from api.deps import (
 from api.receipts import answer
 from api.schemas import ActCreate, DeclarationCreate, DeclarationPublic, SignatoriesPublic, WriteReceipt
 from domain.errors import NotFound
+from domain.values import Confidence
+from projections.analysis import explain as explain_chains
 from projections.catalogue import get_declaration, get_summit, list_declarations
 from projections.stance_history import STANCE_KINDS, signatories, stance_counts
 from projections.store import Sql
@@ -97,12 +101,17 @@ def declaration(
 
 @router.get("/{declaration_id}/signatories", response_model=SignatoriesPublic, dependencies=[Depends(require_reader)])
 def declaration_signatories(
-    declaration_id: DeclarationId, sql: ReadSql, at: AtQuery = None, known_at: KnownAtQuery = None
+    declaration_id: DeclarationId, sql: ReadSql, at: AtQuery = None, known_at: KnownAtQuery = None,
+    min_confidence: MinConfidenceQuery = Confidence.LOW, explain: ExplainQuery = False,
 ) -> dict[str, Any]:
     """Who had signed, declined or withdrawn at `at`, as the record stood at `known_at`."""
     _require(sql, declaration_id)
     at_s, known_s = parse_at(at), parse_known_at(known_at)
+    chains = (explain_chains(sql, declaration_id=declaration_id, at=at_s, known_at=known_s,
+                             min_confidence=min_confidence) if explain else None)
     grouped: dict[str, list[dict[str, Any]]] = {k: [] for k in STANCE_KINDS}
-    for row in signatories(sql, declaration_id, at_s, known_s):
+    for row in signatories(sql, declaration_id, at_s, known_s, min_confidence):
+        if chains is not None:
+            row["explanation"] = chains.get((row["party"], declaration_id), [])
         grouped[row["stance"]].append(row)
     return {"declaration_id": declaration_id, "at": at_s, "known_at": known_s, **grouped}

@@ -9,8 +9,10 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from api.deps import (
     AtQuery,
+    ExplainQuery,
     FromQuery,
     KnownAtQuery,
+    MinConfidenceQuery,
     ReadSql,
     RuntimeDep,
     ToQuery,
@@ -20,6 +22,8 @@ from api.deps import (
 )
 from api.schemas import HistoryPublic, PartyPublic, StancesPublic
 from domain.errors import InvalidInput
+from domain.values import Confidence
+from projections.analysis import explain as explain_chains
 from projections.catalogue import get_declaration
 from projections.stance_history import stances_of
 from projections.timeline import party_history
@@ -69,11 +73,13 @@ def stances(
         list[str] | None,
         Query(max_length=100, description="Only these declarations; each is answered even when the stance is none"),
     ] = None,
+    min_confidence: MinConfidenceQuery = Confidence.LOW,
+    explain: ExplainQuery = False,
 ) -> dict[str, Any]:
     """The party's stance on each declaration at `at`, as the record stood at `known_at`."""
     party = runtime.parties.get(code)
     at_s, known_s = parse_at(at), parse_known_at(known_at)
-    found = stances_of(sql, party.code, at_s, known_s)
+    found = stances_of(sql, party.code, at_s, known_s, min_confidence)
     if declaration:
         by_id = {row["declaration_id"]: row for row in found}
         found = []
@@ -86,6 +92,9 @@ def stances(
                 row = {"declaration_id": declaration_id, "title": known["title"], "stance": "none",
                        "since": None, "event_id": None, "sources": []}
             found.append(row)
+    if explain:
+        chains = explain_chains(sql, party=party.code, at=at_s, known_at=known_s, min_confidence=min_confidence)
+        found = [{**row, "explanation": chains.get((party.code, row["declaration_id"]), [])} for row in found]
     return {"party": party.code, "at": at_s, "known_at": known_s, "stances": found}
 
 

@@ -16,7 +16,8 @@ def test_the_uk_had_no_stance_on_the_paris_statement_on_2025_02_10(seeded_client
     ).json()
     assert body["stances"] == [
         {"declaration_id": "paris-statement", "title": body["stances"][0]["title"], "stance": "none", "since": None,
-         "precision": None, "confidence": None, "event_id": None, "position": None, "sources": []}
+         "precision": None, "approximate": False, "confidence": None, "event_id": None, "position": None,
+         "sources": [], "explanation": None}
     ]
 
 

@@ -1,0 +1,154 @@
+"""Response bodies of the analysts' routes: the world matrix, replay frames and differences."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.schemas import APPROXIMATE, SourceOut, TimelineItem
+
+
+class DeclarationRef(BaseModel):
+    id: str
+    title: str
+    published_on: str
+
+
+class StanceCell(BaseModel):
+    """One party's stance on one declaration (only stances other than none are listed)."""
+
+    party: str
+    declaration_id: str
+    stance: str = Field(description="signed, declined or withdrawn")
+    since: str = Field(description="The date the stance counts from (the act's effective date)")
+    precision: str
+    approximate: bool = APPROXIMATE
+    confidence: str
+    event_id: str
+    position: int
+
+
+class WorldPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "at": "2025-02-12", "known_at": "2026-11-25T12:00:00.000000+00:00", "min_confidence": "low",
+        "declarations": [{"id": "paris-statement", "title": "Statement on Inclusive and Sustainable Artificial "
+                          "Intelligence for People and the Planet", "published_on": "2025-02-11"}],
+        "parties": ["FR", "GB", "US"], "matrix": [["signed"], ["declined"], ["declined"]],
+        "cells": [{"party": "GB", "declaration_id": "paris-statement", "stance": "declined", "since": "2025-02-11",
+                   "precision": "day", "approximate": False, "confidence": "high", "event_id": "…",
+                   "position": 327}],
+    }]})
+    at: str
+    known_at: str
+    min_confidence: str
+    declarations: list[DeclarationRef] = Field(description="The columns of the matrix, in publication order")
+    parties: list[str] = Field(description="The rows of the matrix: every party with a stance, and any asked for")
+    matrix: list[list[str | None]] = Field(
+        description="matrix[i][j] is the stance of parties[i] on declarations[j]; null means none")
+    cells: list[StanceCell] = Field(description="The details of every stance in the matrix, once each")
+
+
+class StanceChange(BaseModel):
+    """A stance that differs from the previous frame's."""
+
+    party: str
+    declaration_id: str
+    stance: str = Field(description="signed, declined, withdrawn, or none")
+    previous: str = Field(description="The stance in the previous frame (none if there was none)")
+    since: str | None
+    precision: str | None
+    approximate: bool = APPROXIMATE
+    confidence: str | None
+    event_id: str | None = Field(description="The act that set the new stance; it is among the frame's events")
+    position: int | None
+
+
+class ReplayFrame(BaseModel):
+    """The record at the end of one calendar period of the replay."""
+
+    frame: int = Field(description="0 for the first frame")
+    period: str = Field(description="The period's name: 2025-02-11, 2025-W07, 2025-02, 2025-Q1 or 2025")
+    starts_on: str = Field(description="The first day this frame covers (the period's, or the replay's `from`)")
+    at: str = Field(description="The last day it covers (the period's, or the replay's `to`); the state is as of it")
+    known_at: str
+    state: list[StanceCell] | None = Field(description="The first frame only: every stance at `at`")
+    changes: list[StanceChange] = Field(
+        description="Stances that differ from the previous frame's (for the first, from the day before `from`)")
+    events: list[TimelineItem] = Field(
+        description="Acts and statements counting from a date in [starts_on, at], with their sources; "
+        "retracted ones are marked")
+
+
+class ReplayHeader(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: str = Field(alias="from")
+    to: str
+    step: str
+    known_at: str
+    min_confidence: str
+    parties: list[str] = Field(description="The parties asked for (empty: all)")
+    declarations: list[DeclarationRef] = Field(
+        description="The declarations asked for, or every one published by `to` and recorded by `known_at`")
+
+
+class ReplayPublic(ReplayHeader):
+    """A replay as one JSON document; with Accept: application/x-ndjson, one ReplayFrame a line instead."""
+
+    frames: list[ReplayFrame]
+
+
+class StanceSide(BaseModel):
+    stance: str = Field(description="signed, declined, withdrawn, or none")
+    since: str | None
+    precision: str | None
+    approximate: bool = APPROXIMATE
+    confidence: str | None
+    event_id: str | None
+    position: int | None
+
+
+class DiffAct(BaseModel):
+    event_id: str
+    kind: str
+    party: str
+    declaration_id: str
+    occurred_on: str | None
+    effective_on: str | None
+    precision: str | None
+    approximate: bool = APPROXIMATE
+    confidence: str | None
+    position: int
+    recorded_at: str
+    reason: str | None
+    sources: list[SourceOut]
+    retracted: bool = Field(description="Whether a retraction recorded by the later time takes this act out")
+
+
+class DiffEvent(DiffAct):
+    """An act that made the difference, or a retraction (kind `retracted`) naming the act it took out."""
+
+    retracts: DiffAct | None = None
+
+
+class Difference(BaseModel):
+    party: str
+    declaration_id: str
+    before: StanceSide
+    after: StanceSide
+    stance_changed: bool = Field(description="False when the stance is the same but another act now sets it")
+    events: list[DiffEvent] = Field(description="What made the difference, in log order")
+
+
+class DiffPublic(BaseModel):
+    kind: Literal["valid_time", "knowledge_time"] = Field(
+        description="valid_time: two dates, one version of the record; knowledge_time: one date, two versions")
+    from_at: str | None = None
+    to_at: str | None = None
+    known_at: str | None = Field(None, description="valid_time: the version of the record both dates are read in")
+    at: str | None = Field(None, description="knowledge_time: the date both versions are asked about")
+    known_at_a: str | None = None
+    known_at_b: str | None = None
+    min_confidence: str
+    differences: list[Difference]

@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test install dev seed serve lint typecheck clean bench bench-full
+.PHONY: run test install dev seed serve lint typecheck clean web bench bench-full
 
 $(BIN)/python:
 	@$(PYTHON) -c "import sys; assert sys.version_info >= (3, 11), \"Python 3.11+ is needed (try: make run PYTHON=python3.12)\""
@@ -18,7 +18,8 @@ install: $(BIN)/python  ## the app and its command line, into .venv
 dev: $(BIN)/python  ## the app plus the test and lint tools
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 
-run: install  ## install, seed the embedded store (idempotent), serve on http://$(HOST):$(PORT)
+run: install  ## install, build the web page if npm is here, seed the embedded store (idempotent), serve on http://$(HOST):$(PORT)
+	@$(MAKE) --no-print-directory web || echo "The web page did not build (see above); the API still serves http://$(HOST):$(PORT)/docs"
 	$(BIN)/diplo seed
 	$(BIN)/diplo serve --host $(HOST) --port $(PORT)
 
@@ -29,7 +30,28 @@ serve: install
 	$(BIN)/diplo serve --host $(HOST) --port $(PORT)
 
 test: dev  ## the whole suite, SQLite and PostgreSQL (DIPLO_TEST_DATABASE_URL, default the local server)
+	-@$(MAKE) --no-print-directory web
 	$(BIN)/python -m pytest
+
+# The web page (web/dist, served at /) needs Node.js 20.19+ and npm; without them the API still works.
+WEB_SOURCES := $(wildcard web/src/*.ts web/src/*.css web/src/generated/iso-numeric.json web/scripts/*.mjs web/public/*) \
+               web/index.html web/vite.config.ts web/tsconfig.json
+
+web:  ## build the web page into web/dist when Node.js and npm are here (npm ci + npm run build)
+	@if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then \
+	  echo "The web page is not built: it needs Node.js 20.19 or newer with npm (your package manager, or https://nodejs.org/en/download)."; \
+	  echo "The API works without it; once npm is installed, 'make web' (or 'make run') builds the page."; \
+	elif ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)'; then \
+	  echo "The web page is not built: Node.js $$(node --version) is too old; it needs 20.19 or newer (https://nodejs.org/en/download)."; \
+	else \
+	  $(MAKE) --no-print-directory web/dist/index.html; \
+	fi
+
+web/node_modules/.package-lock.json: web/package-lock.json web/package.json
+	cd web && npm ci --no-audit --no-fund
+
+web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
+	cd web && npm run build
 
 lint: dev
 	$(BIN)/ruff check .

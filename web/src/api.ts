@@ -32,23 +32,33 @@ export function url(path: string, params: Params = {}): string {
   return query ? `${path}?${query}` : path;
 }
 
+// A 503 means "the store is busy or catching up; try again shortly": the page does, a few times, then says so.
+const RETRY_DELAYS_MS = [100, 250, 600, 1200];
+
 export async function get<T>(path: string, params: Params = {}, signal?: AbortSignal): Promise<T> {
   const token = readToken();
-  const response = await fetch(url(path, params), {
-    headers: { Accept: "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-    signal,
-  });
-  if (!response.ok) {
-    let detail = response.statusText;
-    try {
-      const problem = await response.json();
-      detail = problem.detail || problem.title || detail;
-    } catch {
-      /* not a problem document */
+  for (let attempt = 0; ; attempt += 1) {
+    const response = await fetch(url(path, params), {
+      headers: { Accept: "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+      signal,
+    });
+    if (response.status === 503 && attempt < RETRY_DELAYS_MS.length) {
+      const asked = Number(response.headers.get("Retry-After")) * 1000;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(asked || RETRY_DELAYS_MS[attempt], 2000)));
+      continue;
     }
-    throw new ApiError(response.status, detail);
+    if (!response.ok) {
+      let detail = response.statusText;
+      try {
+        const problem = await response.json();
+        detail = problem.detail || problem.title || detail;
+      } catch {
+        /* not a problem document */
+      }
+      throw new ApiError(response.status, detail);
+    }
+    return (await response.json()) as T;
   }
-  return (await response.json()) as T;
 }
 
 // The registry and the catalogue change rarely; they are read once per version of the record.

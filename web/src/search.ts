@@ -86,7 +86,7 @@ export function installSearch(): void {
       close();
     }
   });
-  input.addEventListener("blur", () => window.setTimeout(close, 150));
+  input.addEventListener("blur", () => window.setTimeout(() => { if (document.activeElement !== input) close(); }, 150));
 }
 
 async function find(needle: string): Promise<Hit[]> {
@@ -106,13 +106,15 @@ async function find(needle: string): Promise<Hit[]> {
   return found.sort((a, b) => b.score - a.score || a.label.localeCompare(b.label)).slice(0, LIMIT);
 }
 
-/** 4: the code itself; 3: a name starting with it; 2: the code starting with it; 1: a name containing it. */
+/** How well `needle` matches: the code itself first, then the name, then other names, then the code's start. */
 function match(needle: string, code: string, names: string[]): number {
-  const lowerCode = code.toLowerCase();
-  if (lowerCode === needle) return 4;
-  const lowered = names.filter(Boolean).map((name) => name.toLowerCase());
-  if (lowered.some((name) => name.startsWith(needle) || name.split(/\s+/).some((word) => word.startsWith(needle)))) return 3;
-  if (lowerCode.startsWith(needle)) return 2;
-  if (lowered.some((name) => name.includes(needle)) || lowerCode.includes(needle)) return 1;
+  if (code.toLowerCase() === needle) return 5;
+  const [name, ...others] = names.map((n) => n.toLowerCase());
+  const starts = (text: string) => text.startsWith(needle) || text.split(/[\s(-]+/).some((word) => word.startsWith(needle));
+  if (name.startsWith(needle)) return 4;
+  if (starts(name)) return 3.5;
+  if (others.filter(Boolean).some(starts)) return 3;
+  if (code.toLowerCase().startsWith(needle)) return 2;
+  if ([name, ...others].some((n) => n.includes(needle)) || code.toLowerCase().includes(needle)) return 1;
   return 0;
 }

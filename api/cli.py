@@ -242,6 +242,8 @@ def follow(
         follow_stream(url, after=after, parties=party or [], declarations=declaration or [], kinds=kind or [],
                       token=token, limit=limit, console=console)
 
+from api.cli_analysis import register as register_analysis  # noqa: E402, I001  (diplo replay, diplo diff)
+register_analysis(app)
 
 def main() -> None:
     app()

@@ -49,8 +49,8 @@ DeclarationsQuery = Annotated[
 ]
 
 
-def _scope(runtime: Runtime, sql: Sql, parties: list[str] | None, declarations: list[str] | None,
-           min_confidence: Confidence) -> Scope:
+def check_scope(runtime: Runtime, sql: Sql, parties: list[str] | None, declarations: list[str] | None,
+                min_confidence: Confidence) -> Scope:
     """The filters, checked: an unknown party or declaration is malformed input (422), never an empty answer."""
     codes = tuple(dict.fromkeys(runtime.parties.require(p, "party") for p in parties or []))
     for declaration_id in dict.fromkeys(declarations or []):
@@ -79,7 +79,7 @@ def world_state(
 ) -> dict[str, Any]:
     """Every party's stance on every declaration at `at`, as the record stood at `known_at`, as one matrix."""
     at_s, known_s = parse_at(at), parse_known_at(known_at)
-    return world(sql, at_s, known_s, _scope(runtime, sql, party, declaration, min_confidence))
+    return world(sql, at_s, known_s, check_scope(runtime, sql, party, declaration, min_confidence))
 
 
 @router.get(
@@ -105,17 +105,11 @@ def replay_frames(
 ) -> StreamingResponse:
     """Frames from `from` to `to`, one per calendar period: the stances that changed and the acts and
     statements of the period with their sources; the first frame also carries the full state."""
-    last = date_to or datetime.now(UTC).date()
-    if date_from > last:
-        raise InvalidInput(f"from {date_from.isoformat()} is after to {last.isoformat()}", field="from")
-    frames = count_frames(date_from, last, step)
-    if frames > MAX_FRAMES:
-        raise InvalidInput(f"a replay of {frames} frames is too long (at most {MAX_FRAMES}); use a longer step "
-                           "or a shorter range", field="step")
+    last = check_replay_range(date_from, date_to, step)
     known_s = parse_known_at(known_at)
     # Filters are checked here, before the first byte; each frame then reads in a transaction of its own.
     with runtime.store.reading() as sql:
-        scope = _scope(runtime, sql, party, declaration, min_confidence)
+        scope = check_scope(runtime, sql, party, declaration, min_confidence)
         header = ReplayHeader.model_validate({
             "from": date_from.isoformat(), "to": last.isoformat(), "step": step, "known_at": known_s,
             "min_confidence": scope.min_confidence, "parties": list(scope.parties),
@@ -140,6 +134,18 @@ def replay_frames(
     return StreamingResponse(as_document(), media_type="application/json")
 
 
+def check_replay_range(date_from: date, date_to: date | None, step: str) -> date:
+    """The replay's last day (default today), once the range and the number of frames are sound."""
+    last = date_to or datetime.now(UTC).date()
+    if date_from > last:
+        raise InvalidInput(f"from {date_from.isoformat()} is after to {last.isoformat()}", field="from")
+    frames = count_frames(date_from, last, step)
+    if frames > MAX_FRAMES:
+        raise InvalidInput(f"a replay of {frames} frames is too long (at most {MAX_FRAMES}); use a longer step "
+                           "or a shorter range", field="step")
+    return last
+
+
 @router.get("/diff", response_model=DiffPublic)
 def differences(
     runtime: RuntimeDep,
@@ -158,13 +164,23 @@ def differences(
     """Every stance that differs between two dates (`from_at`, `to_at`) or between two versions of the
     record (`known_at_a`, `known_at_b`, about the same `at`), before and after, with the acts and
     retractions that made the difference."""
+    return answer_diff(runtime, sql, from_at=from_at, to_at=to_at, known_at=known_at, at=at, known_at_a=known_at_a,
+                       known_at_b=known_at_b, parties=party, declarations=declaration, min_confidence=min_confidence)
+
+
+def answer_diff(
+    runtime: Runtime, sql: Sql, *, from_at: date | None, to_at: date | None, known_at: str | None, at: date | None,
+    known_at_a: str | None, known_at_b: str | None, parties: list[str] | None, declarations: list[str] | None,
+    min_confidence: Confidence,
+) -> dict[str, Any]:
+    """Checks which kind of difference is asked for, and answers it (the route and `diplo diff` alike)."""
     valid: dict[str, date | None] = {"from_at": from_at, "to_at": to_at}
     versions: dict[str, str | None] = {"known_at_a": known_at_a, "known_at_b": known_at_b}
     if any(v is not None for v in valid.values()) and any(v is not None for v in versions.values()):
         field = next(k for k, v in versions.items() if v is not None)
         raise InvalidInput(f"{field} cannot be mixed with from_at/to_at: compare two dates (from_at, to_at) "
                            "or two versions of the record (known_at_a, known_at_b), not both", field=field)
-    scope = _scope(runtime, sql, party, declaration, min_confidence)
+    scope = check_scope(runtime, sql, parties, declarations, min_confidence)
     if any(v is not None for v in versions.values()):
         if known_at is not None:
             raise InvalidInput("known_at is for differences between two dates; two versions of the record are "

@@ -7,6 +7,8 @@ question about the seeds names the seed declarations, so no test sees another's 
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -14,7 +16,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
+from api import cli
 from api.app import create_app
 from api.bootstrap import Runtime
 from projections.analysis import Scope, apply_frame, replay
@@ -503,3 +507,81 @@ def test_bad_parameters_are_refused_with_422_naming_the_field(
     client: TestClient, path: str, params: dict[str, str], field: str
 ) -> None:
     assert field in error_fields(assert_problem(client.get(path, params=params), 422))
+
+
+# -- the command line: diplo replay and diplo diff ----------------------------------------------------------------
+
+
+def diplo(runtime: Runtime, *args: str) -> Any:
+    """Runs `diplo` against the module's store, as a user would with the same environment."""
+    settings = runtime.settings
+    env = {"DIPLO_DATA_DIR": str(settings.data_dir), "DIPLO_DATABASE_URL": settings.database_url,
+           "DIPLO_DATABASE_SCHEMA": settings.database_schema, "DIPLO_WRITE_TOKENS": "unused"}
+    return CliRunner().invoke(cli.app, list(args), env=env)
+
+
+def test_diplo_replay_jsonl_writes_the_same_frames_as_the_http_replay(seeded: Runtime, client: TestClient) -> None:
+    known_at = now()
+    args = {"from": "2024-09-01", "to": "2024-11-30", "party": "NZ", "declaration": "bletchley-declaration"}
+    result = diplo(seeded, "replay", "--from", args["from"], "--to", args["to"], "--party", "NZ", "--declaration",
+                   "bletchley-declaration", "--known-at", known_at, "--format", "jsonl")
+    assert result.exit_code == 0, result.output
+    frames = [json.loads(line) for line in result.stdout.splitlines()]
+    assert frames == get(client, "/v1/replay", **args, known_at=known_at)["frames"]
+    assert [f["period"] for f in frames if f["changes"]] == ["2024-10"]
+
+
+def test_diplo_replay_csv_lists_the_first_state_then_each_change(seeded: Runtime) -> None:
+    result = diplo(seeded, "replay", "--from", "2025-01-01", "--to", "2025-03-31", "--party", "GB", "--party", "US",
+                   "--declaration", "paris-statement", "--declaration", "bletchley-declaration", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [(r["row"], r["period"], r["party"], r["declaration_id"], r["previous"], r["stance"]) for r in rows] == [
+        ("state", "2025-01", "GB", "bletchley-declaration", "", "signed"),
+        ("state", "2025-01", "US", "bletchley-declaration", "", "signed"),
+        ("change", "2025-02", "GB", "paris-statement", "none", "declined"),
+        ("change", "2025-02", "US", "paris-statement", "none", "declined"),
+    ]
+    assert {r["approximate"] for r in rows} == {"false"}
+
+
+def test_diplo_replay_prints_a_table_with_dates_down_declarations_across_and_a_legend(seeded: Runtime) -> None:
+    result = diplo(seeded, "replay", "--from", "2025-01-01", "--to", "2025-03-31", "--party", "GB",
+                   "--declaration", "paris-statement")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "paris-statement" in result.stdout and "✓ signed" in result.stdout and "✗ declined" in result.stdout
+    january = next(line for line in lines if line.startswith("│ 2025-01 "))
+    february = next(line for line in lines if line.startswith("│ 2025-02 "))
+    assert "·" in january and "✗" not in january
+    assert "✗" in february
+
+
+def test_diplo_diff_json_answers_as_the_http_diff(seeded: Runtime, client: TestClient) -> None:
+    known_at = now()
+    result = diplo(seeded, "diff", "--from-at", "2024-10-01", "--to-at", "2024-10-31", "--known-at", known_at,
+                   "--declaration", "bletchley-declaration", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == get(client, "/v1/diff", from_at="2024-10-01", to_at="2024-10-31",
+                                            known_at=known_at, declaration="bletchley-declaration")
+
+
+def test_diplo_diff_prints_each_difference_with_what_made_it(seeded: Runtime) -> None:
+    result = diplo(seeded, "diff", "--from-at", "2024-10-01", "--to-at", "2024-10-31", "--declaration",
+                   "bletchley-declaration")
+    assert result.exit_code == 0, result.output
+    assert "NZ" in result.stdout and "2024-10-23" in result.stdout and "1 difference" in result.stdout
+
+
+@pytest.mark.parametrize(("args", "field"), [
+    (["replay", "--from", "2025-02-01", "--to", "2025-01-01"], "from"),
+    (["replay", "--from", "2025-01-01", "--party", "XX"], "party"),
+    (["diff", "--from-at", "2025-01-01", "--known-at-a", "2025-01-01"], "known_at_a"),
+    (["diff"], "from_at"),
+])
+def test_diplo_refuses_bad_options_with_exit_status_2_naming_them(
+    seeded: Runtime, args: list[str], field: str
+) -> None:
+    result = diplo(seeded, *args)
+    assert result.exit_code == 2, result.output
+    assert f"error ({field})" in result.output

@@ -132,6 +132,21 @@ def rows_for(run: dict[str, Any], smallest: dict[str, Any] | None, code_rss: flo
         mem = http["peak_rss_mib"]
         rows.append(("peak RSS of the API (after the load above)", where, _n(mem["api"], "MiB", 1),
                      f"{_n(mem['bare'], 'MiB', 1)} (bare FastAPI)", _times(mem["api"], mem["bare"]), "", ""))
+    hp = run.get("http_prototype")
+    if hp:
+        got, bare = hp["stances"], hp["bare"]
+        errors = f"; {got['non_2xx']} error answers" if got.get("non_2xx") else ""
+        share = hp.get("ratio_stances")
+        rows.append((f"PROTOTYPE ({' + '.join(hp['fixes'])}): HTTP reads/s, stances", where,
+                     f"{_n(got.get('ok_per_s'), 'ok/s')}{errors}",
+                     f"{_n(bare.get('ok_per_s'), 'req/s')} (bare FastAPI)",
+                     f"{share:.3f}" if share else "-", ">= 0.5 of floor", _met(share >= 0.5 if share else None)))
+        lat = hp["stance_latency"]
+        rows.append(("PROTOTYPE: stance over HTTP, p50 / p99", where,
+                     f"{_n(lat['api']['p50_ms'], 'ms', 2)} / {_n(lat['api']['p99_ms'], 'ms', 2)}",
+                     f"{_n(lat['bare']['p50_ms'], 'ms', 2)} / {_n(lat['bare']['p99_ms'], 'ms', 2)}",
+                     f"{_times(lat['api']['p50_ms'], lat['bare']['p50_ms'])} / "
+                     f"{_times(lat['api']['p99_ms'], lat['bare']['p99_ms'])}", "", ""))
     if pp and pp.get("peak_rss_mib"):
         rows.append(("peak RSS of `diplo project` (catching up from 0)", where, _n(pp["peak_rss_mib"], "MiB", 1),
                      f"{_n(code_rss, 'MiB', 1)} (same code loaded, no data)", _times(pp["peak_rss_mib"], code_rss),

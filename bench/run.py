@@ -179,7 +179,6 @@ def http_benchmarks(rt: Runtime, ws: Workspace, config: Config, log_dir: Path) -
             # only good answers count: an error answered fast is no read served
             rps[f"ratio_{name}"] = ratio(rps[name]["ok_per_s"], rps["bare"]["ok_per_s"])
         found["requests_per_second"] = rps
-
         log(f"  http: one event to {config.sse_subscribers} SSE subscribers (bare)")
 
         async def bare_trigger(client: httpx.AsyncClient, k: int) -> int:
@@ -210,6 +209,23 @@ def http_benchmarks(rt: Runtime, ws: Workspace, config: Config, log_dir: Path) -
 
 
 # -- one backend at one size ----------------------------------------------------------------------------
+
+
+def http_prototype(ws: Workspace, config: Config, stance_paths: list[str], log_dir: Path) -> dict[str, Any]:
+    """PROTOTYPE: the API with a pooled reading connection (SQLite), on a store that has been ANALYZEd."""
+    api_env = {**ws.env, "DIPLO_STREAM_HEARTBEAT_SECONDS": "30"}
+    kind = "api-prototype" if ws.backend == "sqlite" else "api"
+    with Server("bare", {}, "/bare/subscribers", log_dir) as bare, Server(kind, api_env, "/healthz", log_dir) as api:
+        bare_paths = [p.replace("/v1/", "/bare/", 1) for p in stance_paths]
+        found = {"fixes": ["ANALYZE"] + (["pooled reading connection"] if ws.backend == "sqlite" else []),
+                 "stance_latency": {"api": sequential_latency(api.base, stance_paths),
+                                    "bare": sequential_latency(bare.base, bare_paths)},
+                 "bare": requests_per_second(bare.base, bare_paths, seconds=config.wrk_seconds,
+                                             connections=config.wrk_connections),
+                 "stances": requests_per_second(api.base, stance_paths, seconds=config.wrk_seconds,
+                                                connections=config.wrk_connections)}
+    found["ratio_stances"] = ratio(found["stances"]["ok_per_s"], found["bare"]["ok_per_s"])
+    return found
 
 
 def run_one(backend: str, size: int, config: Config, root: Path, postgres_url: str,
@@ -246,11 +262,19 @@ def run_one(backend: str, size: int, config: Config, root: Path, postgres_url: s
                                       "how": "diplo project from position 0, clocked from its first page"}
             results["rebuild_ratio"] = ratio(results["rebuild"]["events_per_s"],
                                              results["rebuild_floor"]["floor_events_per_s"])
-            if size in config.http_sizes:  # before the stance prototype, which ANALYZEs the store
-                section(results, "http", lambda: http_benchmarks(rt, ws, config, log_dir))
             section(results, "stance_in_process", lambda: paths.stance_in_process(
                 rt, ws, stance_store, queries=config.stance_queries,
                 naive_full=config.naive_full_queries if size <= 100_000 else 1))
+            if size in config.http_sizes:
+                section(results, "http", lambda: http_benchmarks(rt, ws, config, log_dir))
+            # The prototypes change the store (ANALYZE): everything as it is was measured above.
+            results["stance_in_process"]["prototype_stances_of_after_analyze"] = paths.stance_after_analyze(
+                stance_store, queries=config.stance_queries)
+            if stance_store is not rt.store:
+                paths.stance_after_analyze(rt.store, queries=10)  # the store the servers read
+            if size in config.http_sizes:
+                section(results, "http_prototype", lambda: http_prototype(
+                    ws, config, _stance_paths(rt, config.http_requests, "/v1"), log_dir))
             if stance_store is not rt.store:
                 stance_store.close()
         finally:
@@ -277,20 +301,22 @@ def main(argv: list[str] | None = None) -> int:
         "config": {k: v for k, v in vars(config).items()}, "code_only_rss_mib": code_only_rss_mib(), "runs": [],
     }
     log(f"{config.mode}: sizes {config.sizes} on {config.backends}; results to {out}")
+    generated = {}
     for size in config.sizes:
         with timed() as watch:
             generator = Generator(size, args.seed)
-            commands = list(generator)
-        log(f"generated {len(commands)} commands for {size} acts in {watch.seconds:.1f} s")
-        for backend in config.backends:
+            generated[size] = (list(generator), generator.stats.as_dict())
+        log(f"generated {len(generated[size][0])} commands for {size} acts in {watch.seconds:.1f} s")
+    for backend in config.backends:  # one backend's sizes together: the flatness ratios compare them
+        for size in config.sizes:
+            commands, stats = generated[size]
             log(f"== {backend}, {size_label(size)} acts")
             run = run_one(backend, size, config, args.workdir.resolve(), args.postgres_url, commands)
-            run["generated"] = generator.stats.as_dict()
+            run["generated"] = stats
             document["runs"].append(run)
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(document, indent=1) + "\n")  # a long run keeps what it has measured
-        del commands
-        gc.collect()
+            gc.collect()
     document["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     document["load_average_at_end"] = load_average()
     out.write_text(json.dumps(document, indent=1) + "\n")

@@ -78,7 +78,7 @@ def test_the_paris_map_on_12_february_2025_and_the_slider_back_to_the_9th(page: 
     assert stance_on_map(page, "GB") == "none"
 
 
-def test_play_replays_the_declaration_and_reaches_today(page: Any) -> None:
+def test_play_replays_the_declaration_week_by_week(page: Any) -> None:
     open_declaration(page, "paris-statement", "2025-02-09")
     play = page.get_by_role("button", name="Play")
     play.click()
@@ -86,6 +86,9 @@ def test_play_replays_the_declaration_and_reaches_today(page: Any) -> None:
     # Within a few frames the acts of 11 February show.
     expect(page.locator("svg.world-map path[data-code='GB']").first).to_have_attribute("data-stance", "declined",
                                                                                        timeout=15_000)
+    # Frames are the replay's weeks (GET /v1/replay), each saying what changed.
+    expect(page.locator("#frame-note")).to_contain_text("2025-W07")
+    expect(page.locator("#frame-note")).to_contain_text("declined")
     page.get_by_role("button", name="Pause").click()
     expect(page.get_by_role("button", name="Play")).to_have_attribute("aria-pressed", "false")
 
@@ -184,6 +187,7 @@ def test_the_knowledge_time_control_shows_a_retracted_act_before_and_after(page:
     correction = page.locator(f".corrections li.entry[data-event-id='{act['event_id']}']")
     expect(correction).to_have_attribute("data-retracted", "true")
     expect(correction.locator("del")).to_be_visible()
+    correction.scroll_into_view_if_needed()
     screenshot(page, "knowledge-time-declaration-corrections")
 
     # The correction's button goes back to just before it.

@@ -1,6 +1,6 @@
 // Reads from the API on the same origin. Every read passes known_at when the page has one.
 
-import type { Declaration, History, Party, Signatories, Summit, TimelinePage } from "./types";
+import type { Declaration, History, Party, Replay, Signatories, Summit, TimelinePage } from "./types";
 
 export class ApiError extends Error {
   constructor(public status: number, message: string) {
@@ -93,6 +93,8 @@ export const api = {
     get<TimelinePage>("/v1/timeline", {
       declaration, known_at: knownAt, kind: ["signed", "declined", "withdrawn"], limit: 1000,
     }),
+  replay: (declaration: string, from: string, to: string, step: string, knownAt: string | null) =>
+    get<Replay>("/v1/replay", { declaration, from, to, step, known_at: knownAt }),
   health: () => get<{ head?: number | null }>("/healthz"),
 };
 

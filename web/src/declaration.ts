@@ -22,7 +22,14 @@ import type { Declaration, Entry, Party, Signatories, Signatory } from "./types"
 
 const STANCE_ORDER = ["signed", "declined", "withdrawn"] as const;
 const PLAY_FRAMES = 36;
-const PLAY_PAUSE_MS = 650;
+const PAUSE_ON_CHANGE_MS = 1400;
+const PAUSE_QUIET_MS = 220;
+
+interface Frame {
+  at: string;
+  label: string | null; // the replay's period and its days, e.g. "2025-W07 (10 Feb 2025 to 16 Feb 2025)"
+  changes: { party: string; stance: string }[] | null; // null when the replay endpoint is not there
+}
 
 export class DeclarationView {
   readonly key: string;
@@ -40,6 +47,7 @@ export class DeclarationView {
   private readonly partyList: HTMLElement;
   private readonly record: HTMLElement;
   private readonly announcer: HTMLElement;
+  private readonly frameNote: HTMLElement;
   private readonly map: WorldMap;
   private readonly answers = new Map<string, Promise<Signatories>>();
   private acts: Entry[] = [];
@@ -83,6 +91,7 @@ export class DeclarationView {
     this.partyList = h("div", { class: "party-list" });
     this.record = h("div", { class: "record" });
     this.announcer = h("p", { class: "sr-only", "aria-live": "polite", id: "map-announcer" });
+    this.frameNote = h("p", { class: "frame-note", id: "frame-note", hidden: true });
 
     const select = h("select", {
       id: "declaration-pick",
@@ -109,7 +118,8 @@ export class DeclarationView {
         h("p", { id: "date-slider-hint", class: "hint" },
           "Arrow keys move a day; Page Up and Page Down move further; Home and End go to the first and last day."),
         h("div", { class: "date-row" },
-          h("label", { for: "date-input" }, "Go to date"), this.dateInput, this.playButton)),
+          h("label", { for: "date-input" }, "Go to date"), this.dateInput, this.playButton),
+        this.frameNote),
       h("div", { class: "map-area" },
         h("figure", { class: "map-figure" },
           this.map.element,
@@ -163,7 +173,10 @@ export class DeclarationView {
   }
 
   private choose(day: string, byUser: boolean): void {
-    if (byUser) this.stop();
+    if (byUser) {
+      this.stop();
+      this.frameNote.hidden = true;
+    }
     this.setDate(day);
     go({ at: day === this.last ? null : day }, { replace: true, silent: true });
     window.clearTimeout(this.pending);
@@ -262,14 +275,28 @@ export class DeclarationView {
       h("ol", { class: "entries" }, this.acts.map((act) => entryItem(act, names, { party: true })))));
   }
 
-  /** The dates the play button steps through: the declaration's acts and evenly spaced days between. */
-  private frames(): string[] {
-    const start = dayToNumber(this.first);
-    const span = dayToNumber(this.last) - start;
-    const days = new Set<string>([this.first, this.last]);
-    for (let i = 1; i < PLAY_FRAMES; i += 1) days.add(numberToDay(start + Math.round((span * i) / PLAY_FRAMES)));
-    for (const act of this.acts) if (!act.retracted && act.effective_on >= this.first) days.add(act.effective_on);
-    return [...days].sort();
+  /** The frames the play button steps through: the replay's calendar periods (GET /v1/replay), a week or a
+   *  month each, with the stances that changed in each; without that endpoint, the acts' dates and evenly
+   *  spaced days between. */
+  private async frames(): Promise<Frame[]> {
+    const span = dayToNumber(this.last) - dayToNumber(this.first);
+    const step = span <= 120 ? "day" : span <= 1100 ? "week" : "month";
+    try {
+      const replay = await api.replay(this.declaration.id, this.first, this.last, step, this.knownAt);
+      return replay.frames.map((frame) => ({
+        at: frame.at,
+        label: frame.starts_on === frame.at ? frame.period
+          : `${frame.period} (${formatDay(frame.starts_on, true)} to ${formatDay(frame.at, true)})`,
+        changes: frame.changes.filter((c) => c.declaration_id === this.declaration.id)
+          .map((c) => ({ party: c.party, stance: c.stance })),
+      }));
+    } catch {
+      const start = dayToNumber(this.first);
+      const days = new Set<string>([this.first, this.last]);
+      for (let i = 1; i < PLAY_FRAMES; i += 1) days.add(numberToDay(start + Math.round((span * i) / PLAY_FRAMES)));
+      for (const act of this.acts) if (!act.retracted && act.effective_on >= this.first) days.add(act.effective_on);
+      return [...days].sort().map((at) => ({ at, label: null, changes: null }));
+    }
   }
 
   private async togglePlay(): Promise<void> {
@@ -277,20 +304,43 @@ export class DeclarationView {
       this.stop();
       return;
     }
-    const frames = this.frames();
-    let i = frames.findIndex((day) => day > this.at);
-    if (i < 0) i = 0; // at the end: play again from the start
     this.playing = true;
     this.playButton.setAttribute("aria-pressed", "true");
     this.playButton.querySelector(".play-icon")!.textContent = "❚❚";
     this.playButton.querySelector(".play-text")!.textContent = "Pause";
+    const frames = await this.frames();
+    let i = frames.findIndex((frame) => frame.at > this.at);
+    if (i < 0) i = 0; // at the end: play again from the start
     for (; this.playing && i < frames.length; i += 1) {
-      this.choose(frames[i], false);
+      const frame = frames[i];
+      this.choose(frame.at, false);
       window.clearTimeout(this.pending);
       await this.load();
-      await new Promise((resolve) => window.setTimeout(resolve, PLAY_PAUSE_MS));
+      this.describe(frame);
+      const quiet = frame.changes !== null && frame.changes.length === 0;
+      await new Promise((resolve) => window.setTimeout(resolve, quiet ? PAUSE_QUIET_MS : PAUSE_ON_CHANGE_MS));
     }
     this.stop();
+  }
+
+  /** What changed in the frame being played, in words: "2025-W07: declined GB, US; signed AE, … (60)". */
+  private describe(frame: Frame): void {
+    clear(this.frameNote);
+    this.frameNote.hidden = false;
+    const period = frame.label ?? formatDay(frame.at);
+    if (frame.changes === null) {
+      this.frameNote.append(h("strong", {}, period));
+      return;
+    }
+    if (!frame.changes.length) {
+      this.frameNote.append(h("strong", {}, period), h("span", { class: "muted" }, ": no change"));
+      return;
+    }
+    const byStance = new Map<string, string[]>();
+    for (const change of frame.changes) byStance.set(change.stance, [...(byStance.get(change.stance) ?? []), change.party]);
+    this.frameNote.append(h("strong", {}, period), ": ",
+      ...[...byStance].map(([stance, parties], n) => [n ? "; " : "", stanceBadge(stance), " ",
+        parties.length > 8 ? `${parties.slice(0, 8).join(", ")} and ${parties.length - 8} more` : parties.join(", ")]).flat());
   }
 
   private stop(): void {

@@ -116,3 +116,20 @@ export interface LogEvent {
   recorded_at: string;
   data: Record<string, unknown>;
 }
+
+/** One frame of GET /v1/replay: the record at the end of one calendar period. */
+export interface ReplayFrame {
+  frame: number;
+  period: string;
+  starts_on: string;
+  at: string;
+  changes: { party: string; declaration_id: string; stance: string; previous: string; since: string | null }[];
+  events: Entry[];
+}
+
+export interface Replay {
+  from: string;
+  to: string;
+  step: string;
+  frames: ReplayFrame[];
+}

@@ -125,6 +125,8 @@ def test_an_act_posted_through_the_api_appears_in_the_open_page_within_two_secon
     open_declaration(page, "paris-statement")  # today
     expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
     assert stance_on_map(page, "AR") == "none"
+    keyboard_user_is_on = page.locator("tr[data-party='GB'] th a")
+    keyboard_user_is_on.focus()
 
     started = time.monotonic()
     receipt = server.post("/v1/declarations/paris-statement/acts", {
@@ -138,6 +140,7 @@ def test_an_act_posted_through_the_api_appears_in_the_open_page_within_two_secon
                                                                                        timeout=2_000)
     expect(page.locator("tr[data-party='AR']")).to_have_attribute("data-stance", "signed", timeout=2_000)
     assert time.monotonic() - started < 2.5
+    expect(keyboard_user_is_on).to_be_focused()  # the update did not throw the keyboard user out
     screenshot(page, "live-feed")
 
 

@@ -10,6 +10,7 @@ import {
   dayToNumber,
   formatDay,
   h,
+  keepingFocus,
   numberToDay,
   sourceLinks,
   stanceBadge,
@@ -164,7 +165,7 @@ export class DeclarationView {
   /** New acts arrived live: forget cached answers and read the current date again. */
   async refresh(): Promise<void> {
     this.answers.clear();
-    await Promise.all([this.load(), this.loadActs()]);
+    await keepingFocus(this.element, () => Promise.all([this.load(), this.loadActs()]));
   }
 
   dispose(): void {

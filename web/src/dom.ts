@@ -109,3 +109,20 @@ function hostOf(url: string): string {
     return url;
   }
 }
+
+/** Runs `render`, which replaces part of `container`, and puts the focus back on the same link or button
+ *  (found by its href, event id or summit) so that a live update does not throw a keyboard user out. */
+export async function keepingFocus(container: HTMLElement, render: () => unknown): Promise<void> {
+  const active = document.activeElement;
+  let selector: string | null = null;
+  if (active instanceof HTMLElement && container.contains(active)) {
+    const id = active.getAttribute("data-event-id");
+    const summit = active.getAttribute("data-summit");
+    const link = active.getAttribute("href");
+    if (id) selector = `${active.tagName}[data-event-id="${CSS.escape(id)}"]`;
+    else if (summit) selector = `${active.tagName}[data-summit="${CSS.escape(summit)}"]`;
+    else if (link) selector = `a[href="${CSS.escape(link)}"]`;
+  }
+  await render();
+  if (selector && !container.contains(document.activeElement)) (container.querySelector(selector) as HTMLElement | null)?.focus();
+}

@@ -10,6 +10,7 @@ import {
   dayToNumber,
   formatDay,
   h,
+  keepingFocus,
   sourceLinks,
   stanceBadge,
   todayUtc,
@@ -75,7 +76,7 @@ export class PartyView {
     const names = new Map([...parties].map(([code, party]) => [code, party.name]));
     const titles = new Map(declarations.map((d) => [d.id, d.title]));
     this.titles = titles;
-    this.render(history.entries, summits, names, titles);
+    await keepingFocus(this.body, () => this.render(history.entries, summits, names, titles));
   }
 
   private render(entries: Entry[], summits: Summit[], names: Map<string, string>, titles: Map<string, string>): void {

@@ -163,6 +163,11 @@ def test_the_knowledge_time_control_shows_a_retracted_act_before_and_after(page:
     expect(paris.locator(".marker.act.retracted")).to_have_count(1)
     expect(paris.locator(".span")).to_have_count(1)
     screenshot(page, "knowledge-time-after-retraction", full_page=True)
+    # The retracted act's marker opens it, with how the stance came about (explain=true): it does not count.
+    paris.locator(".marker.act.retracted").click()
+    expect(page.locator("#detail")).to_contain_text("Retracted")
+    expect(page.locator(f"#detail .explain li[data-event-id='{act['event_id']}']")).to_have_attribute(
+        "data-counts", "false")
 
     # As recorded just before the retraction: the act counts, nothing is struck through.
     control = page.get_by_label("As recorded on")

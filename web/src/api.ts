@@ -1,6 +1,6 @@
 // Reads from the API on the same origin. Every read passes known_at when the page has one.
 
-import type { Declaration, History, Party, Replay, Signatories, Summit, TimelinePage } from "./types";
+import type { Declaration, History, Party, Replay, Signatories, Stances, Summit, TimelinePage } from "./types";
 
 export class ApiError extends Error {
   constructor(public status: number, message: string) {
@@ -95,6 +95,8 @@ export const api = {
     }),
   replay: (declaration: string, from: string, to: string, step: string, knownAt: string | null) =>
     get<Replay>("/v1/replay", { declaration, from, to, step, known_at: knownAt }),
+  explain: (code: string, declaration: string, at: string, knownAt: string | null) =>
+    get<Stances>(`/v1/parties/${encodeURIComponent(code)}/stances`, { declaration, at, known_at: knownAt, explain: "true" }),
   health: () => get<{ head?: number | null }>("/healthz"),
 };
 

@@ -209,6 +209,7 @@ export class PartyView {
 
   private open(title: string, ...content: (Node | string | null)[]): void {
     clear(this.detail);
+    this.detail.setAttribute("data-showing", `${title}|${Date.now()}`);
     this.detail.hidden = false;
     this.detail.append(
       h("div", { class: "detail-head" },
@@ -238,7 +239,28 @@ export class PartyView {
         entry.reason ? h("p", {}, `Reason: ${entry.reason}`) : null,
         entry.note ? h("p", { class: "muted" }, entry.note) : null,
         h("h3", {}, "Sources"), sourceLinks(entry.sources), retraction);
+      if (entry.declaration_id) void this.explain(entry);
     }
+  }
+
+  /** "How the stance came about" (explain=true): the acts up to this one's date, and which of them count. */
+  private async explain(entry: Entry): Promise<void> {
+    const shown = this.detail.getAttribute("data-showing");
+    let answer;
+    try {
+      answer = await api.explain(this.party.code, entry.declaration_id!, entry.effective_on, this.knownAt);
+    } catch {
+      return; // a server without explain=true: the panel is complete without it
+    }
+    const chain = answer.stances[0]?.explanation;
+    if (!chain?.length || this.detail.hidden || this.detail.getAttribute("data-showing") !== shown) return;
+    this.detail.append(h("section", { class: "explain", "aria-labelledby": "explain-title" },
+      h("h3", { id: "explain-title" }, `How the stance on ${formatDay(entry.effective_on)} came about`),
+      h("ol", {}, chain.map((act) => h("li", { "data-event-id": act.event_id, "data-counts": String(act.counts) },
+        h("time", { datetime: act.occurred_on }, formatDay(act.occurred_on, true)), " ",
+        act.counts ? stanceBadge(act.kind) : h("del", {}, act.kind),
+        act.counts && act.stance_after ? h("span", { class: "muted" }, ` → ${STANCE_TEXT[act.stance_after]?.word ?? act.stance_after}`) : null,
+        act.why_not ? h("span", { class: "muted" }, ` (does not count: ${act.why_not})`) : null)))));
   }
 
   private showStatements(statements: Entry[]): void {

@@ -133,3 +133,23 @@ export interface Replay {
   step: string;
   frames: ReplayFrame[];
 }
+
+/** One act in the chain that produced a stance (explain=true). */
+export interface ExplainedAct {
+  event_id: string;
+  kind: string;
+  occurred_on: string;
+  effective_on: string;
+  confidence: string;
+  retracted: boolean;
+  counts: boolean;
+  why_not: string | null;
+  stance_after: string | null;
+}
+
+export interface Stances {
+  party: string;
+  at: string;
+  known_at: string;
+  stances: { declaration_id: string; stance: string; since: string | null; explanation?: ExplainedAct[] | null }[];
+}

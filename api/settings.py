@@ -64,6 +64,7 @@ class Settings(BaseSettings):
         if self.database_url is None:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             return {
+                "APPLICATION_RECORDER_TOPIC": "storage.sqlite:ChainedSQLiteApplicationRecorder",
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": str(self.data_dir / "events.sqlite3"),
                 "SQLITE_LOCK_TIMEOUT": "30",
@@ -71,6 +72,7 @@ class Settings(BaseSettings):
             }
         url = urlparse(self.database_url)
         return {
+            "APPLICATION_RECORDER_TOPIC": "storage.postgres:ChainedPostgresApplicationRecorder",
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "POSTGRES_DBNAME": url.path.lstrip("/") or "postgres",
             "POSTGRES_HOST": url.hostname or "localhost",

@@ -92,9 +92,12 @@ FORBIDDEN = {
         "api",
         "projections",
         "seeds",
+        "storage",
     },
-    "projections": {"fastapi", "starlette", "uvicorn", "api", "seeds"},
+    "projections": {"fastapi", "starlette", "uvicorn", "api", "seeds", "storage"},
     "seeds": {"fastapi", "starlette", "uvicorn", "api", "projections"},
+    # the hash-chained recorders: eventsourcing, sqlite3 and psycopg only
+    "storage": {"fastapi", "starlette", "uvicorn", "pydantic", "api", "domain", "projections", "seeds"},
     "api": set(),
 }
 

@@ -18,6 +18,8 @@ def status(runtime: Runtime) -> dict[str, Any]:
     head = runtime.projector.head()
     positions = runtime.projector.positions()
     position = min(positions.values())
+    chain_head = getattr(runtime.app.recorder, "chain_head", None)  # the hash-chained recorders (storage/)
+    link = chain_head() if chain_head is not None else None
     return {
         "status": "ok",
         "store": "up",
@@ -26,6 +28,7 @@ def status(runtime: Runtime) -> dict[str, Any]:
         "lag": head - position,
         "projector": runtime.settings.projector,
         "read_models": {name: {"position": p, "lag": head - p} for name, p in positions.items()},
+        "chain": {"position": link[0], "hash": link[1].hex()} if link else None,
     }
 
 

@@ -1,0 +1,83 @@
+"""`diplo verify`: recomputes the hash chain over the event log and names the first position that breaks it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from api.settings import Settings
+from domain.service import DiplomaticRecord
+from storage.chain import ChainReport, parse_anchor, verify
+from storage.log import open_chained_log
+
+console = Console(soft_wrap=True)  # hashes and positions stay on one line, for copying and for scripts
+SHOWN_BREAKS = 10
+
+
+def register(app: typer.Typer) -> None:
+    """Adds `diplo verify` to the command line."""
+    app.command("verify")(verify_command)
+
+
+def verify_command(
+    anchor: Annotated[str | None, typer.Option(
+        help="POSITION:HASH printed by an earlier run and kept elsewhere: fails if the chain no longer has it "
+             "(catches a chain recomputed wholesale)")] = None,
+    strict: Annotated[bool, typer.Option(
+        help="Also fail when events stored before the chain began are not covered by it")] = False,
+    page_size: Annotated[int, typer.Option(min=1, max=100_000, help="Events read per query")] = 5_000,
+) -> None:
+    """Recompute the hash chain over the whole event log: OK with the count and the head hash, or the
+    first position that was altered, inserted or removed (exit status 1)."""
+    try:
+        expected = parse_anchor(anchor) if anchor else None
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--anchor") from None
+    settings = Settings()
+    try:
+        with open_chained_log(DiplomaticRecord.name, settings.eventsourcing_env()) as recorder, Progress(
+            TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=console, transient=True, disable=not console.is_terminal,
+        ) as bar:
+            task = bar.add_task("verify", total=None)
+            report = verify(recorder, anchor=expected, page_size=page_size,
+                            progress=lambda done, stop: bar.update(task, completed=done, total=stop))
+    except Exception as error:  # an unreachable store: say so, do not pretend the chain holds
+        console.print(f"[red]cannot verify:[/red] {type(error).__name__}: {error}")
+        raise typer.Exit(2) from None
+    raise typer.Exit(_print(report, strict=strict))
+
+
+def _print(report: ChainReport, *, strict: bool) -> int:
+    """Prints what was found; returns the exit status."""
+    failed = not report.ok
+    if report.unlinked_before_start:
+        where = (f"starts at position {report.starts_at}" if report.starts_at is not None
+                 else "has not started yet (no event stored since tamper evidence was enabled)")
+        colour = "red" if strict else "yellow"
+        console.print(f"[{colour}]note:[/] the chain {where}: {report.unlinked_before_start} event(s) from position "
+                      f"{report.first_unlinked} were stored before it began and are not covered")
+        failed = failed or strict
+    if not report.ok:
+        first = report.first_break
+        assert first is not None
+        console.print(f"[red]chain BROKEN[/red] at position {first.position} ({first.kind}): {first.detail}")
+        rest = sorted(report.breaks, key=lambda b: b.position)[1:SHOWN_BREAKS]
+        for item in rest:
+            console.print(f"  also position {item.position} ({item.kind}): {item.detail}")
+        hidden = len(report.breaks) - 1 - len(rest) + report.more_breaks
+        if hidden > 0:
+            console.print(f"  … and {hidden} more")
+        return 1
+    if report.head_hash is None:
+        if not report.events:
+            console.print("the log is empty: nothing to verify")
+        return 1 if failed else 0
+    console.print(f"[green]chain OK[/green]: {report.linked} events linked, positions {report.starts_at} to "
+                  f"{report.head_position}; head hash {report.head_hash.hex()}")
+    console.print(f"keep this anchor elsewhere and check it later with --anchor {report.head_position}:"
+                  f"{report.head_hash.hex()}", style="dim")
+    return 1 if failed else 0

@@ -9,7 +9,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 COPY . /app
-RUN pip install . \
+RUN pip install ".[encryption]" \
     && useradd --system --create-home --uid 10001 diplo \
     && mkdir -p /data \
     && chown diplo:diplo /data

@@ -16,6 +16,7 @@ from projections.follower import LogFollower
 from projections.projector import Projector
 from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore
 from seeds.organisations import load_organisations
+from storage.encryption import UnreadableLog, check_readable
 
 
 @dataclass
@@ -71,6 +72,12 @@ def bootstrap(settings: Settings, *, start_projector: bool = True, follow: bool 
     else:
         store = SQLiteViewStore(settings.views_path())
     app = DiplomaticRecord(settings.eventsourcing_env(), parties=parties)
+    try:
+        check_readable(app.recorder, app.mapper)  # a wrong DIPLO_CIPHER_KEY stops the start, not a first read
+    except UnreadableLog:
+        app.close()
+        store.close()
+        raise
     projector = Projector(app.recorder, app.mapper, store, page_size=settings.page_size,
                           poll_interval=max(settings.poll_interval, 1.0))
     follower = LogFollower(app.recorder, app.mapper, poll_interval=settings.poll_interval,

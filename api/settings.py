@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlparse
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,6 +21,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("./var"), description="Where the embedded SQLite stores live.")
     database_url: str | None = Field(None, description="postgresql://user:pass@host:port/db; SQLite when unset.")
     database_schema: str = Field("public", description="PostgreSQL schema for the events and read models.")
+    cipher_key: SecretStr | None = Field(
+        None, description="Base64 AES key (16, 24 or 32 bytes): event payloads are stored encrypted when set."
+    )
     write_tokens: str | None = Field(None, description="Comma-separated bearer tokens allowed to write.")
     read_tokens: str | None = Field(None, description="Comma-separated bearer tokens; reads are open when unset.")
     write_wait_seconds: float = Field(2.0, ge=0, description="How long a write waits for the read models.")
@@ -43,6 +47,19 @@ class Settings(BaseSettings):
             raise ValueError("DIPLO_DATABASE_URL must be a postgresql:// URL")
         return value or None
 
+    @field_validator("cipher_key")
+    @classmethod
+    def _aes_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        try:
+            size = len(base64.b64decode(value.get_secret_value(), validate=True))
+        except ValueError:
+            raise ValueError("DIPLO_CIPHER_KEY must be base64 (make one with AESCipher.create_key(32))") from None
+        if size not in (16, 24, 32):
+            raise ValueError(f"DIPLO_CIPHER_KEY must decode to 16, 24 or 32 bytes, not {size}")
+        return value
+
     @property
     def write_token_list(self) -> list[str]:
         return _split(self.write_tokens)
@@ -61,9 +78,15 @@ class Settings(BaseSettings):
 
     def eventsourcing_env(self) -> dict[str, str]:
         """The environment eventsourcing's factories read, built from our settings."""
+        key = self.cipher_key.get_secret_value() if self.cipher_key else ""
+        # eventsourcing reads DIPLO_CIPHER_KEY (the app's name as prefix) before CIPHER_KEY, straight from
+        # os.environ: pin it here, empty when off, so these settings alone decide whether to encrypt.
+        cipher = {"CIPHER_TOPIC": "eventsourcing.cipher:AESCipher", "CIPHER_KEY": key} if key else {}
+        cipher["DIPLO_CIPHER_KEY"] = key
         if self.database_url is None:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             return {
+                **cipher,
                 "APPLICATION_RECORDER_TOPIC": "storage.sqlite:ChainedSQLiteApplicationRecorder",
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": str(self.data_dir / "events.sqlite3"),
@@ -72,6 +95,7 @@ class Settings(BaseSettings):
             }
         url = urlparse(self.database_url)
         return {
+            **cipher,
             "APPLICATION_RECORDER_TOPIC": "storage.postgres:ChainedPostgresApplicationRecorder",
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "POSTGRES_DBNAME": url.path.lstrip("/") or "postgres",

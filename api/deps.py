@@ -83,7 +83,11 @@ def idempotency_for(key: str | None, request: Request, body: BaseModel) -> Idemp
     return Idempotency(key.strip(), hashlib.sha256(canonical.encode()).hexdigest())
 
 
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", min_length=1, max_length=200, pattern=r"\S",
+           description="Any text but blank; the same key with the same request answers as the first time"),
+]
 
 
 def parse_known_at(value: str | None) -> str:

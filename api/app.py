@@ -13,6 +13,7 @@ from api import errors
 from api.bootstrap import Runtime, bootstrap
 from api.deps import refuse_nul
 from api.limits import BodyLimit
+from api.links import document_links
 from api.routes import acts, analysis, declarations, health, log, parties, stream, summits, web
 from api.settings import Settings
 from api.streaming import StreamHub
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                   dependencies=[Depends(refuse_nul)])
     errors.install(app)
     errors.document_problems(app)
+    document_links(app)
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     if config.cors_origin_list:  # closed by default: no CORS headers, so browsers refuse other origins
         app.add_middleware(

@@ -72,6 +72,18 @@ def originator_text(originator_id: UUID | str) -> str:
 
 def canonical(position: int, originator_id: str, originator_version: object, topic: object, state: object) -> bytes:
     """The bytes of one stored event that its link covers."""
+    if (type(originator_version) is int and type(topic) is str and type(state) is bytes
+            and type(position) is int and type(originator_id) is str):
+        # Every event the recorders insert, spelled out: the same bytes as the general case, in a third of the time.
+        oid = originator_id.encode("utf-8", "surrogatepass")
+        name = topic.encode("utf-8", "surrogatepass")
+        return b"".join((
+            b"i", position.to_bytes(16, "big", signed=True),
+            b"s", len(oid).to_bytes(8, "big"), oid,
+            b"i", originator_version.to_bytes(16, "big", signed=True),
+            b"s", len(name).to_bytes(8, "big"), name,
+            b"b", len(state).to_bytes(8, "big"), state,
+        ))
     return b"".join(_field(v) for v in (position, originator_id, originator_version, topic, state))
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
-from uuid import UUID
 
 from eventsourcing.persistence import InterfaceError, OperationalError, ProgrammingError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
@@ -46,10 +45,10 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
             "FROM unnest(%s::{schema}.{stored_event_type}[]) "
             "RETURNING notification_id, originator_id, originator_version"
         ).format(schema=schema, events=events, stored_event_type=Identifier(self.stored_event_type_name))
-        self.sql_clash = SQL("SELECT position FROM {schema}.{hashes} WHERE position >= %s LIMIT 1").format(
-            schema=schema, hashes=hashes)
+        # One round trip: the link before the new events, and any link already at or after their place.
         self.sql_before = SQL(
-            "SELECT hash FROM {schema}.{hashes} WHERE position < %s ORDER BY position DESC LIMIT 1"
+            "SELECT (SELECT hash FROM {schema}.{hashes} WHERE position < %(first)s ORDER BY position DESC LIMIT 1) "
+            "AS hash, (SELECT position FROM {schema}.{hashes} WHERE position >= %(first)s LIMIT 1) AS clash"
         ).format(schema=schema, hashes=hashes)
         self.sql_count_before = SQL(
             "SELECT count(*) AS n FROM {schema}.{events} WHERE notification_id < %s"
@@ -114,13 +113,12 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
                        for row in inserted}
         positions = [position_of[(e.originator_id, e.originator_version)] for e in stored_events]
         first = min(positions)
-        curs.execute(self.sql_clash, (first,), prepare=True)
-        clash = curs.fetchone()
-        if clash is not None:
-            raise BrokenChain(f"the chain already has a link at position {clash['position']}; run `diplo verify`")
-        curs.execute(self.sql_before, (first,), prepare=True)
+        curs.execute(self.sql_before, {"first": first}, prepare=True)
         row = curs.fetchone()
-        if row is None:
+        assert row is not None
+        if row["clash"] is not None:
+            raise BrokenChain(f"the chain already has a link at position {row['clash']}; run `diplo verify`")
+        if row["hash"] is None:
             curs.execute(self.sql_count_before, (first,))
             counted = curs.fetchone()
             before = genesis(int(counted["n"]) if counted else 0)
@@ -138,12 +136,7 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
     # -- reading the chain back (for `diplo verify`) -------------------------------------------------
 
     def _originator(self, stored: object) -> str:
-        # Read as text: PostgreSQL's uuid type has one text form, the one `str(UUID)` gives.
-        if isinstance(stored, str) and self.datastore.originator_id_type == "uuid":
-            try:
-                return str(UUID(stored))
-            except ValueError:
-                return f"\x00stored as {stored!r}"
+        # Read as text (`::text`): PostgreSQL's uuid type has one text form, the very one `str(UUID)` gives.
         return stored if isinstance(stored, str) else f"\x00stored as {stored!r}"
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)

@@ -8,14 +8,16 @@ is, and a position is only known after the insert, so a column would mean writin
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
-from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
 from storage.chain import LOWEST_POSITION, BrokenChain, ChainRow, genesis, link, merge_page, originator_text
+
+_UUID_HEX = re.compile("[0-9a-f]{32}")
 
 
 class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
@@ -68,11 +70,8 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
     def _originator(self, stored: object) -> str:
         """The stored id in the chain's form; anything but exactly what eventsourcing writes fails to match."""
         if isinstance(stored, str) and self.datastore.originator_id_type == "uuid":
-            try:
-                if UUID(stored).hex == stored:
-                    return str(UUID(stored))
-            except ValueError:
-                pass
+            if _UUID_HEX.fullmatch(stored):  # UUID.hex, as eventsourcing writes it: give it its dashes
+                return f"{stored[:8]}-{stored[8:12]}-{stored[12:16]}-{stored[16:20]}-{stored[20:]}"
             return f"\x00stored as {stored!r}"
         return stored if isinstance(stored, str) else f"\x00stored as {stored!r}"
 

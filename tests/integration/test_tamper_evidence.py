@@ -31,6 +31,7 @@ from domain.service import DiplomaticRecord
 from domain.values import Confidence, Source
 from seeds.loader import seed
 from seeds.organisations import load_organisations
+from storage import chain
 from storage import postgres as chained_postgres
 from storage import sqlite as chained_sqlite
 from storage.chain import (
@@ -451,6 +452,12 @@ def rows_of(events: Sequence[tuple[int, bytes]]) -> list[ChainRow]:
 def test_fields_are_delimited_so_moving_bytes_between_them_changes_the_link() -> None:
     assert canonical(1, "a", 1, "ab", b"c") != canonical(1, "a", 1, "a", b"bc")
     assert canonical(1, "a", 1, "t", b"1") != canonical(1, "a", 1, "t", "1")
+
+
+@pytest.mark.parametrize("event", [(7, str(uuid.uuid4()), 1, "domain.summit:Summit.Hosted", b'{"a": 1}'),
+                                   (-(2**63), "é\udc80", 0, "", b""), (2**63 - 1, "x", 2**40, "t" * 300, b"\0" * 9)])
+def test_the_fast_path_for_inserted_events_gives_the_same_bytes_as_the_general_one(event: tuple[Any, ...]) -> None:
+    assert canonical(*event) == b"".join(chain._field(value) for value in event)
 
 
 def test_an_event_slipped_into_a_gap_with_a_forged_link_is_named() -> None:

@@ -248,6 +248,10 @@ from api import cli_verify  # noqa: E402  (diplo verify: the hash chain over the
 
 cli_verify.register(app)
 
+from api import cli_export  # noqa: E402  (commands kept in a module of their own: diplo export, diplo import)
+
+cli_export.register(app)
+
 
 def main() -> None:
     app()

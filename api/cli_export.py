@@ -1,0 +1,305 @@
+"""`diplo export` and `diplo import`: exports for analysts, and the whole-log backup and restore.
+
+Hooked into `api.cli` by `register(app)`. Data goes to --out (or standard output); progress and the
+summary go to standard error, so `diplo export events > events.jsonl` stays clean. A file named with
+--out is written beside itself as FILE.partial and renamed when complete, so an interrupted export
+never leaves a file that looks whole; a name ending in .gz is gzip-compressed (and read back so).
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, NoReturn, TextIO, cast
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from api.bootstrap import Runtime, bootstrap
+from api.deps import parse_known_at
+from api.routes.export import checked
+from api.settings import Settings
+from domain.errors import DomainError
+from domain.values import Confidence
+from projections.backup import ImportRefused, StoreNotEmpty, backup_lines, read_file, restore
+from projections.exports import (
+    EVENT_KINDS,
+    STANCES,
+    TIMELINE_KINDS,
+    Dataset,
+    ExportFilter,
+    Format,
+    Page,
+    ParquetUnavailable,
+    csv_chunks,
+    event_pages,
+    jsonl_chunks,
+    stance_pages,
+    timeline_pages,
+    write_parquet,
+)
+
+err = Console(stderr=True, soft_wrap=True)
+
+def _fail(message: str) -> NoReturn:
+    err.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(2)
+
+
+def _bar(label: str) -> Progress:
+    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
+                    transient=False)
+
+
+@contextmanager
+def _runtime(catch_up: bool) -> Iterator[Runtime]:
+    runtime = bootstrap(Settings(), start_projector=False, follow=False)
+    try:
+        if catch_up:
+            runtime.projector.catch_up()
+        yield runtime
+    finally:
+        runtime.close()
+
+
+def _open_text(path: Path, mode: str, *, compressed: bool | None = None) -> TextIO:
+    if path.suffix == ".gz" if compressed is None else compressed:
+        return cast(TextIO, gzip.open(path, mode + "t", encoding="utf-8", newline=""))
+    return cast(TextIO, path.open(mode, encoding="utf-8", newline=""))
+
+
+@contextmanager
+def _written(out: Path | None) -> Iterator[TextIO]:
+    """Standard output, or FILE.partial renamed to FILE once everything is written."""
+    if out is None:
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    partial = out.with_name(out.name + ".partial")
+    try:
+        with _open_text(partial, "w", compressed=out.suffix == ".gz") as handle:
+            yield handle
+        os.replace(partial, out)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def _counted(pages: Iterator[Page], counter: list[int]) -> Iterator[Page]:
+    for page in pages:
+        counter[0] += len(page)
+        yield page
+
+
+def _day(value: datetime | None) -> str | None:
+    return value.date().isoformat() if value else None
+
+
+def export(
+    dataset: Annotated[Dataset | None, typer.Argument(help="events, stances or timeline (or --all)")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Back up the whole log, bookkeeping included (JSON lines)")]
+    = False,
+    fmt: Annotated[Format, typer.Option("--format", help="jsonl, csv or parquet (parquet needs --out)")]
+    = Format.JSONL,
+    out: Annotated[Path | None, typer.Option("--out", help="Write here (default standard output); .gz compresses")]
+    = None,
+    at: Annotated[datetime | None, typer.Option("--at", formats=["%Y-%m-%d"],
+                                                help="stances: valid time (default today)")] = None,
+    known_at: Annotated[str | None, typer.Option("--known-at", help="What the record said then (default now)")]
+    = None,
+    date_from: Annotated[datetime | None, typer.Option("--from", formats=["%Y-%m-%d"],
+                                                       help="events, timeline: first valid-time date")] = None,
+    date_to: Annotated[datetime | None, typer.Option("--to", formats=["%Y-%m-%d"],
+                                                     help="events, timeline: last valid-time date")] = None,
+    party: Annotated[list[str] | None, typer.Option("--party", help="Only this party (repeatable)")] = None,
+    declaration: Annotated[list[str] | None, typer.Option("--declaration", help="Only this declaration (repeatable)")]
+    = None,
+    kind: Annotated[list[str] | None, typer.Option("--kind", help="events, timeline: only this kind (repeatable)")]
+    = None,
+    stance: Annotated[list[str] | None, typer.Option("--stance", help="stances: only this stance (repeatable)")]
+    = None,
+    min_confidence: Annotated[Confidence, typer.Option("--min-confidence", help="stances: low, medium or high")]
+    = Confidence.LOW,
+    after: Annotated[int, typer.Option("--after", min=0, help="events: start after this log position")] = 0,
+    page_size: Annotated[int, typer.Option("--page-size", min=1, max=10_000, help="Rows read per transaction")]
+    = 1000,
+) -> None:
+    """Export events, stances or the timeline as JSON lines, CSV or Parquet; or --all: back up the whole log."""
+    if all_:
+        if dataset is not None:
+            _fail("give either a dataset (events, stances, timeline) or --all, not both")
+        given = [name for name, value in (("--at", at), ("--known-at", known_at), ("--from", date_from),
+                                          ("--to", date_to), ("--party", party), ("--declaration", declaration),
+                                          ("--kind", kind), ("--stance", stance), ("--after", after)) if value]
+        if given or min_confidence is not Confidence.LOW:
+            _fail(f"--all backs up the whole log and takes no filters (got {', '.join(given) or '--min-confidence'})")
+        if fmt is not Format.JSONL:
+            _fail("--all writes JSON lines only (the format diplo import reads)")
+        _backup(out, page_size)
+        return
+    if dataset is None:
+        _fail("name what to export: events, stances or timeline (or --all for a backup of the whole log)")
+    try:
+        selection = ExportFilter(
+            known_at=parse_known_at(known_at),
+            at=(_day(at) or datetime.now(UTC).date().isoformat()) if dataset is Dataset.STANCES else _day(at),
+            date_from=_day(date_from), date_to=_day(date_to), parties=tuple(party or ()),
+            declarations=tuple(declaration or ()), kinds=tuple(kind or ()), stances=tuple(stance or ()),
+            min_confidence=min_confidence, after=after,
+        )
+    except DomainError as error:
+        _fail(error.message)
+    unsupported = selection.unsupported(dataset)
+    if unsupported:
+        _fail(f"{dataset} exports do not take {', '.join(_option(u) for u in unsupported)}")
+    allowed = {Dataset.EVENTS: EVENT_KINDS, Dataset.TIMELINE: TIMELINE_KINDS}.get(dataset, ())
+    for k in selection.kinds:
+        if k not in allowed:
+            _fail(f"unknown kind {k!r}; one of {', '.join(allowed)}")
+    for s in selection.stances:
+        if s not in STANCES:
+            _fail(f"unknown stance {s!r}; one of {', '.join(STANCES)}")
+    if fmt is Format.PARQUET and out is None:
+        _fail("Parquet is binary: name a file with --out")
+    _export(dataset, fmt, out, selection, page_size)
+
+
+def _option(name: str) -> str:
+    return {"date_from": "--from", "date_to": "--to", "parties": "--party", "declarations": "--declaration",
+            "kinds": "--kind", "stances": "--stance"}.get(name, "--" + name.replace("_", "-"))
+
+
+def _export(dataset: Dataset, fmt: Format, out: Path | None, selection: ExportFilter, page_size: int) -> None:
+    started = time.perf_counter()
+    counter = [0]
+    with _runtime(catch_up=dataset is not Dataset.EVENTS) as runtime, _bar(f"exporting {dataset}") as bar:
+        try:
+            parties, declarations = checked(runtime, list(selection.parties), list(selection.declarations))
+        except DomainError as error:
+            _fail(error.message)
+        selection = replace(selection, parties=parties, declarations=declarations)
+        task = bar.add_task(str(dataset), total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        if dataset is Dataset.EVENTS:
+            pages = event_pages(runtime.app.recorder, runtime.app.mapper, selection, page_size=page_size,
+                                progress=progress)
+        elif dataset is Dataset.STANCES:
+            pages = stance_pages(runtime.store, selection, page_size=page_size, progress=progress)
+        else:
+            pages = timeline_pages(runtime.store, selection, page_size=page_size, progress=progress)
+        pages = _counted(pages, counter)
+        if fmt is Format.PARQUET:
+            assert out is not None
+            partial = out.with_name(out.name + ".partial")
+            try:
+                write_parquet(dataset, pages, partial)
+                os.replace(partial, out)
+            except ParquetUnavailable as error:
+                partial.unlink(missing_ok=True)
+                _fail(str(error))
+            except BaseException:
+                partial.unlink(missing_ok=True)
+                raise
+        else:
+            chunks = jsonl_chunks(pages) if fmt is Format.JSONL else csv_chunks(dataset, pages)
+            with _written(out) as handle:
+                for chunk in chunks:
+                    handle.write(chunk)
+    _summary(f"exported {counter[0]:,} rows of {dataset}", out, started, counter[0])
+    err.print(f"known_at {selection.known_at}" + (f", at {selection.at}" if selection.at else ""))
+
+
+def _summary(what: str, out: Path | None, started: float, rows: int) -> None:
+    seconds = time.perf_counter() - started
+    rate = f"{rows / seconds:,.0f} rows/s" if seconds > 0 else ""
+    err.print(f"{what} to {out or 'standard output'} in {seconds:.2f} s ({rate})")
+
+
+def _backup(out: Path | None, page_size: int) -> None:
+    started = time.perf_counter()
+    with _runtime(catch_up=False) as runtime, _bar("backing up the log") as bar:
+        recorder = runtime.app.recorder
+        task = bar.add_task("backup", total=recorder.max_notification_id() or 0)
+        lines = backup_lines(recorder, page_size=page_size,
+                             progress=lambda done, total: bar.update(task, completed=done, total=total))
+        with _written(out) as handle:
+            for chunk in lines:
+                handle.write(chunk)
+        head = bar.tasks[0].total or 0
+    _summary(f"backed up the log up to position {int(head):,}", out, started, int(head))
+
+
+def import_(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
+                                         help="A backup (diplo export --all) or an events export (jsonl)")],
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=100_000, help="Events per transaction")]
+    = 1000,
+) -> None:
+    """Restore a backup, or a JSON-lines events export, into an EMPTY store; then catch up the read models."""
+    started = time.perf_counter()
+    with _runtime(catch_up=False) as runtime:
+        recorder, mapper = runtime.app.recorder, runtime.app.mapper
+        try:
+            head = recorder.max_notification_id() or 0
+            if head:
+                raise StoreNotEmpty(head)
+            # First read the whole file and check every line, so a bad or truncated file inserts nothing.
+            with _open_text(file, "r") as handle, _bar("checking the file") as bar:
+                task = bar.add_task("check", total=None)
+                kind, events = read_file(handle, mapper)
+                total = 0
+                for _ in events:
+                    total += 1
+                    if total % 1000 == 0:
+                        bar.update(task, completed=total)
+                bar.update(task, completed=total, total=total)
+            with _open_text(file, "r") as handle, _bar("importing") as bar:
+                task = bar.add_task("import", total=total)
+                kind, events = read_file(handle, mapper)
+                report = restore(recorder, kind, events, batch_size=batch_size,
+                                 progress=lambda done: bar.update(task, completed=done))
+        except ImportRefused as error:
+            _fail(str(error))
+        inserted = time.perf_counter()
+        projector = runtime.projector
+        with _bar("catching up the read models") as bar:
+            task = bar.add_task("catch up", total=report.last_position)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            # Read models left from an earlier log would skip the restored events: rebuild them instead.
+            if any(projector.positions().values()):
+                projector.rebuild(progress)
+            else:
+                projector.catch_up(progress)
+        position = projector.position()
+    what = "a backup of the whole log" if report.format == "log" else "an export of public events"
+    err.print(f"restored {what}: {report.inserted:,} stored events in "
+              f"{inserted - started:.2f} s ({report.inserted / max(inserted - started, 1e-9):,.0f} events/s)")
+    if report.format == "events":
+        err.print(f"  {report.from_source:,} public events, and {report.inserted - report.from_source:,} index "
+                  "entries regenerated (idempotency keys are not part of a public export)")
+    if report.moved:
+        err.print(f"  [yellow]{report.moved:,} events took new positions[/yellow]: the source log had gaps "
+                  "(or left bookkeeping out); the order, ids, versions and times are unchanged")
+    else:
+        err.print("  every event kept its position")
+    err.print(f"read models caught up to position {position:,} in {time.perf_counter() - inserted:.2f} s")
+
+
+def register(app: typer.Typer) -> None:
+    """Adds `diplo export` and `diplo import` to the command line."""
+    app.command("export")(export)
+    app.command("import")(import_)

@@ -1,0 +1,163 @@
+"""Downloads: the event log, the stances and the timeline, streamed as CSV or JSON lines."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from enum import StrEnum
+from itertools import chain
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Path, Query
+from fastapi.responses import StreamingResponse
+
+from api.bootstrap import Runtime
+from api.deps import AtQuery, FromQuery, KnownAtQuery, RuntimeDep, ToQuery, parse_known_at, require_reader
+from domain.errors import InvalidInput
+from domain.values import Confidence
+from projections.catalogue import get_declaration
+from projections.exports import (
+    EVENT_KINDS,
+    STANCES,
+    TIMELINE_KINDS,
+    Dataset,
+    ExportFilter,
+    Format,
+    Page,
+    csv_chunks,
+    event_pages,
+    jsonl_chunks,
+    stance_pages,
+    timeline_pages,
+)
+
+router = APIRouter(prefix="/v1", tags=["exports"], dependencies=[Depends(require_reader)])
+
+MAX_POSITION = 2**62
+PAGE_SIZE = 1000
+
+
+class HttpFormat(StrEnum):
+    CSV = "csv"
+    JSONL = "jsonl"
+
+
+MEDIA = {HttpFormat.CSV: "text/csv; charset=utf-8", HttpFormat.JSONL: "application/x-ndjson; charset=utf-8"}
+ACCEPTED = {"text/csv": HttpFormat.CSV, "application/x-ndjson": HttpFormat.JSONL,
+            "application/jsonl": HttpFormat.JSONL, "application/json-lines": HttpFormat.JSONL}
+PARAMETER = {"at": "at", "date_from": "from", "date_to": "to", "parties": "party", "declarations": "declaration",
+             "kinds": "kind", "stances": "stance", "min_confidence": "min_confidence", "after": "after"}
+
+
+def checked(runtime: Runtime, parties: list[str] | None, declarations: list[str] | None) -> tuple[
+    tuple[str, ...], tuple[str, ...]
+]:
+    """The party and declaration filters, checked as the analysts' routes check them: an unknown party or
+    declaration is malformed input (422), never an empty export."""
+    codes = tuple(dict.fromkeys(runtime.parties.require(p, "party") for p in parties or []))
+    wanted = tuple(dict.fromkeys(declarations or []))
+    if wanted:
+        with runtime.store.reading() as sql:
+            for declaration_id in wanted:
+                if get_declaration(sql, declaration_id) is None:
+                    raise InvalidInput(f"unknown declaration {declaration_id!r}", field="declaration")
+    return codes, wanted
+
+
+def negotiate(format: str | None, accept: str | None) -> HttpFormat:
+    """`format=` wins; else the Accept header's most preferred of CSV and JSON lines; else JSON lines."""
+    if format is not None:
+        try:
+            return HttpFormat("jsonl" if format == "ndjson" else format)  # ndjson, as /v1/replay names it
+        except ValueError:
+            hint = " (Parquet: use `diplo export … --format parquet`)" if format == Format.PARQUET else ""
+            raise InvalidInput(f"format must be csv or jsonl (or ndjson), got {format!r}{hint}",
+                               field="format") from None
+    best: tuple[float, HttpFormat] | None = None
+    for part in (accept or "").split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        choice = ACCEPTED.get(media.lower())
+        if choice is None:
+            continue
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if quality > 0 and (best is None or quality > best[0]):
+            best = (quality, choice)
+    return best[1] if best else HttpFormat.JSONL
+
+
+@router.get(
+    "/export/{dataset}",
+    response_class=StreamingResponse,
+    responses={200: {"description": "The rows, streamed", "content": {"text/csv": {}, "application/x-ndjson": {}}}},
+)
+def export(
+    runtime: RuntimeDep,
+    dataset: Annotated[Dataset, Path(description="events (the log), stances (every pair's stance) or timeline")],
+    format: Annotated[str | None, Query(max_length=20, description="csv or jsonl (ndjson too); overrides Accept")]
+    = None,
+    accept: Annotated[str | None, Header(max_length=1000)] = None,
+    at: AtQuery = None,
+    known_at: KnownAtQuery = None,
+    date_from: FromQuery = None,
+    date_to: ToQuery = None,
+    party: Annotated[list[str] | None, Query(max_length=50)] = None,
+    declaration: Annotated[list[str] | None, Query(max_length=50)] = None,
+    kind: Annotated[list[str] | None, Query(max_length=10, description="events, timeline: the act's kind")] = None,
+    stance: Annotated[list[str] | None, Query(max_length=3, description="stances: signed, declined, withdrawn")]
+    = None,
+    min_confidence: Annotated[Confidence, Query(description="stances: count acts at or above this")]
+    = Confidence.LOW,
+    after: Annotated[int, Query(ge=0, le=MAX_POSITION, description="events: start after this log position")] = 0,
+) -> StreamingResponse:
+    """A whole dataset as CSV or JSON lines, streamed page by page (never built in memory).
+
+    `events`: every public event in log order, with what `diplo import` needs to rebuild it.
+    `stances`: each (party, declaration) stance at `at` as recorded by `known_at`.
+    `timeline`: every act in valid-time order at `known_at`. Headers echo `known_at` (and `at`).
+    """
+    chosen = negotiate(format, accept)
+    parties, declarations = checked(runtime, party, declaration)
+    selection = ExportFilter(
+        known_at=parse_known_at(known_at),
+        at=(at or datetime.now(UTC).date()).isoformat() if dataset is Dataset.STANCES or at else None,
+        date_from=date_from.isoformat() if date_from else None, date_to=date_to.isoformat() if date_to else None,
+        parties=parties, declarations=declarations,
+        kinds=tuple(kind or ()), stances=tuple(stance or ()), min_confidence=min_confidence, after=after,
+    )
+    for name in selection.unsupported(dataset):
+        raise InvalidInput(f"{PARAMETER[name]} does not apply to {dataset} exports", field=PARAMETER[name])
+    allowed = EVENT_KINDS if dataset is Dataset.EVENTS else TIMELINE_KINDS
+    for k in selection.kinds:
+        if k not in allowed:
+            raise InvalidInput(f"unknown kind {k!r}; one of {', '.join(allowed)}", field="kind")
+    for s in selection.stances:
+        if s not in STANCES:
+            raise InvalidInput(f"unknown stance {s!r}; one of {', '.join(STANCES)}", field="stance")
+
+    pages: Iterator[Page]
+    if dataset is Dataset.EVENTS:
+        pages = event_pages(runtime.app.recorder, runtime.app.mapper, selection, page_size=PAGE_SIZE)
+    elif dataset is Dataset.STANCES:
+        pages = stance_pages(runtime.store, selection, page_size=PAGE_SIZE)
+    else:
+        pages = timeline_pages(runtime.store, selection, page_size=PAGE_SIZE)
+    # The first page is read here, so a store that is down answers 503 rather than a broken download.
+    first = next(pages, None)
+    if first is not None:
+        pages = chain([first], pages)
+    chunks = csv_chunks(dataset, pages) if chosen is HttpFormat.CSV else jsonl_chunks(pages)
+    headers = {
+        "Content-Disposition": f'attachment; filename="diplo-{dataset}.{chosen}"',
+        "X-Diplo-Known-At": selection.known_at,
+        "Cache-Control": "no-store",
+    }
+    if selection.at is not None:
+        headers["X-Diplo-At"] = selection.at
+    return StreamingResponse(chunks, media_type=MEDIA[chosen], headers=headers)

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from domain.values import CONFIDENCE_RANK, Confidence, at_least, period_end
+from domain.values import CONFIDENCE_RANK, Confidence, at_least, is_approximate, period_end
 from projections.catalogue import get_declaration, list_declarations
-from projections.stance_history import BOTH_TIMES, STANCE_KINDS, both_times, span
+from projections.stance_history import BOTH_TIMES, STANCE_KINDS, both_times
 from projections.store import Sql
 from projections.timeline import entry
 
@@ -51,14 +51,13 @@ class Scope:
 
 # -- stances at a date --------------------------------------------------------------------------------------
 
+# A cell names its act; the act's sources are one explain or timeline away, so cells leave them out.
 _CELL = ("SELECT s.party, s.declaration_id, s.stance, s.valid_from AS since, s.precision, s.confidence,"
-         " s.event_id, s.position, s.sources FROM stance_spans s WHERE 1 = 1")
+         " s.event_id, s.position FROM stance_spans s WHERE 1 = 1")
 
 
 def _cell(row: dict[str, Any]) -> Cell:
-    out = span(row)
-    del out["sources"]  # a matrix cell names its act; the act's sources are one explain or timeline away
-    return out
+    return {**row, "approximate": is_approximate(row["precision"])}
 
 
 def cells_at(sql: Sql, at: str, known_at: str, scope: Scope) -> list[Cell]:

@@ -107,9 +107,11 @@ class SQLiteViewStore(ViewStore):
         path.parent.mkdir(parents=True, exist_ok=True)
         self._pointer = path.with_name(path.stem + ".current")
         self._pointer_seen: tuple[int, int] | None = None
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        # A pool, not one connection per thread: FastAPI may open a request's read on one thread
+        # and close it on another, and a thread-bound connection would then be reused mid-transaction.
+        self._idle: list[tuple[Path, sqlite3.Connection]] = []
         self._lock = threading.Lock()
+        self._closed = False
         self._follow_pointer()
         with self._connection() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
@@ -130,21 +132,30 @@ class SQLiteViewStore(ViewStore):
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
+        """A connection to the live generation, held by one caller at a time, then given back."""
         self._follow_pointer()
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None and getattr(self._local, "path", None) != self.path:
-            conn.close()  # a rebuild promoted another generation
-            conn = None
+        path, conn = self.path, None
+        with self._lock:
+            while self._idle:
+                idle_path, idle = self._idle.pop()
+                if idle_path == path:
+                    conn = idle
+                    break
+                idle.close()  # a rebuild promoted another generation
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
-            self._local.conn = conn
-            self._local.path = self.path
+        try:
+            yield conn
+        finally:
             with self._lock:
-                self._all.append(conn)
-        yield conn
+                # A connection still inside a transaction is in an unknown state: never hand it on.
+                if self._closed or conn.in_transaction:
+                    conn.close()
+                else:
+                    self._idle.append((path, conn))
 
     @contextmanager
     def transaction(self) -> Iterator[Sql]:
@@ -201,10 +212,10 @@ class SQLiteViewStore(ViewStore):
 
     def close(self) -> None:
         with self._lock:
-            for conn in self._all:
+            self._closed = True
+            for _, conn in self._idle:
                 conn.close()
-            self._all.clear()
-        self._local = threading.local()
+            self._idle.clear()
 
 
 class PostgresViewStore(ViewStore):

@@ -1,0 +1,96 @@
+"""A consumer that stops reading is detached once its bounded buffer is full, instead of growing the server's
+memory: it gets what was buffered, a closing comment with a retry hint, and resumes from its last id. A
+consumer that keeps up, on the same server at the same time, is not disturbed."""
+
+from __future__ import annotations
+
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.live.support import (
+    Collector,
+    Server,
+    Store,
+    Stream,
+    finish,
+    ids,
+    last_position,
+    run_writer,
+    serving,
+)
+from tests.live.writer import write_statements
+
+BUFFER = 20
+EVENTS = 350
+TEXT = 20_000  # characters per statement (the API's maximum): ~7 MB in all, more than the sockets can hold
+
+
+def wait_health(server: Server, ok: Callable[[dict[str, Any]], bool], timeout: float = 20) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        health = server.health()
+        if ok(health):
+            return health
+        assert time.monotonic() < deadline, health
+        time.sleep(0.05)
+
+
+def test_a_consumer_that_stops_reading_is_detached_with_bounded_memory_and_resumes_every_remaining_event_once(
+    store: Store, tmp_path: Path
+) -> None:
+    # A modest receive buffer on the stalled client's socket, so the stall reaches the server sooner.
+    modest = httpx.HTTPTransport(socket_options=[(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)])
+    # Writes are paced and SQLite polled often, so no single hand-over of events exceeds the small buffer:
+    # only not reading may get a consumer detached.
+    with serving(store, tmp_path, stream_buffer=BUFFER, stream_heartbeat_seconds=0.5, stream_retry_ms=250,
+                 poll_interval=0.02) as server:
+        # Warm the server up (a stream, a few writes) before taking its memory as the baseline.
+        with store.record() as app:
+            warm_up = write_statements(app, 30, "warm-up", batch=10)
+        with Stream(server.url, params={"after": 0}) as warm:
+            server.wait_projected(warm_up)
+            warm.until(server.events()[-1]["position"])
+        baseline = server.rss_kib()
+        start = server.health()["head"]
+
+        with Stream(server.url, params={"after": start}, transport=modest, timeout=120) as slow, \
+                Collector(server.url, params={"after": start}) as fast:
+            for line in slow.raw_lines():  # the greeting and the retry hint; then it stops reading
+                if not line:
+                    break
+            wait_health(server, lambda h: h["stream"]["subscribers"] == 2)
+            flood = run_writer(store, EVENTS, f"flood-{uuid.uuid4().hex[:8]}", size=TEXT,
+                               pause=0 if store.postgres else 0.004)
+            last = last_position(finish(flood, timeout=120))
+            health = wait_health(server, lambda h: h["stream"]["closed_slow"] >= 1 and h["position"] >= last)
+            expected = [e["position"] for e in server.events(start)]
+            fast.wait_for(expected[-1], timeout=30)
+            health = server.health()
+            grown = server.rss_kib() - baseline
+
+            assert health["stream"]["closed_slow"] == 1  # the stalled one, not the one that kept up
+            assert health["stream"]["subscribers"] == 1  # nothing is buffered for the stalled one any more
+            assert fast.ids() == expected
+
+            buffered = slow.rest()  # reading again: what was buffered, then the server ends the stream
+
+        assert len(expected) == EVENTS
+        assert buffered and len(buffered) < EVENTS
+        assert ids(buffered) == expected[: len(buffered)]  # in order, no gap, nothing twice
+        tail = [line[:100] for line in slow.lines[-4:]]
+        assert any(line.startswith(": too slow") for line in tail), tail
+        assert "retry: 250" in tail, tail
+
+        with Stream(server.url, headers={"Last-Event-ID": buffered[-1]["id"]}, timeout=120) as resumed:
+            rest = resumed.until(expected[-1])
+        assert ids(buffered) + ids(rest) == expected
+        assert server.health()["stream"]["subscribers"] == 0
+
+    # ~7 MB went through the server; a buffer that kept it all for the stalled client would show here.
+    assert grown < 64 * 1024, f"the server grew by {grown} KiB while a consumer stalled"

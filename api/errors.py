@@ -112,7 +112,8 @@ def install(app: FastAPI) -> None:
         log.warning("read-model store error: %s", error)
         return problem(503, "the read models are unavailable; try again shortly", headers={"Retry-After": "2"})
 
-    for kind in (sqlite3.OperationalError, psycopg.OperationalError, psycopg_pool.PoolTimeout):
+    # InterfaceError: a connection the server closed under us ("the connection is closed").
+    for kind in (sqlite3.OperationalError, psycopg.OperationalError, psycopg.InterfaceError, psycopg_pool.PoolTimeout):
         app.add_exception_handler(kind, read_store_unavailable)
 
     @app.exception_handler(PersistenceError)

@@ -160,6 +160,7 @@ class Server(Process):
 
     def __init__(self, store: Store, log_dir: Path, name: str = "api", port: int | None = None,
                  **env: str) -> None:
+        self.name = name
         self.port = port or free_port()
         config = log_dir / f"{name}-logging.json"
         config.write_text(json.dumps(LOG_CONFIG), encoding="utf-8")

@@ -15,7 +15,9 @@ same Idempotency-Key, so a write that was stored but not answered is answered on
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
+import sqlite3
 import threading
 import time
 import uuid
@@ -26,7 +28,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
+import psycopg_pool
 import pytest
+from eventsourcing import persistence
 
 from projections.projector import Projector
 from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore
@@ -390,3 +395,55 @@ def test_stream_clients_resume_with_last_event_id_across_api_kills_and_miss_noth
         "dropped_requests_retried": sum(w.dropped for w in writers), "answered": dict(sorted(answered.items())),
         "events_received_per_client": len(expected), "lost": 0, "duplicated": 0,
     })
+
+
+# -- every way a store can be unavailable is a 503 with Retry-After -----------------------------------------
+
+
+class Unavailable:
+    """Stands in for a store (or the application) whose every use raises `error`."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    def __getattr__(self, name: str) -> Any:
+        def fail(*_: Any, **__: Any) -> Any:
+            raise self.error
+
+        return fail
+
+
+STORE_ERRORS = [
+    sqlite3.OperationalError("database is locked"),
+    psycopg.OperationalError("server closed the connection unexpectedly"),
+    psycopg.errors.AdminShutdown("terminating connection due to administrator command"),
+    psycopg.InterfaceError("the connection is closed"),
+    psycopg_pool.PoolTimeout("couldn't get a connection after 1.00 sec"),
+    persistence.OperationalError("couldn't get a connection after 1.00 sec"),
+    persistence.InterfaceError("the connection is closed"),
+]
+
+
+@pytest.fixture(scope="module")
+def quiet_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from tests.api.support import running as api_running
+
+    with api_running("sqlite", tmp_path_factory.mktemp("unavailable")) as runtime:
+        yield runtime
+
+
+@pytest.mark.parametrize("error", STORE_ERRORS, ids=lambda e: f"{type(e).__module__}.{type(e).__name__}")
+def test_every_kind_of_store_outage_is_a_503_problem_with_retry_after(quiet_runtime: Any, error: Exception) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from tests.api.support import AUTH as API_AUTH
+
+    broken = dataclasses.replace(quiet_runtime, store=Unavailable(error), app=Unavailable(error))
+    body = {"party": "FR", "occurred_on": "2025-02-11", "text": "words", "sources": [SOURCE]}
+    with TestClient(create_app(runtime=broken), raise_server_exceptions=False) as client:
+        for response in (client.get("/v1/events"), client.get("/v1/parties/US/stances"),
+                         client.post("/v1/statements", json=body, headers=API_AUTH)):
+            assert response.status_code == 503, (response.request.url, response.text)
+            assert response.headers["content-type"].startswith("application/problem+json")
+            assert int(response.headers["Retry-After"]) >= 1

@@ -1,7 +1,8 @@
 """Faults injected into running processes, and a count of what was acknowledged against what is stored.
 
-- PostgreSQL cut off from the API in the middle of a write burst (a TCP proxy drops every connection and
-  refuses new ones, touching no other client of the shared server): writes meanwhile are answered 503
+- PostgreSQL lost in the middle of a write burst, as a restart looks to the API (the server ends its
+  sessions by application name, then a TCP proxy refuses new connections; no other client of the shared
+  server is touched): writes meanwhile are answered 503
   with Retry-After, never 500; nothing half-written is stored; the API recovers by itself.
 - The projector process killed (SIGKILL) again and again during a burst, and restarted: the read models
   end exactly as a fresh projection of the same log, nothing lost, nothing applied twice.
@@ -154,6 +155,14 @@ def assert_nothing_half_written(log: StoredLog) -> None:
     assert kinds["IdempotencyKey.Claimed"] == kinds["Statement.Issued"], kinds
 
 
+def terminate_sessions(application_name: str) -> int:
+    """pg_terminate_backend on the sessions of one application name; returns how many were ended."""
+    with psycopg.connect(PG_URL, autocommit=True, connect_timeout=10) as conn:
+        rows = conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+                            (application_name,)).fetchall()
+    return sum(1 for (ended,) in rows if ended)
+
+
 def healthy(url: str) -> bool:
     answer = httpx.get(f"{url}/healthz", timeout=10)
     return answer.status_code == 200 and answer.json()["lag"] == 0
@@ -186,6 +195,9 @@ def test_writes_during_a_postgres_outage_are_503_with_retry_after_and_all_land_o
 
             with writing(*writers):
                 time.sleep(1.5)  # the burst is under way
+                # As a restart looks: the server ends this API's sessions (FATAL: terminating connection due
+                # to administrator command), then refuses connections. Only this test's sessions, by name.
+                terminated = terminate_sessions(f"diplo-{store.schema}")
                 cut_connections = proxy.cut()
                 probers = [threading.Thread(target=ask_health), threading.Thread(target=read)]
                 for prober in probers:
@@ -203,6 +215,7 @@ def test_writes_during_a_postgres_outage_are_503_with_retry_after_and_all_land_o
 
     answered = sum((w.statuses for w in writers), Counter())
     assert answered[503] > 0, answered  # the outage was really met
+    assert terminated > 0
     assert health == [503], health
     assert reads == [(503, "2")], reads
     assert not any(code >= 500 and code != 503 for code in answered), answered
@@ -216,7 +229,8 @@ def test_writes_during_a_postgres_outage_are_503_with_retry_after_and_all_land_o
         "writes": acknowledged, "requests": sum(answered.values()) + sum(w.dropped for w in writers),
         "answered": dict(sorted(answered.items())),
         "dropped_connections_seen_by_clients": sum(w.dropped for w in writers),
-        "outages": 1, "connections_cut": cut_connections, "connections_refused": proxy.refused,
+        "outages": 1, "sessions_terminated": terminated, "connections_cut": cut_connections,
+        "connections_refused": proxy.refused,
         "outage_seconds": OUTAGE_SECONDS, "stored": acknowledged, "lost": 0, "duplicated": 0,
     })
 

@@ -201,6 +201,7 @@ class Server:
 
     def __init__(self, store: Store, log_dir: Path, port: int | None = None, **env: str | float | int) -> None:
         self.store = store
+        self.fixed_port = port is not None
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.environment = store.env(**env)
@@ -213,8 +214,9 @@ class Server:
         assert self.process is not None
         return self.process.pid
 
-    def start(self, timeout: float = 30) -> Server:
-        self._log = self.log_path.open("w")
+    def start(self, timeout: float = 60, attempts: int = 3) -> Server:
+        if self._log is None:
+            self._log = self.log_path.open("w")
         self.process = subprocess.Popen(
             [*DIPLO, "serve", "--host", "127.0.0.1", "--port", str(self.port)], cwd=REPO, env=self.environment,
             stdout=self._log, stderr=subprocess.STDOUT,
@@ -222,11 +224,17 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                if "address already in use" in self.log() and not self.fixed_port and attempts > 1:
+                    self.port = free_port()  # another process took the free port meanwhile: take another
+                    self.url = f"http://127.0.0.1:{self.port}"
+                    return self.start(timeout, attempts - 1)
+                self.stop()
                 raise AssertionError(f"server exited {self.process.returncode}:\n{self.log()}")
             with contextlib.suppress(httpx.TransportError):
                 if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
                     return self
             time.sleep(0.1)
+        self.stop()
         raise AssertionError(f"server did not answer /healthz in {timeout}s:\n{self.log()}")
 
     def stop(self) -> None:

@@ -87,6 +87,7 @@ def test_diplo_follow_resumes_without_duplicates_when_the_server_is_restarted_un
 ) -> None:
     server = Server(store, tmp_path, stream_retry_ms=200, stream_heartbeat_seconds=0.5).start()
     follower: subprocess.Popen[str] | None = None
+    output: Lines | None = None
     try:
         head = server.health()["head"]
         follower = subprocess.Popen(
@@ -110,13 +111,16 @@ def test_diplo_follow_resumes_without_duplicates_when_the_server_is_restarted_un
                 post_statement(client, f"after the restart {i} {uuid.uuid4().hex}")
 
         follower.wait(60)
-        lines = output.join()
         expected = [e["position"] for e in server.events(head)]
     finally:
         if follower is not None:
             kill_process(follower)
+        if output is not None:
+            output.join()
         server.stop()
+    lines = output.lines
     assert follower.returncode == 0, lines
+    assert any("connection lost" in line for line in lines), lines  # it really was cut off, and came back
     assert len(expected) == 15
     assert printed_positions(lines) == expected, lines
     assert any("connection lost" in line for line in lines), lines

@@ -126,8 +126,8 @@ def test_the_projector_exits_non_zero_when_it_loses_its_postgresql_connection(st
         projector.wait(90)
     finally:
         kill_process(projector)
+        lines = output.join()
         proxy.cut()
         views.close()
-    lines = output.join()
     assert projector.returncode not in (0, -signal.SIGKILL), lines
     assert any("projector stopped" in line for line in lines), lines

@@ -171,7 +171,7 @@ def test_four_clients_reading_at_once_while_one_writes_always_get_answers(seeded
     threads = [threading.Thread(target=read) for _ in range(4)] + [threading.Thread(target=write)]
     for thread in threads:
         thread.start()
-    stop.wait(6)
+    stop.wait(3)
     stop.set()
     for thread in threads:
         thread.join(60)

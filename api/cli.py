@@ -81,7 +81,22 @@ def serve(
         console.print(f"development write token (kept in {where}): [bold]{token}[/bold]")
         console.print(f'  curl -H "Authorization: Bearer {token}" ...')
     console.print(f"serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    # Open event streams never end by themselves: give them a few seconds, then close them, so a
+    # restart is graceful (clients resume with Last-Event-ID) and the lifespan shutdown runs.
+    web_app = create_app(settings)
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            # Streams end first, cleanly, so uvicorn's wait for open connections is short.
+            hub = getattr(web_app.state, "stream_hub", None)
+            loop = getattr(hub, "loop", None)
+            if hub is not None and loop is not None:
+                loop.call_soon_threadsafe(hub.close_all)
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(web_app, host=host, port=port, log_level="info",
+                            timeout_graceful_shutdown=settings.shutdown_grace_seconds)
+    Server(config).run()
 
 
 @app.command()

@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     stream_buffer: int = Field(1000, ge=1, le=1_000_000, description="Events buffered per stream subscriber.")
     stream_heartbeat_seconds: float = Field(15.0, gt=0, description="Idle stream heartbeat interval.")
     stream_retry_ms: int = Field(2000, ge=0, description="The retry hint sent to stream clients.")
+    shutdown_grace_seconds: int = Field(3, ge=0, le=600, description="How long open streams may delay a shutdown.")
     max_body_bytes: int = Field(1_048_576, ge=1, description="Largest request body accepted; larger ones are 413.")
     cors_origins: str | None = Field(
         None, description="Comma-separated origins allowed by CORS (`*` for any); unset: no cross-origin access."

@@ -34,8 +34,9 @@ class StreamFilter:
 class Subscriber:
     filter: StreamFilter
     capacity: int
-    queue: asyncio.Queue[PublicEvent] = field(init=False)
+    queue: asyncio.Queue[PublicEvent | None] = field(init=False)
     overflowed: bool = False
+    closing: bool = False
 
     def __post_init__(self) -> None:
         self.queue = asyncio.Queue(self.capacity)
@@ -73,6 +74,14 @@ class StreamHub:
                     self.subscribers.discard(subscriber)
                     self.closed_slow += 1
                     break
+
+    def close_all(self) -> None:
+        """Ends every stream cleanly (a shutdown): each gets what it holds, then a retry hint."""
+        for subscriber in list(self.subscribers):
+            subscriber.closing = True
+            self.subscribers.discard(subscriber)
+            with contextlib.suppress(asyncio.QueueFull):
+                subscriber.queue.put_nowait(None)  # wakes a waiting stream; a full one is ending anyway
 
     def subscribe(self, stream_filter: StreamFilter) -> Subscriber:
         subscriber = Subscriber(stream_filter, self.capacity)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from functools import partial
 from typing import Annotated
 
@@ -47,20 +48,33 @@ def _filter(runtime: Runtime, party: list[str] | None, declaration: list[str] | 
     return StreamFilter(frozenset(codes), frozenset(declaration or []), frozenset(kind or []))
 
 
-@router.get("/events/stream", response_class=EventSourceResponse,
-            responses={200: {"description": "text/event-stream: id = log position, event = kind, data = the event"}})
-async def stream(
-    request: Request,
+@dataclass(frozen=True)
+class StreamStart:
+    last: int
+    filter: StreamFilter
+
+
+def stream_start(
     runtime: RuntimeDep,
     after: Annotated[int | None, Query(ge=0, le=MAX_POSITION, description="Start after this log position")] = None,
     party: Annotated[list[str] | None, Query(max_length=50)] = None,
     declaration: Annotated[list[str] | None, Query(max_length=50)] = None,
     kind: Annotated[list[str] | None, Query(max_length=10)] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=40)] = None,
+) -> StreamStart:
+    """Checked as a dependency, so a bad request is a 422 problem before any stream head is sent."""
+    return StreamStart(_start(after, last_event_id), _filter(runtime, party, declaration, kind))
+
+
+@router.get("/events/stream", response_class=EventSourceResponse,
+            responses={200: {"description": "text/event-stream: id = log position, event = kind, data = the event"}})
+async def stream(
+    request: Request,
+    runtime: RuntimeDep,
+    start: Annotated[StreamStart, Depends(stream_start)],
 ) -> AsyncIterator[ServerSentEvent]:
     """Every public event after `after` (or Last-Event-ID, which wins), then live, with no gap and no duplicate."""
-    last = _start(after, last_event_id)
-    stream_filter = _filter(runtime, party, declaration, kind)
+    last, stream_filter = start.last, start.filter
     hub, settings = request.app.state.stream_hub, runtime.settings
     # Subscribe before catching up: whatever is stored from now on reaches the buffer, and
     # whatever was stored before is read from the log, so the switch can lose nothing.
@@ -81,6 +95,10 @@ async def stream(
             if len(page) < page_size:
                 break
         while True:
+            if subscriber.closing:
+                yield ServerSentEvent(comment="the server is restarting: reconnect with Last-Event-ID to resume",
+                                      retry=settings.stream_retry_ms)
+                return
             if subscriber.overflowed and subscriber.queue.empty():
                 yield ServerSentEvent(comment="too slow: reconnect with Last-Event-ID to resume",
                                       retry=settings.stream_retry_ms)
@@ -90,6 +108,8 @@ async def stream(
             except TimeoutError:
                 yield ServerSentEvent(comment="heartbeat")
                 continue
+            if event is None:
+                continue  # the shutdown's wake-up: `closing` ends the stream above
             if event.position > last:  # anything at or before `last` was sent while catching up
                 last = event.position
                 yield _message(event)

@@ -101,7 +101,7 @@ def test_diplo_follow_resumes_without_duplicates_when_the_server_is_restarted_un
         output.wait_for(lambda lines: len(printed_positions(lines)) >= 5, 30)
 
         assert server.process is not None
-        kill_process(server.process)  # the server dies under the follower (SIGTERM would hang: see the xfail below)
+        kill_process(server.process)  # the server dies under the follower (abruptly, as a crash would)
         server.stop()
         with store.record() as app:  # stored while no server runs: the follower must not miss these
             write_statements(app, 5, f"while-down-{uuid.uuid4().hex}")
@@ -126,13 +126,6 @@ def test_diplo_follow_resumes_without_duplicates_when_the_server_is_restarted_un
     assert any("connection lost" in line for line in lines), lines
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: `diplo serve` never finishes a graceful shutdown while a stream is open: uvicorn waits for the "
-    "SSE response to end ('Waiting for connections to close') and nothing ends it, so every deployment "
-    "restart ends in SIGKILL and the lifespan shutdown (runtime.close) never runs",
-)
 @pytest.mark.parametrize("backend", ["sqlite"])  # the same on PostgreSQL: this is uvicorn and the stream
 def test_a_server_with_a_subscriber_stops_within_seconds_of_sigterm(store: Store, tmp_path: Path) -> None:
     server = Server(store, tmp_path, stream_heartbeat_seconds=0.5).start()

@@ -26,7 +26,7 @@ from bench.stores import Workspace
 from domain.declaration import Declaration
 from projections.projector import Projector
 from projections.readmodel import timestamp
-from projections.stance_history import BOTH_TIMES, both_times, stances_of
+from projections.stance_history import BOTH_TIMES, both_times, span, stances_of
 from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore
 
 Log = Callable[[str], None]
@@ -276,6 +276,18 @@ def stance_in_process(rt: Runtime, ws: Workspace, store: ViewStore, *, queries: 
         times.append(time.perf_counter() - start)
         stances_naive.append(str(act.kind) if act else None)
     found["one_pair_naive_fold"] = summary_ms(times)
+
+    # PROTOTYPE, not the engine: the one-pair question asked in SQL, the declaration in the WHERE clause
+    # (stance_spans_by_party indexes it), instead of the party's every stance filtered in Python.
+    pair_sql = STANCE_SQL.replace("WHERE s.party = ?", "WHERE s.party = ? AND s.declaration_id = ?")
+    times, stances_sql = [], []
+    with store.reading() as sql:
+        for party, declaration, at in single:
+            start = time.perf_counter()
+            rows = [span(r) for r in sql.rows(pair_sql, (party, declaration, *both_times(at, known_at, "low")))]
+            times.append(time.perf_counter() - start)
+            stances_sql.append(rows[0]["stance"] if rows else None)
+    found["prototype_one_pair_in_sql"] = summary_ms(times) | {"answers_agree": stances_sql == stances_read}
     found["one_pair_answers_agree"] = stances_read == stances_naive
 
     # a party's stance on everything, naively: fold every declaration on every question

@@ -89,7 +89,20 @@ def rows_for(run: dict[str, Any], smallest: dict[str, Any] | None, code_rss: flo
     rows.append(("  one pair: read model / naive fold of one declaration, p50", where, _n(one["p50_ms"], "ms", 3),
                  _n(one_naive["p50_ms"], "ms", 3), _times(one["p50_ms"], one_naive["p50_ms"]), "",
                  "answers agree" if st.get("one_pair_answers_agree") else "**answers differ**"))
+    pair = st.get("prototype_one_pair_in_sql")
+    if pair:
+        rows.append(("  PROTOTYPE: one pair in SQL (declaration in the WHERE), p50 / p99", where,
+                     f"{_n(pair['p50_ms'], 'ms', 3)} / {_n(pair['p99_ms'], 'ms', 3)}",
+                     f"{_n(one['p50_ms'], 'ms', 3)} / {_n(one['p99_ms'], 'ms', 3)} (filtered in Python)",
+                     f"{_times(pair['p50_ms'], one['p50_ms'])} / {_times(pair['p99_ms'], one['p99_ms'])}", "< 1 ms",
+                     _met(pair["p50_ms"] < 1) + ("" if pair.get("answers_agree") else "; **answers differ**")))
     if smallest is not None and smallest is not run:
+        base_pair = smallest["stance_in_process"].get("prototype_one_pair_in_sql")
+        if pair and base_pair:
+            growth = pair["p50_ms"] / base_pair["p50_ms"]
+            rows.append((f"  PROTOTYPE one pair in SQL: p50 at {label} / p50 at {smallest['label']}", b,
+                         _n(pair["p50_ms"], "ms", 3), _n(base_pair["p50_ms"], "ms", 3), f"{growth:.2f}x",
+                         "<= 1.5x", _met(growth <= 1.5)))
         base = smallest["stance_in_process"]["stances_of"]["p50_ms"]
         growth = so["p50_ms"] / base
         rows.append((f"stance flat in size: p50 at {label} / p50 at {smallest['label']}", b,

@@ -1,7 +1,5 @@
 """Runs the API or the bare floor under the very same uvicorn settings: `python -m bench.serve api|bare PORT`.
 
-`api-prototype` is the API with a proposed fix applied in this process only (see patch_sqlite_reading).
-
 The API reads its store from the DIPLO_* environment, as `diplo serve` does.
 """
 
@@ -25,50 +23,7 @@ def raise_open_files(wanted: int = OPEN_FILES) -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
-def patch_sqlite_reading() -> None:
-    """PROTOTYPE of a fix, not the engine: SQLiteViewStore.reading() hands each reader a connection of its
-    own from a pool, instead of the calling thread's. FastAPI enters and leaves a generator dependency in
-    different worker threads, so with a per-thread connection two requests can meet on one connection
-    ("cannot start a transaction within a transaction", answered 503)."""
-    import queue
-    import sqlite3
-    from collections.abc import Iterator
-    from contextlib import contextmanager
-
-    from projections.store import Sql, SQLiteViewStore
-
-    pools: dict[int, queue.SimpleQueue[tuple[sqlite3.Connection, object]]] = {}
-
-    @contextmanager
-    def reading(self: SQLiteViewStore) -> Iterator[Sql]:
-        self._follow_pointer()
-        pool = pools.setdefault(id(self), queue.SimpleQueue())
-        conn: sqlite3.Connection | None = None
-        try:
-            conn, path = pool.get_nowait()
-            if path != self.path:
-                conn.close()
-                conn = None
-        except queue.Empty:
-            pass
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA busy_timeout=30000")
-        conn.execute("BEGIN")
-        try:
-            yield Sql(conn.cursor(), postgres=False)
-        finally:
-            conn.execute("ROLLBACK")
-            pool.put((conn, self.path))
-
-    SQLiteViewStore.reading = reading  # type: ignore[method-assign]
-
-
 def build(kind: str) -> FastAPI:
-    if kind == "api-prototype":
-        patch_sqlite_reading()
-        kind = "api"
     if kind == "api":
         from api.app import create_app
         from api.settings import Settings

@@ -15,14 +15,15 @@ import sqlite3
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import psycopg
 
-from api.bootstrap import Runtime
+from api.bootstrap import Runtime, bootstrap
 from bench.commands import replay
 from bench.stats import ratio, summary_ms, timed
-from bench.stores import Workspace
+from bench.stores import Workspace, workspace
 from domain.declaration import Declaration
 from projections.projector import Projector
 from projections.readmodel import timestamp
@@ -108,8 +109,38 @@ def import_floor(ws: Workspace) -> dict[str, Any]:
 
 
 def diplo_import_available() -> bool:
-    """`diplo import` is being built beside this (api/backup.py); measured once it exists."""
-    return importlib.util.find_spec("api.backup") is not None
+    """`diplo import` (api/cli_export.py, projections/backup.py): restores a backup into an empty store."""
+    return importlib.util.find_spec("projections.backup") is not None
+
+
+def diplo_import(rt: Runtime, ws: Workspace, root: Path, postgres_url: str) -> dict[str, Any]:
+    """`diplo export --all` of the imported log to JSON lines, then `diplo import` of that file into a fresh
+    store, as the command does it (check every line first, then insert in batches of 1,000), in process:
+    no interpreter start, and the read models' catch-up left out (the rebuild measures it)."""
+    from projections.backup import backup_lines, read_file, restore
+
+    path = ws.directory / "backup.jsonl"
+    with path.open("w", encoding="utf-8", newline="") as out:
+        for chunk in backup_lines(rt.app.recorder, page_size=1000):
+            out.write(chunk)
+    with workspace(ws.backend, root, postgres_url) as fresh:
+        frt = bootstrap(fresh.settings, start_projector=False, follow=False)
+        try:
+            with timed() as total:
+                with path.open(encoding="utf-8", newline="") as handle:
+                    _, events = read_file(handle, frt.app.mapper)
+                    lines = sum(1 for _ in events)
+                with timed() as insert, path.open(encoding="utf-8", newline="") as handle:
+                    kind, events = read_file(handle, frt.app.mapper)
+                    restore(frt.app.recorder, kind, events, batch_size=1000)
+            rows = _events_count(fresh)
+            floor = import_floor(fresh)
+        finally:
+            frt.close()
+    return {"file_mib": round(path.stat().st_size / 2**20, 1), "lines": lines, "events": rows,
+            "seconds": round(total.seconds, 3), "events_per_s": round(rows / total.seconds, 1),
+            "insert_seconds": round(insert.seconds, 3), "insert_events_per_s": round(rows / insert.seconds, 1),
+            "floor": floor, "ratio": ratio(rows / total.seconds, floor["floor_rows_per_s"])}
 
 
 # -- rebuild ------------------------------------------------------------------------------------------

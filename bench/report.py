@@ -53,6 +53,14 @@ def rows_for(run: dict[str, Any], smallest: dict[str, Any] | None, code_rss: flo
     rows.append(("bulk import through the service", where, _n(imp["events_per_s"], "events/s"),
                  f"{_n(floor['floor_rows_per_s'], 'rows/s')} ({method})", f"{ratio:.4f}", ">= 0.25 of floor",
                  _met(ratio >= 0.25)))
+    di = run.get("diplo_import")
+    if di and "events_per_s" in di:
+        rows.append(("bulk import: `diplo import` of a backup (check, then insert by 1,000)", where,
+                     _n(di["events_per_s"], "events/s"), f"{_n(di['floor']['floor_rows_per_s'], 'rows/s')}",
+                     f"{di['ratio']:.4f}", ">= 0.25 of floor", _met(di["ratio"] >= 0.25)))
+        rows.append(("  same, the insert alone", where, _n(di["insert_events_per_s"], "events/s"),
+                     _n(di["floor"]["floor_rows_per_s"], "rows/s"),
+                     _share(di["insert_events_per_s"], di["floor"]["floor_rows_per_s"]), "", ""))
     rb, rf = run["rebuild"], run["rebuild_floor"]
     ratio = rb["events_per_s"] / rf["floor_events_per_s"]
     how = "`diplo project` from 0" if "how" in rb else "Projector.catch_up in process"

@@ -242,9 +242,10 @@ def run_one(backend: str, size: int, config: Config, root: Path, postgres_url: s
             section(results, "import_floor", lambda: paths.import_floor(ws))
             results["import_ratio"] = ratio(results["import_service"]["events_per_s"],
                                             results["import_floor"]["floor_rows_per_s"])
-            results["diplo_import"] = {"available": paths.diplo_import_available(),
-                                       "note": "api/backup.py (diplo import) was not in the tree when this ran"
-                                       if not paths.diplo_import_available() else "available, not yet wired"}
+            if paths.diplo_import_available():
+                section(results, "diplo_import", lambda: paths.diplo_import(rt, ws, root, postgres_url))
+            else:
+                results["diplo_import"] = {"available": False}
             section(results, "rebuild_floor", lambda: paths.read_floors(rt, ws))
             stance_store = rt.store
             if config.rebuild_in_process:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -16,6 +16,7 @@ from api.bootstrap import Runtime, bootstrap, development_token
 from api.deps import parse_known_at
 from api.settings import Settings
 from domain.errors import DomainError
+from domain.parties import Party
 from projections.stance_history import STANCE_KINDS, signatories, stances_of
 from projections.timeline import party_history
 
@@ -40,9 +41,17 @@ def _runtime(start_projector: bool = True) -> Iterator[Runtime]:
         runtime.close()
 
 
-def _fail(error: DomainError) -> None:
+def _fail(error: DomainError) -> NoReturn:
     console.print(f"[red]error:[/red] {error.message}")
     raise typer.Exit(2)
+
+
+def _party_and_known(runtime: Runtime, code: str, known_at: str | None) -> tuple[Party, str]:
+    """The party named on the command line and the normalised --known-at, or a clear error and exit 2."""
+    try:
+        return runtime.parties.get(code), parse_known_at(known_at)
+    except DomainError as error:
+        _fail(error)
 
 
 def _day(value: datetime | None) -> str:
@@ -107,11 +116,7 @@ def stance(
 ) -> None:
     """A party's stance on every declaration at a date, as the record stood at --known-at."""
     with _runtime() as runtime:
-        try:
-            party = runtime.parties.get(code)
-            known = parse_known_at(known_at)
-        except DomainError as error:
-            _fail(error)
+        party, known = _party_and_known(runtime, code, known_at)
         with runtime.store.reading() as sql:
             rows = stances_of(sql, party.code, _day(at), known)
     table = Table(title=f"{party.name} ({party.code}) on {_day(at)}, as recorded by {known}")
@@ -131,11 +136,7 @@ def history(
 ) -> None:
     """Everything a party did, said or hosted, in valid-time order."""
     with _runtime() as runtime:
-        try:
-            party = runtime.parties.get(code)
-            known = parse_known_at(known_at)
-        except DomainError as error:
-            _fail(error)
+        party, known = _party_and_known(runtime, code, known_at)
         with runtime.store.reading() as sql:
             entries = party_history(sql, party.code, known_at=known)
     table = Table(title=f"History of {party.name} ({party.code}), as recorded by {known}")

@@ -176,6 +176,20 @@ def stances_of(
     return [span(r) for r in rows]
 
 
+def stance_of(
+    sql: Sql, party: str, declaration_id: str, at: str, known_at: str, min_confidence: str = Confidence.LOW
+) -> dict[str, Any] | None:
+    """The party's stance on one declaration, at `at` as recorded by `known_at`, counting only acts at or
+    above `min_confidence`; None when it has none. One lookup on stance_spans_by_party."""
+    row = sql.one(
+        "SELECT s.declaration_id, d.title, s.stance, s.valid_from AS since, s.precision, s.confidence,"
+        " s.event_id, s.position, s.sources FROM stance_spans s LEFT JOIN declarations d ON d.id = s.declaration_id"
+        " WHERE s.party = ? AND s.declaration_id = ?" + BOTH_TIMES,
+        (party, declaration_id, *both_times(at, known_at, min_confidence)),
+    )
+    return None if row is None else span(row)
+
+
 def signatories(
     sql: Sql, declaration_id: str, at: str, known_at: str, min_confidence: str = Confidence.LOW
 ) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ never leaves a file that looks whole; a name ending in .gz is gzip-compressed (a
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import sys
 import time
@@ -24,9 +25,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from api.bootstrap import Runtime, bootstrap
+from api.command_lines import CommandLineError, looks_like_commands, read_commands
 from api.deps import parse_known_at
 from api.routes.export import checked
 from api.settings import Settings
+from domain.bulk import BulkImport, CommandRefused
 from domain.errors import DomainError
 from domain.values import Confidence
 from projections.backup import ImportRefused, StoreNotEmpty, backup_lines, read_file, restore
@@ -240,13 +243,80 @@ def _backup(out: Path | None, page_size: int) -> None:
     _summary(f"backed up the log up to position {int(head):,}", out, started, int(head))
 
 
+def _first_object(file: Path) -> object:
+    """The file's first non-blank line, decoded (None when it is not JSON: the readers say why)."""
+    with _open_text(file, "r") as handle:
+        for text in handle:
+            if text.strip():
+                try:
+                    return json.loads(text)
+                except ValueError:
+                    return None
+    return None
+
+
+def _catch_up(runtime: Runtime) -> int:
+    projector = runtime.projector
+    with _bar("catching up the read models") as bar:
+        task = bar.add_task("catch up", total=projector.head())
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        projector.catch_up(progress)
+    return projector.position()
+
+
+def _import_commands(file: Path) -> None:
+    """A command file: every command decided by the service's own rules, then all stored in one transaction."""
+    started = time.perf_counter()
+    with _runtime(catch_up=False) as runtime:
+        try:
+            with _open_text(file, "r") as handle, _bar("deciding the commands") as bar:
+                task = bar.add_task("decide", total=None)
+                result = BulkImport(runtime.app).run(
+                    read_commands(handle), progress=lambda n: bar.update(task, completed=n), every=1000
+                )
+                bar.update(task, completed=result.commands, total=result.commands)
+        except CommandLineError as error:
+            _fail(f"{error}; nothing was stored")
+        except CommandRefused as error:
+            where = f" ({error.error.field})" if error.error.field else ""
+            _fail(f"line {error.number}{where}: {error.error.message}; nothing was stored")
+        except DomainError as error:
+            _fail(error.message)
+        stored = time.perf_counter()
+        position = _catch_up(runtime)
+    if not result.events:
+        err.print("the file holds no commands; nothing was stored")
+        return
+    kinds = ", ".join(f"{n:,} {kind}" for kind, n in sorted(result.kinds.items()))
+    err.print(f"imported {result.commands:,} commands ({kinds}): {result.events:,} stored events at positions "
+              f"{result.first_position:,} to {result.last_position:,}, in {stored - started:.2f} s "
+              f"({result.events / max(stored - started, 1e-9):,.0f} events/s), one transaction")
+    err.print(f"read models caught up to position {position:,} in {time.perf_counter() - stored:.2f} s")
+
+
 def import_(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
-                                         help="A backup (diplo export --all) or an events export (jsonl)")],
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=100_000, help="Events per transaction")]
+                                         help="A command file (JSON lines, one command each), a backup "
+                                              "(diplo export --all) or an events export (jsonl)")],
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=100_000,
+                                            help="Events per transaction (backups and events exports)")]
     = 1000,
 ) -> None:
-    """Restore a backup, or a JSON-lines events export, into an EMPTY store; then catch up the read models."""
+    """Import a file; what happens depends on what it holds.
+
+    A command file (JSON lines: {"command": "record_act", ...}, the other fields as the HTTP request bodies)
+    is decided by the same rules as the API, against what the store already holds, and stored whole in one
+    transaction, or not at all: the first refused line is named and nothing is stored.
+    A backup, or a JSON-lines events export, is restored into an EMPTY store.
+    Then the read models catch up.
+    """
+    first = _first_object(file)
+    if isinstance(first, dict) and looks_like_commands(first):
+        _import_commands(file)
+        return
     started = time.perf_counter()
     with _runtime(catch_up=False) as runtime:
         recorder, mapper = runtime.app.recorder, runtime.app.mapper

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -18,21 +18,24 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoding
 
+from domain.commands import (
+    Command,
+    HostSummit,
+    PublishDeclaration,
+    Receipt,
+    RecordAct,
+    RecordStatement,
+    Retract,
+)
 from domain.declaration import Declaration
 from domain.errors import Conflict, DomainError, InvalidInput, NotFound
-from domain.ledger import EventIndex, IdempotencyKey
+from domain.ledger import IdempotencyKey
 from domain.parties import PartyRegistry
 from domain.statement import Statement
 from domain.summit import Summit
-from domain.values import (
-    ActKind,
-    Confidence,
-    Position,
-    Precision,
-    Source,
-    check_sources,
-    today_utc,
-)
+from domain.values import ActKind, Confidence, Position, Precision, Source, today_utc
+
+__all__ = ["DateAsISO", "DiplomaticRecord", "Idempotency", "Receipt", "require_date"]
 
 MAX_ATTEMPTS = 8
 
@@ -60,28 +63,6 @@ class Idempotency:
     request_hash: str
 
 
-@dataclass(frozen=True)
-class Receipt:
-    """What a command answers: the event it stored and where in the log."""
-
-    event_id: UUID
-    kind: str
-    subject: dict[str, Any] = field(default_factory=dict)
-    position: int | None = None  # the act's position in the global log
-    last_position: int | None = None  # the last position this write stored (read models wait for it)
-    replayed: bool = False  # answered from an earlier request with the same idempotency key
-
-    def stored_form(self) -> dict[str, Any]:
-        return {"event_id": str(self.event_id), "kind": self.kind, "subject": self.subject}
-
-    @classmethod
-    def from_stored(cls, data: dict[str, Any]) -> Receipt:
-        return cls(event_id=UUID(data["event_id"]), kind=data["kind"], subject=dict(data["subject"]), replayed=True)
-
-
-Decision = tuple[Sequence[Aggregate], Receipt]
-
-
 class DiplomaticRecord(Application[UUID]):
     """The commands of the diplomatic record."""
 
@@ -106,11 +87,22 @@ class DiplomaticRecord(Application[UUID]):
             for listener in self.after_save:
                 listener(last)
 
+    def store_events(self, events: Sequence[Any]) -> list[Recording[UUID]]:
+        """Stores events already decided (a bulk import's) in one transaction, then tells the listeners.
+
+        The same path as `save` without its per-object protocol checks, which cost more than the
+        insert when a save carries a whole archive."""
+        recordings = self.events.put(events)
+        self._notify(recordings)
+        return recordings
+
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
 
     # -- commands -------------------------------------------------------------------------------
+    # Each method builds its command (domain.commands, where the decisions live) and executes it
+    # against the store, in a transaction of its own.
 
     def host_summit(
         self,
@@ -127,21 +119,8 @@ class DiplomaticRecord(Application[UUID]):
         idempotency: Idempotency | None = None,
     ) -> Receipt:
         """Records that a summit was held."""
-
-        def decide() -> Decision:
-            codes = [self.parties.require(h, f"hosts[{i}]") for i, h in enumerate(hosts)]
-            stored_sources = check_sources(sources)
-            if self._exists(Summit.id_for(id)):
-                raise Conflict(f"summit {id!r} already exists", field="id")
-            summit = Summit.host(
-                slug=id, name=name, hosts=codes, city=city, starts_on=starts_on, ends_on=ends_on,
-                notes=notes, sources=stored_sources, confidence=str(confidence), today=self.today(),
-            )
-            event_id = summit.pending_events[0].event_id  # type: ignore[attr-defined]
-            receipt = Receipt(event_id, "hosted", {"summit_id": id})
-            return [summit, EventIndex.index(event_id=event_id, target=summit.id, kind="hosted")], receipt
-
-        return self._execute(decide, idempotency)
+        return self.execute(HostSummit(id=id, name=name, hosts=hosts, city=city, starts_on=starts_on, ends_on=ends_on,
+                                       sources=sources, confidence=confidence, notes=notes), idempotency)
 
     def publish_declaration(
         self,
@@ -156,22 +135,8 @@ class DiplomaticRecord(Application[UUID]):
         idempotency: Idempotency | None = None,
     ) -> Receipt:
         """Records that a declaration was published (and opened for signature)."""
-
-        def decide() -> Decision:
-            stored_sources = check_sources(sources)
-            if summit_id is not None and not self._exists(Summit.id_for(summit_id)):
-                raise NotFound(f"unknown summit {summit_id!r}", field="summit_id")
-            if self._exists(Declaration.id_for(id)):
-                raise Conflict(f"declaration {id!r} already exists", field="id")
-            declaration = Declaration.publish(
-                slug=id, title=title, summit_id=summit_id, published_on=published_on, notes=notes,
-                sources=stored_sources, confidence=str(confidence), today=self.today(),
-            )
-            event_id = declaration.pending_events[0].event_id  # type: ignore[attr-defined]
-            receipt = Receipt(event_id, "published", {"declaration_id": id, "summit_id": summit_id})
-            return [declaration, EventIndex.index(event_id=event_id, target=declaration.id, kind="published")], receipt
-
-        return self._execute(decide, idempotency)
+        return self.execute(PublishDeclaration(id=id, title=title, published_on=published_on, sources=sources,
+                                               confidence=confidence, summit_id=summit_id, notes=notes), idempotency)
 
     def record_act(
         self,
@@ -188,30 +153,9 @@ class DiplomaticRecord(Application[UUID]):
         idempotency: Idempotency | None = None,
     ) -> Receipt:
         """Records that a party signed, declined or withdrew from a declaration."""
-
-        def decide() -> Decision:
-            code = self.parties.require(party)
-            stored_sources = check_sources(sources)
-            declaration = self._declaration(declaration_id)
-            previous = declaration.stance_of(code, declaration.counts_from(occurred_on, precision))
-            event_id = declaration.record_act(
-                kind=kind, party=code, occurred_on=occurred_on, precision=str(precision), reason=reason,
-                note=note, sources=stored_sources, confidence=str(confidence), today=self.today(),
-            )
-            receipt = Receipt(
-                event_id,
-                str(kind),
-                {
-                    "declaration_id": declaration_id,
-                    "party": code,
-                    "occurred_on": occurred_on.isoformat(),
-                    "stance": str(kind),
-                    "previous": str(previous.kind) if previous else None,
-                },
-            )
-            return [declaration, EventIndex.index(event_id=event_id, target=declaration.id, kind=str(kind))], receipt
-
-        return self._execute(decide, idempotency)
+        return self.execute(RecordAct(declaration_id=declaration_id, kind=kind, party=party, occurred_on=occurred_on,
+                                      sources=sources, confidence=confidence, precision=precision, reason=reason,
+                                      note=note), idempotency)
 
     def record_statement(
         self,
@@ -229,27 +173,9 @@ class DiplomaticRecord(Application[UUID]):
         idempotency: Idempotency | None = None,
     ) -> Receipt:
         """Records words a party said; a statement never changes a formal stance."""
-
-        def decide() -> Decision:
-            code = self.parties.require(party)
-            stored_sources = check_sources(sources)
-            if about is not None and not self._exists(Declaration.id_for(about)):
-                raise NotFound(f"unknown declaration {about!r}", field="about")
-            statement = Statement.issue(
-                party=code, speaker=speaker, occurred_on=occurred_on, precision=str(precision), text=text,
-                about=about, position=str(position) if position else None, note=note,
-                sources=stored_sources, confidence=str(confidence), today=self.today(),
-            )
-            if self._exists(statement.id):
-                raise Conflict(
-                    f"this statement by {code} on {occurred_on.isoformat()} is already recorded "
-                    f"(statement {statement.id})"
-                )
-            event_id = statement.issued_event_id
-            receipt = Receipt(event_id, "statement", {"statement_id": str(statement.id), "party": code, "about": about})
-            return [statement, EventIndex.index(event_id=event_id, target=statement.id, kind="statement")], receipt
-
-        return self._execute(decide, idempotency)
+        return self.execute(RecordStatement(party=party, occurred_on=occurred_on, text=text, sources=sources,
+                                            confidence=confidence, speaker=speaker, about=about, position=position,
+                                            precision=precision, note=note), idempotency)
 
     def retract(
         self,
@@ -260,31 +186,15 @@ class DiplomaticRecord(Application[UUID]):
         idempotency: Idempotency | None = None,
     ) -> Receipt:
         """Records that an earlier act no longer counts; the act itself stays in the log."""
+        return self.execute(Retract(event_id=event_id, reason=reason, sources=sources), idempotency)
 
-        def decide() -> Decision:
-            stored_sources = check_sources(sources)
-            try:
-                index: EventIndex = self.repository.get(EventIndex.id_for(event_id))
-            except AggregateNotFoundError:
-                raise NotFound(f"unknown event {event_id}", field="event_id") from None
-            if index.kind not in {"signed", "declined", "withdrawn", "statement"}:
-                raise Conflict(
-                    f"event {event_id} is a {index.kind} event; only acts (signed, declined, withdrawn) "
-                    "and statements can be retracted",
-                    field="event_id",
-                )
-            target: Declaration | Statement = self.repository.get(index.target_id)
-            retraction_id = target.retract(target_event_id=event_id, reason=reason, sources=stored_sources)
-            subject: dict[str, Any] = {"retracted_event_id": str(event_id), "retracted_kind": index.kind}
-            if isinstance(target, Declaration):
-                act = target.acts[event_id]
-                subject |= {"declaration_id": target.slug, "party": act.party}
-            else:
-                subject |= {"statement_id": str(target.id), "party": target.party}
-            receipt = Receipt(retraction_id, "retracted", subject)
-            return [target, EventIndex.index(event_id=retraction_id, target=target.id, kind="retracted")], receipt
+    # -- the state commands decide on (domain.commands.Lookup): the store as it is now -----------
 
-        return self._execute(decide, idempotency)
+    def get(self, aggregate_id: UUID) -> Any:
+        return self.repository.get(aggregate_id)
+
+    def exists(self, aggregate_id: UUID) -> bool:
+        return bool(self.recorder.select_events(aggregate_id, limit=1))
 
     # -- queries the commands and the seed loader need ----------------------------------------
 
@@ -292,14 +202,14 @@ class DiplomaticRecord(Application[UUID]):
         return self._declaration(slug)
 
     def summit_exists(self, slug: str) -> bool:
-        return self._exists(Summit.id_for(slug))
+        return self.exists(Summit.id_for(slug))
 
     def declaration_exists(self, slug: str) -> bool:
-        return self._exists(Declaration.id_for(slug))
+        return self.exists(Declaration.id_for(slug))
 
     def statement_exists(self, party: str, occurred_on: date, speaker: str | None, text: str) -> bool:
         found = self.parties.find(party)
-        return found is not None and self._exists(Statement.id_for(found.code, occurred_on, speaker, text))
+        return found is not None and self.exists(Statement.id_for(found.code, occurred_on, speaker, text))
 
     # -- machinery ------------------------------------------------------------------------------
 
@@ -309,9 +219,6 @@ class DiplomaticRecord(Application[UUID]):
         except AggregateNotFoundError:
             raise NotFound(f"unknown declaration {slug!r}", field="declaration_id") from None
         return declaration
-
-    def _exists(self, aggregate_id: UUID) -> bool:
-        return bool(self.recorder.select_events(aggregate_id, limit=1))
 
     def _prior_answer(self, idempotency: Idempotency) -> Receipt | None:
         try:
@@ -324,12 +231,13 @@ class DiplomaticRecord(Application[UUID]):
             )
         return Receipt.from_stored(claimed.receipt)
 
-    def _execute(self, decide: Callable[[], Decision], idempotency: Idempotency | None) -> Receipt:
+    def execute(self, command: Command, idempotency: Idempotency | None = None) -> Receipt:
+        """Decides the command on the stored state and saves what it decided, in one transaction."""
         for attempt in range(1, MAX_ATTEMPTS + 1):
             if idempotency is not None and (prior := self._prior_answer(idempotency)) is not None:
                 return prior
             try:
-                aggregates, receipt = decide()
+                aggregates, receipt = command.decide(self)
             except DomainError:
                 # A twin request with this key may have stored its act between our look-up and our
                 # decision; then the act it stored is why we are refused, and its answer is ours.

@@ -1,0 +1,131 @@
+"""Bulk import: many commands decided by the same rules as the service, stored all at once or not at all.
+
+The service decides each command on aggregates read from the store and saves it in a transaction of
+its own: one commit (an fsync, or a round trip) and one refold of the declaration per act. An archive
+of a hundred thousand acts does not need that. Here every command is decided, in order, by the very
+same decision (`domain.commands`), on the aggregates the import has touched so far, held in memory:
+each declaration is read from the store once and then carries every act the import gives it, so a
+later act in the file is judged against the earlier ones exactly as if they had been stored.
+
+Nothing is stored until every command is accepted. The first refusal stops the import and names the
+command (its number in the input) and the field; the store is then unchanged. When all are accepted,
+every event is stored in one transaction, in command order, so the log reads exactly as if the
+commands had been sent one by one. A writer that stores an event on one of the same aggregates in the
+meantime makes that transaction fail whole (optimistic concurrency); the import can then be run again.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from domain.commands import Command
+from domain.errors import Conflict, DomainError
+from domain.parties import PartyRegistry
+
+if TYPE_CHECKING:
+    from domain.service import DiplomaticRecord
+
+
+class CommandRefused(Exception):
+    """A command of the import was refused; nothing was stored."""
+
+    def __init__(self, number: int, error: DomainError) -> None:
+        where = f" ({error.field})" if error.field else ""
+        super().__init__(f"command {number}{where}: {error}")
+        self.number = number
+        self.error = error
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    commands: int
+    events: int
+    kinds: dict[str, int] = field(default_factory=dict)
+    first_position: int | None = None
+    last_position: int | None = None
+
+
+class HeldState:
+    """The record as the import has changed it so far: aggregates it touched are held in memory,
+    anything else is read from the store (once)."""
+
+    def __init__(self, app: DiplomaticRecord) -> None:
+        self.app = app
+        self.parties: PartyRegistry = app.parties
+        self.held: dict[UUID, Aggregate] = {}
+        # What the store answered about aggregates not held. It cannot go stale unnoticed: the import
+        # creates what it creates in `held` (asked first), and another writer's creation makes the
+        # final insert fail on the same aggregate id and version.
+        self.stored: dict[UUID, bool] = {}
+        self._today = app.today()  # one import, one day: a file does not straddle midnight half-judged
+
+    def today(self) -> date:
+        return self._today
+
+    def get(self, aggregate_id: UUID) -> Any:
+        found = self.held.get(aggregate_id)
+        if found is None:
+            found = self.held[aggregate_id] = self.app.repository.get(aggregate_id)
+        return found
+
+    def exists(self, aggregate_id: UUID) -> bool:
+        if aggregate_id in self.held:
+            return True
+        found = self.stored.get(aggregate_id)
+        if found is None:
+            found = self.stored[aggregate_id] = self.app.exists(aggregate_id)
+        return found
+
+
+class BulkImport:
+    def __init__(self, app: DiplomaticRecord) -> None:
+        self.app = app
+
+    def run(
+        self,
+        commands: Iterable[tuple[int, Command]],
+        *,
+        progress: Callable[[int], None] | None = None,
+        every: int = 10_000,
+    ) -> ImportResult:
+        """Decides every command, then stores all of their events in one transaction.
+
+        Each command comes with the number that names it to the user (a line number, say).
+        Raises CommandRefused (nothing stored) at the first command the record refuses, and
+        Conflict (nothing stored) when another writer changed a touched aggregate meanwhile.
+        """
+        state = HeldState(self.app)
+        events: list[Any] = []
+        kinds: Counter[str] = Counter()
+        n = 0
+        for number, command in commands:
+            n += 1
+            try:
+                aggregates, receipt = command.decide(state)
+            except DomainError as error:
+                raise CommandRefused(number, error) from error
+            for aggregate in aggregates:
+                state.held[aggregate.id] = aggregate
+                # In command order, each command's events together, as the service would store them.
+                events.extend(aggregate.collect_events())
+            kinds[receipt.kind] += 1
+            if progress is not None and n % every == 0:
+                progress(n)
+        if not events:
+            return ImportResult(commands=n, events=0)
+        try:
+            recordings = self.app.store_events(events)
+        except IntegrityError:
+            raise Conflict("the record changed while the import was decided (another writer stored an event on "
+                           "one of the same aggregates); nothing was stored; run the import again") from None
+        positions = [r.notification.id for r in recordings]
+        return ImportResult(commands=n, events=len(events), kinds=dict(kinds),
+                            first_position=min(positions), last_position=max(positions))

@@ -1,0 +1,241 @@
+"""The commands of the record as data, each with its decision: what it stores, and what it answers.
+
+A command decides on a `Lookup` of the record's state, not on the store itself, so the same decision
+(the same stance rules, the same refusals) serves two callers: the application service, which looks
+aggregates up in the event store and saves each command in its own transaction, and the bulk import
+(`domain.bulk`), which holds the aggregates it has touched in memory and saves many commands at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Protocol
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
+
+from domain.declaration import Declaration
+from domain.errors import Conflict, NotFound
+from domain.ledger import EventIndex
+from domain.parties import PartyRegistry
+from domain.statement import Statement
+from domain.summit import Summit
+from domain.values import ActKind, Confidence, Position, Precision, Source, check_sources
+
+RETRACTABLE = frozenset({"signed", "declined", "withdrawn", "statement"})
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What a command answers: the event it stored and where in the log."""
+
+    event_id: UUID
+    kind: str
+    subject: dict[str, Any] = field(default_factory=dict)
+    position: int | None = None  # the act's position in the global log
+    last_position: int | None = None  # the last position this write stored (read models wait for it)
+    replayed: bool = False  # answered from an earlier request with the same idempotency key
+
+    def stored_form(self) -> dict[str, Any]:
+        return {"event_id": str(self.event_id), "kind": self.kind, "subject": self.subject}
+
+    @classmethod
+    def from_stored(cls, data: dict[str, Any]) -> Receipt:
+        return cls(event_id=UUID(data["event_id"]), kind=data["kind"], subject=dict(data["subject"]), replayed=True)
+
+
+Decision = tuple[Sequence[Aggregate], Receipt]
+
+
+class Lookup(Protocol):
+    """The state a command decides on."""
+
+    parties: PartyRegistry
+
+    def get(self, aggregate_id: UUID) -> Any:
+        """The aggregate, as of now; raises eventsourcing's AggregateNotFoundError."""
+
+    def exists(self, aggregate_id: UUID) -> bool: ...
+
+    def today(self) -> date: ...
+
+
+class Command(Protocol):
+    def decide(self, state: Lookup) -> Decision: ...
+
+
+def _declaration(state: Lookup, slug: str) -> Declaration:
+    try:
+        found: Declaration = state.get(Declaration.id_for(slug))
+    except AggregateNotFoundError:
+        raise NotFound(f"unknown declaration {slug!r}", field="declaration_id") from None
+    return found
+
+
+@dataclass(frozen=True)
+class HostSummit:
+    """Records that a summit was held."""
+
+    id: str
+    name: str
+    hosts: list[str]
+    city: str
+    starts_on: date
+    ends_on: date
+    sources: list[Source]
+    confidence: Confidence
+    notes: str | None = None
+
+    def decide(self, state: Lookup) -> Decision:
+        codes = [state.parties.require(h, f"hosts[{i}]") for i, h in enumerate(self.hosts)]
+        stored_sources = check_sources(self.sources)
+        if state.exists(Summit.id_for(self.id)):
+            raise Conflict(f"summit {self.id!r} already exists", field="id")
+        summit = Summit.host(
+            slug=self.id, name=self.name, hosts=codes, city=self.city, starts_on=self.starts_on,
+            ends_on=self.ends_on, notes=self.notes, sources=stored_sources, confidence=str(self.confidence),
+            today=state.today(),
+        )
+        event_id = summit.pending_events[0].event_id  # type: ignore[attr-defined]
+        receipt = Receipt(event_id, "hosted", {"summit_id": self.id})
+        return [summit, EventIndex.index(event_id=event_id, target=summit.id, kind="hosted")], receipt
+
+
+@dataclass(frozen=True)
+class PublishDeclaration:
+    """Records that a declaration was published (and opened for signature)."""
+
+    id: str
+    title: str
+    published_on: date
+    sources: list[Source]
+    confidence: Confidence
+    summit_id: str | None = None
+    notes: str | None = None
+
+    def decide(self, state: Lookup) -> Decision:
+        stored_sources = check_sources(self.sources)
+        if self.summit_id is not None and not state.exists(Summit.id_for(self.summit_id)):
+            raise NotFound(f"unknown summit {self.summit_id!r}", field="summit_id")
+        if state.exists(Declaration.id_for(self.id)):
+            raise Conflict(f"declaration {self.id!r} already exists", field="id")
+        declaration = Declaration.publish(
+            slug=self.id, title=self.title, summit_id=self.summit_id, published_on=self.published_on,
+            notes=self.notes, sources=stored_sources, confidence=str(self.confidence), today=state.today(),
+        )
+        event_id = declaration.pending_events[0].event_id  # type: ignore[attr-defined]
+        receipt = Receipt(event_id, "published", {"declaration_id": self.id, "summit_id": self.summit_id})
+        return [declaration, EventIndex.index(event_id=event_id, target=declaration.id, kind="published")], receipt
+
+
+@dataclass(frozen=True)
+class RecordAct:
+    """Records that a party signed, declined or withdrew from a declaration."""
+
+    declaration_id: str
+    kind: ActKind
+    party: str
+    occurred_on: date
+    sources: list[Source]
+    confidence: Confidence
+    precision: Precision = Precision.DAY
+    reason: str | None = None
+    note: str | None = None
+
+    def decide(self, state: Lookup) -> Decision:
+        code = state.parties.require(self.party)
+        stored_sources = check_sources(self.sources)
+        declaration = _declaration(state, self.declaration_id)
+        previous = declaration.stance_of(code, declaration.counts_from(self.occurred_on, self.precision))
+        event_id = declaration.record_act(
+            kind=self.kind, party=code, occurred_on=self.occurred_on, precision=str(self.precision),
+            reason=self.reason, note=self.note, sources=stored_sources, confidence=str(self.confidence),
+            today=state.today(),
+        )
+        receipt = Receipt(
+            event_id,
+            str(self.kind),
+            {
+                "declaration_id": self.declaration_id,
+                "party": code,
+                "occurred_on": self.occurred_on.isoformat(),
+                "stance": str(self.kind),
+                "previous": str(previous.kind) if previous else None,
+            },
+        )
+        return [declaration, EventIndex.index(event_id=event_id, target=declaration.id, kind=str(self.kind))], receipt
+
+
+@dataclass(frozen=True)
+class RecordStatement:
+    """Records words a party said; a statement never changes a formal stance."""
+
+    party: str
+    occurred_on: date
+    text: str
+    sources: list[Source]
+    confidence: Confidence = Confidence.HIGH
+    speaker: str | None = None
+    about: str | None = None
+    position: Position | None = None
+    precision: Precision = Precision.DAY
+    note: str | None = None
+
+    def decide(self, state: Lookup) -> Decision:
+        code = state.parties.require(self.party)
+        stored_sources = check_sources(self.sources)
+        if self.about is not None and not state.exists(Declaration.id_for(self.about)):
+            raise NotFound(f"unknown declaration {self.about!r}", field="about")
+        statement = Statement.issue(
+            party=code, speaker=self.speaker, occurred_on=self.occurred_on, precision=str(self.precision),
+            text=self.text, about=self.about, position=str(self.position) if self.position else None,
+            note=self.note, sources=stored_sources, confidence=str(self.confidence), today=state.today(),
+        )
+        if state.exists(statement.id):
+            raise Conflict(
+                f"this statement by {code} on {self.occurred_on.isoformat()} is already recorded "
+                f"(statement {statement.id})"
+            )
+        event_id = statement.issued_event_id
+        subject = {"statement_id": str(statement.id), "party": code, "about": self.about}
+        receipt = Receipt(event_id, "statement", subject)
+        return [statement, EventIndex.index(event_id=event_id, target=statement.id, kind="statement")], receipt
+
+
+@dataclass(frozen=True)
+class Retract:
+    """Records that an earlier act no longer counts; the act itself stays in the log."""
+
+    event_id: UUID
+    reason: str
+    sources: list[Source]
+
+    def decide(self, state: Lookup) -> Decision:
+        stored_sources = check_sources(self.sources)
+        try:
+            index: EventIndex = state.get(EventIndex.id_for(self.event_id))
+        except AggregateNotFoundError:
+            raise NotFound(f"unknown event {self.event_id}", field="event_id") from None
+        if index.kind not in RETRACTABLE:
+            raise Conflict(
+                f"event {self.event_id} is a {index.kind} event; only acts (signed, declined, withdrawn) "
+                "and statements can be retracted",
+                field="event_id",
+            )
+        target: Declaration | Statement = state.get(index.target_id)
+        retraction_id = target.retract(target_event_id=self.event_id, reason=self.reason, sources=stored_sources)
+        subject: dict[str, Any] = {"retracted_event_id": str(self.event_id), "retracted_kind": index.kind}
+        if isinstance(target, Declaration):
+            act = target.acts[self.event_id]
+            subject |= {"declaration_id": target.slug, "party": act.party}
+        else:
+            subject |= {"statement_id": str(target.id), "party": target.party}
+        receipt = Receipt(retraction_id, "retracted", subject)
+        return [target, EventIndex.index(event_id=retraction_id, target=target.id, kind="retracted")], receipt
+
+
+AnyCommand = HostSummit | PublishDeclaration | RecordAct | RecordStatement | Retract
+Decide = Callable[[Lookup], Decision]

@@ -1,7 +1,9 @@
 """The in-process benchmarks, each with its floor measured right beside it in the same run.
 
-- import: the commands through the application service, against a raw bulk insert of the very rows the
-  service stored (executemany / COPY into a table shaped like eventsourcing's events table);
+- import: `diplo import` of the commands as a command file (parsed, decided by the service's rules on
+  aggregates held in memory, stored in one transaction), against a raw bulk insert of the very rows it
+  stored (executemany / COPY into a table shaped like eventsourcing's events table); and, for context,
+  the same commands one transaction each, as the HTTP API writes them;
 - rebuild: Projector.catch_up into a fresh view store, against a raw read of the same events;
 - stance at a date: projections.stance_history.stances_of on one reading connection, against the same
   SQL on a bare driver connection (the floor) and the naive path that folds declaration aggregates.
@@ -10,6 +12,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import random
 import sqlite3
 import time
@@ -48,6 +51,41 @@ def _events_count(ws: Workspace) -> int:
 
 
 # -- import -------------------------------------------------------------------------------------------
+
+
+def bulk_import(rt: Runtime, commands: list[dict[str, Any]], ws: Workspace, log: Log) -> dict[str, Any]:
+    """`diplo import` of the commands written as a command file, in process (no interpreter start, and the
+    read models' catch-up left out: the rebuild measures it): read and check every line, decide every
+    command by the service's rules on aggregates held in memory, store all events in one transaction."""
+    from api.command_lines import read_commands
+    from domain.bulk import BulkImport
+
+    path = ws.directory / "commands.jsonl"
+    with path.open("w", encoding="utf-8") as out:
+        for command in commands:
+            out.write(json.dumps(command) + "\n")
+    with timed() as watch, path.open(encoding="utf-8") as handle:
+        result = BulkImport(rt.app).run(read_commands(handle), progress=lambda n: log(f"  decided {n:,} commands"),
+                                        every=100_000)
+    rows = _events_count(ws)
+    return {"commands": result.commands, "events": rows, "last_position": result.last_position,
+            "file_mib": round(path.stat().st_size / 2**20, 1), "seconds": round(watch.seconds, 3),
+            "commands_per_s": round(result.commands / watch.seconds, 1), "events_per_s": round(rows / watch.seconds, 1)}
+
+
+def import_one_by_one(commands: list[dict[str, Any]], backend: str, root: Path, postgres_url: str,
+                      log: Log) -> dict[str, Any]:
+    """For context: every command through DiplomaticRecord, one transaction each, as the HTTP API writes,
+    into a fresh store of the same backend, with its own floor (the rows it stored, inserted raw)."""
+    with workspace(backend, root, postgres_url) as ws:
+        rt = bootstrap(ws.settings, start_projector=False, follow=False)
+        try:
+            found = import_through_service(rt, commands, ws, log)
+            found["floor"] = import_floor(ws)
+            found["ratio"] = ratio(found["events_per_s"], found["floor"]["floor_rows_per_s"])
+        finally:
+            rt.close()
+    return found
 
 
 def import_through_service(rt: Runtime, commands: list[dict[str, Any]], ws: Workspace, log: Log) -> dict[str, Any]:

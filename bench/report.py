@@ -50,9 +50,16 @@ def rows_for(run: dict[str, Any], smallest: dict[str, Any] | None, code_rss: flo
     method = max((k for k, v in floor.items() if isinstance(v, dict) and "rows_per_s" in v),
                  key=lambda k: floor[k]["rows_per_s"])
     ratio = imp["events_per_s"] / floor["floor_rows_per_s"]
-    rows.append(("bulk import through the service", where, _n(imp["events_per_s"], "events/s"),
+    what = ("bulk import: `diplo import` of a command file (decided by the service's rules, one transaction)"
+            if "file_mib" in imp else "bulk import through the service (one transaction per command)")
+    rows.append((what, where, _n(imp["events_per_s"], "events/s"),
                  f"{_n(floor['floor_rows_per_s'], 'rows/s')} ({method})", f"{ratio:.4f}", ">= 0.25 of floor",
                  _met(ratio >= 0.25)))
+    one = run.get("import_one_by_one")
+    if one:
+        rows.append(("  for context: the same commands one transaction each, as the API writes", where,
+                     _n(one["events_per_s"], "events/s"), _n(one["floor"]["floor_rows_per_s"], "rows/s"),
+                     f"{one['ratio']:.4f}", "", ""))
     di = run.get("diplo_import")
     if di and "events_per_s" in di:
         rows.append(("bulk import: `diplo import` of a backup (check, then insert by 1,000)", where,

@@ -52,6 +52,7 @@ class Config:
     sse_events: int
     http_sizes: tuple[int, ...]  # the sizes at which the server is measured (the largest, by default)
     rebuild_in_process: bool  # also Projector.catch_up in this process, into a fresh store (full run)
+    one_by_one_max: int = 10_000  # the one-transaction-per-command import, for context, up to this size
 
 
 def configure(mode: str, sizes: list[str] | None, backends: list[str] | None) -> Config:
@@ -238,10 +239,13 @@ def run_one(backend: str, size: int, config: Config, root: Path, postgres_url: s
         log_dir.mkdir()
         rt = bootstrap(ws.settings, start_projector=False, follow=False)
         try:
-            section(results, "import_service", lambda: paths.import_through_service(rt, commands, ws, log))
+            section(results, "import_service", lambda: paths.bulk_import(rt, commands, ws, log))
             section(results, "import_floor", lambda: paths.import_floor(ws))
             results["import_ratio"] = ratio(results["import_service"]["events_per_s"],
                                             results["import_floor"]["floor_rows_per_s"])
+            if size <= config.one_by_one_max:
+                section(results, "import_one_by_one", lambda: paths.import_one_by_one(
+                    commands, backend, root, postgres_url, log))
             if paths.diplo_import_available():
                 section(results, "diplo_import", lambda: paths.diplo_import(rt, ws, root, postgres_url))
             else:

@@ -23,6 +23,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
@@ -65,6 +66,8 @@ class HeldState:
         # creates what it creates in `held` (asked first), and another writer's creation makes the
         # final insert fail on the same aggregate id and version.
         self.stored: dict[UUID, bool] = {}
+        # Into an empty store (the usual first load of an archive), nothing can be found there: no look-ups.
+        self.store_was_empty = not app.recorder.max_notification_id()
         self._today = app.today()  # one import, one day: a file does not straddle midnight half-judged
 
     def today(self) -> date:
@@ -73,12 +76,16 @@ class HeldState:
     def get(self, aggregate_id: UUID) -> Any:
         found = self.held.get(aggregate_id)
         if found is None:
+            if self.store_was_empty:
+                raise AggregateNotFoundError(aggregate_id)
             found = self.held[aggregate_id] = self.app.repository.get(aggregate_id)
         return found
 
     def exists(self, aggregate_id: UUID) -> bool:
         if aggregate_id in self.held:
             return True
+        if self.store_was_empty:
+            return False
         found = self.stored.get(aggregate_id)
         if found is None:
             found = self.stored[aggregate_id] = self.app.exists(aggregate_id)

@@ -21,6 +21,9 @@ from psycopg.sql import SQL, Identifier
 from storage.chain import LOWEST_POSITION, BrokenChain, ChainRow, genesis, link, merge_page, originator_text
 
 
+INSERT_SLICE = 1000  # events per INSERT statement within one inserting transaction
+
+
 class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
     """Links each inserted event to the one before it, in the transaction that inserts it."""
 
@@ -98,9 +101,14 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
                 try:
                     self._lock_table(curs)
                     self._notify_channel(curs)
-                    curs.execute(self.insert_events_statement, (pg_stored_events,), prepare=True)
-                    pipeline.sync()  # a duplicate (a lost race) raises IntegrityError here
-                    inserted = curs.fetchall()
+                    inserted = []
+                    # A bulk import stores a whole file in this one transaction; psycopg adapts an array of
+                    # composites far worse than linearly, so the rows go in slices under the same lock.
+                    for start in range(0, len(pg_stored_events), INSERT_SLICE):
+                        curs.execute(self.insert_events_statement,
+                                     (pg_stored_events[start:start + INSERT_SLICE],), prepare=True)
+                        pipeline.sync()  # a duplicate (a lost race) raises IntegrityError here
+                        inserted.extend(curs.fetchall())
                 except Exception as e:  # raised below, once the pipeline is closed
                     error = e
             if error is not None:

@@ -32,7 +32,7 @@ from api.settings import Settings
 from domain.bulk import BulkImport, CommandRefused
 from domain.errors import DomainError
 from domain.values import Confidence
-from projections.backup import ImportRefused, StoreNotEmpty, backup_lines, read_file, restore
+from projections.backup import ImportRefused, Restorable, StoreNotEmpty, backup_lines, read_file, restore
 from projections.exports import (
     EVENT_KINDS,
     STANCES,
@@ -243,6 +243,14 @@ def _backup(out: Path | None, page_size: int) -> None:
     _summary(f"backed up the log up to position {int(head):,}", out, started, int(head))
 
 
+HOLDABLE_BYTES = 512 * 2**20  # a backup up to this size (uncompressed) is checked once and held for the insert
+
+
+def _holdable(file: Path) -> bool:
+    size = file.stat().st_size * (8 if file.suffix == ".gz" else 1)  # gzip shrinks JSON lines ~8x
+    return size <= HOLDABLE_BYTES
+
+
 def _first_object(file: Path) -> object:
     """The file's first non-blank line, decoded (None when it is not JSON: the readers say why)."""
     with _open_text(file, "r") as handle:
@@ -325,19 +333,25 @@ def import_(
             if head:
                 raise StoreNotEmpty(head)
             # First read the whole file and check every line, so a bad or truncated file inserts nothing.
+            # The checked events are kept for the insert when the file is not too large to hold;
+            # a larger one is read (and checked) again.
+            kept: list[Restorable] | None = [] if _holdable(file) else None
             with _open_text(file, "r") as handle, _bar("checking the file") as bar:
                 task = bar.add_task("check", total=None)
                 kind, events = read_file(handle, mapper)
                 total = 0
-                for _ in events:
+                for restorable in events:
                     total += 1
+                    if kept is not None:
+                        kept.append(restorable)
                     if total % 1000 == 0:
                         bar.update(task, completed=total)
                 bar.update(task, completed=total, total=total)
             with _open_text(file, "r") as handle, _bar("importing") as bar:
                 task = bar.add_task("import", total=total)
-                kind, events = read_file(handle, mapper)
-                report = restore(recorder, kind, events, batch_size=batch_size,
+                if kept is None:
+                    kind, events = read_file(handle, mapper)
+                report = restore(recorder, kind, events if kept is None else kept, batch_size=batch_size,
                                  progress=lambda done: bar.update(task, completed=done))
         except ImportRefused as error:
             _fail(str(error))

@@ -153,7 +153,7 @@ def diplo_import_available() -> bool:
 
 def diplo_import(rt: Runtime, ws: Workspace, root: Path, postgres_url: str) -> dict[str, Any]:
     """`diplo export --all` of the imported log to JSON lines, then `diplo import` of that file into a fresh
-    store, as the command does it (check every line first, then insert in batches of 1,000), in process:
+    store, as the command does it (check every line first, holding them, then insert in batches of 1,000), in process:
     no interpreter start, and the read models' catch-up left out (the rebuild measures it)."""
     from projections.backup import backup_lines, read_file, restore
 
@@ -166,11 +166,11 @@ def diplo_import(rt: Runtime, ws: Workspace, root: Path, postgres_url: str) -> d
         try:
             with timed() as total:
                 with path.open(encoding="utf-8", newline="") as handle:
-                    _, events = read_file(handle, frt.app.mapper)
-                    lines = sum(1 for _ in events)
-                with timed() as insert, path.open(encoding="utf-8", newline="") as handle:
                     kind, events = read_file(handle, frt.app.mapper)
-                    restore(frt.app.recorder, kind, events, batch_size=1000)
+                    kept = list(events)  # checked once and held, as the command does for a file of this size
+                    lines = len(kept)
+                with timed() as insert:
+                    restore(frt.app.recorder, kind, kept, batch_size=1000)
             rows = _events_count(fresh)
             floor = import_floor(fresh)
         finally:

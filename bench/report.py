@@ -62,7 +62,7 @@ def rows_for(run: dict[str, Any], smallest: dict[str, Any] | None, code_rss: flo
                      f"{one['ratio']:.4f}", "", ""))
     di = run.get("diplo_import")
     if di and "events_per_s" in di:
-        rows.append(("bulk import: `diplo import` of a backup (check, then insert by 1,000)", where,
+        rows.append(("restore: `diplo import` of a backup (check, then insert by 1,000)", where,
                      _n(di["events_per_s"], "events/s"), f"{_n(di['floor']['floor_rows_per_s'], 'rows/s')}",
                      f"{di['ratio']:.4f}", ">= 0.25 of floor", _met(di["ratio"] >= 0.25)))
         rows.append(("  same, the insert alone", where, _n(di["insert_events_per_s"], "events/s"),

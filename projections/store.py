@@ -44,7 +44,10 @@ class Sql:
         self._cursor.execute(self._sql(sql), tuple(params))
         if self._postgres:
             return list(self._cursor.fetchall())
-        return [dict(r) for r in self._cursor.fetchall()]
+        # Plain tuples zipped with the names once: several times cheaper than dict(sqlite3.Row) per row.
+        found = self._cursor.fetchall()
+        names = [column[0] for column in self._cursor.description] if found else []
+        return [dict(zip(names, row, strict=True)) for row in found]
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         found = self.rows(sql, params)
@@ -144,7 +147,6 @@ class SQLiteViewStore(ViewStore):
                 idle.close()  # a rebuild promoted another generation
         if conn is None:
             conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-            conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
         try:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from functools import singledispatchmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from domain.declaration import Declaration
 from domain.summit import Summit
-from projections.readmodel import Applied, ReadModel, as_json
+from projections.readmodel import Applied, Item, ReadModel, as_json, handles
 from projections.store import Sql
 
 
@@ -50,30 +51,52 @@ class Catalogue(ReadModel):
         "CREATE INDEX IF NOT EXISTS declarations_by_summit ON declarations (summit_id)",
     )
 
-    @singledispatchmethod
     def apply(self, event: Any, at: Applied) -> None:
-        """Acts and statements are not part of the catalogue."""
+        self.apply_page(at.sql, [Item(event, at.position, at.recorded_at)])
 
-    @apply.register
-    def _(self, event: Summit.Hosted, at: Applied) -> None:
-        at.sql.execute(
+    def apply_page(self, sql: Sql, items: Sequence[Item]) -> None:
+        """Each table's rows for the page, then one INSERT per table. Acts and statements are not part of
+        the catalogue."""
+        page = _Page()
+        for item in items:
+            handler = self.handler(type(item.event))
+            if handler is not None:
+                handler(self, item, page)
+        sql.executemany(
             "INSERT INTO summits (id, name, hosts, city, starts_on, ends_on, notes, sources, confidence,"
             " event_id, position, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (event.slug, event.name, as_json(event.hosts), event.city, event.starts_on.isoformat(),
-             event.ends_on.isoformat(), event.notes, as_json(event.sources), event.confidence,
-             str(event.event_id), at.position, at.recorded_at),
+            page.summits,
         )
-        at.sql.executemany("INSERT INTO summit_hosts (party, summit_id) VALUES (?, ?)",
-                           [(host, event.slug) for host in event.hosts])
-
-    @apply.register
-    def _(self, event: Declaration.Published, at: Applied) -> None:
-        at.sql.execute(
+        sql.executemany("INSERT INTO summit_hosts (party, summit_id) VALUES (?, ?)", page.hosts)
+        sql.executemany(
             "INSERT INTO declarations (id, title, summit_id, published_on, notes, sources, confidence,"
             " event_id, position, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (event.slug, event.title, event.summit_id, event.published_on.isoformat(), event.notes,
-             as_json(event.sources), event.confidence, str(event.event_id), at.position, at.recorded_at),
+            page.declarations,
         )
+
+    @handles(Summit.Hosted)
+    def _hosted(self, item: Item, page: _Page) -> None:
+        event = item.event
+        page.summits.append((event.slug, event.name, as_json(event.hosts), event.city, event.starts_on.isoformat(),
+                             event.ends_on.isoformat(), event.notes, as_json(event.sources), event.confidence,
+                             str(event.event_id), item.position, item.recorded_at))
+        page.hosts.extend((host, event.slug) for host in event.hosts)
+
+    @handles(Declaration.Published)
+    def _published(self, item: Item, page: _Page) -> None:
+        event = item.event
+        page.declarations.append((event.slug, event.title, event.summit_id, event.published_on.isoformat(),
+                                  event.notes, as_json(event.sources), event.confidence, str(event.event_id),
+                                  item.position, item.recorded_at))
+
+
+@dataclass
+class _Page:
+    """The rows a page adds to each table."""
+
+    summits: list[tuple[Any, ...]] = field(default_factory=list)
+    hosts: list[tuple[str, str]] = field(default_factory=list)
+    declarations: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 def _summit(row: dict[str, Any]) -> dict[str, Any]:

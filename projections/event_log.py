@@ -7,15 +7,15 @@ live stream both use it, so `/v1/events` and `/v1/events/stream` always say the 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import singledispatch
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from domain.declaration import Declaration
 from domain.statement import Statement
 from domain.summit import Summit
-from projections.readmodel import Applied, ReadModel, as_json, timestamp
+from projections.readmodel import Applied, Item, ReadModel, timestamp
 from projections.store import Sql
 
 PUBLIC_KINDS = ("hosted", "published", "signed", "declined", "withdrawn", "statement", "retracted")
@@ -33,10 +33,12 @@ def _public(value: Any) -> Any:
     return value
 
 
+_BOOKKEEPING = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic", "event_id"})
+
+
 def event_data(event: Any) -> dict[str, Any]:
     """The event's own fields, as stored, minus the aggregate bookkeeping."""
-    skip = {"originator_id", "originator_version", "timestamp", "originator_topic", "event_id"}
-    return {k: _public(v) for k, v in vars(event).items() if k not in skip}
+    return {k: _public(v) for k, v in vars(event).items() if k not in _BOOKKEEPING}
 
 
 @dataclass(frozen=True)
@@ -57,48 +59,33 @@ class PublicEvent:
                 "occurred_on": self.occurred_on, "recorded_at": self.recorded_at, "data": self.data}
 
 
-@dataclass(frozen=True)
-class _Shape:
+class _Shape(NamedTuple):
     kind: str
     occurred_on: str | None
     parties: tuple[str, ...]
     declaration_id: str | None
 
 
-@singledispatch
+# What each public event type looks like; looked up by the event's exact type, then along its bases.
+_SHAPES: dict[type, Callable[[Any], _Shape]] = {
+    Summit.Hosted: lambda e: _Shape("hosted", e.starts_on.isoformat(), tuple(e.hosts), None),
+    Declaration.Published: lambda e: _Shape("published", e.published_on.isoformat(), (), e.slug),
+    Declaration.ActRecorded: lambda e: _Shape(str(e.kind), e.occurred_on.isoformat(), (e.party,), e.declaration_id),
+    Declaration.Retracted: lambda e: _Shape("retracted", None, (e.party,), e.declaration_id),
+    Statement.Issued: lambda e: _Shape("statement", e.occurred_on.isoformat(), (e.party,), e.about),
+    Statement.Retracted: lambda e: _Shape("retracted", None, (e.party,), e.about),
+}
+_SHAPE_OF: dict[type, Callable[[Any], _Shape] | None] = {}
+
+
 def _shape(event: Any) -> _Shape | None:
-    """Bookkeeping events (the event index, idempotency keys) are not public."""
-    return None
-
-
-@_shape.register
-def _(event: Summit.Hosted) -> _Shape:
-    return _Shape("hosted", event.starts_on.isoformat(), tuple(event.hosts), None)
-
-
-@_shape.register
-def _(event: Declaration.Published) -> _Shape:
-    return _Shape("published", event.published_on.isoformat(), (), event.slug)
-
-
-@_shape.register
-def _(event: Declaration.ActRecorded) -> _Shape:
-    return _Shape(str(event.kind), event.occurred_on.isoformat(), (event.party,), event.declaration_id)
-
-
-@_shape.register
-def _(event: Declaration.Retracted) -> _Shape:
-    return _Shape("retracted", None, (event.party,), event.declaration_id)
-
-
-@_shape.register
-def _(event: Statement.Issued) -> _Shape:
-    return _Shape("statement", event.occurred_on.isoformat(), (event.party,), event.about)
-
-
-@_shape.register
-def _(event: Statement.Retracted) -> _Shape:
-    return _Shape("retracted", None, (event.party,), event.about)
+    """None for bookkeeping events (the event index, idempotency keys): they are not public."""
+    kind = type(event)
+    try:
+        shaper = _SHAPE_OF[kind]
+    except KeyError:
+        shaper = _SHAPE_OF[kind] = next((_SHAPES[t] for t in kind.__mro__ if t in _SHAPES), None)
+    return None if shaper is None else shaper(event)
 
 
 def describe(event: Any, position: int) -> PublicEvent | None:
@@ -108,6 +95,23 @@ def describe(event: Any, position: int) -> PublicEvent | None:
         return None
     return PublicEvent(position, str(event.event_id), shape.kind, shape.occurred_on, timestamp(event.timestamp),
                        shape.parties, shape.declaration_id, event_data(event))
+
+
+def _public_scalar(value: Any) -> Any:
+    """What _public makes of a value JSON cannot encode, and as_json of what _public leaves."""
+    if isinstance(value, UUID):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+_DATA_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_public_scalar)
+
+
+def event_data_json(event: Any) -> str:
+    """as_json(event_data(event)), in one pass: the encoder converts the few values JSON lacks as it meets them."""
+    return _DATA_ENCODER.encode({k: v for k, v in vars(event).items() if k not in _BOOKKEEPING})
 
 
 class EventLog(ReadModel):
@@ -127,14 +131,21 @@ class EventLog(ReadModel):
     )
 
     def apply(self, event: Any, at: Applied) -> None:
-        public = describe(event, at.position)
-        if public is None:
-            return
-        at.sql.execute(
+        self.apply_page(at.sql, [Item(event, at.position, at.recorded_at)])
+
+    def apply_page(self, sql: Sql, items: Sequence[Item]) -> None:
+        """One INSERT of every public event of the page, each as describe() shows it."""
+        rows = []
+        for event, position, recorded_at in items:
+            shape = _shape(event)
+            if shape is not None:
+                rows.append((position, str(event.event_id), shape.kind, shape.occurred_on, recorded_at,
+                             shape.parties[0] if len(shape.parties) == 1 else None, shape.declaration_id,
+                             event_data_json(event)))
+        sql.executemany(
             "INSERT INTO event_log (position, event_id, kind, occurred_on, recorded_at, party, declaration_id, data)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (public.position, public.event_id, public.kind, public.occurred_on, public.recorded_at,
-             public.parties[0] if len(public.parties) == 1 else None, public.declaration_id, as_json(public.data)),
+            rows,
         )
 
 

@@ -19,13 +19,14 @@ Nothing is ever deleted that was once visible, so every past state of the record
 from __future__ import annotations
 
 import json
+from bisect import insort
+from collections.abc import Sequence
 from datetime import date
-from functools import singledispatchmethod
 from typing import Any
 
 from domain.declaration import Declaration
-from domain.values import Confidence, at_least, effective_on, is_approximate
-from projections.readmodel import Applied, ReadModel, as_json
+from domain.values import CONFIDENCE_RANK, Confidence, effective_on, is_approximate
+from projections.readmodel import Applied, Item, ReadModel, as_json, chunks, handles
 from projections.store import Sql
 
 STANCE_KINDS = ("signed", "declined", "withdrawn")
@@ -83,64 +84,199 @@ class StanceHistory(ReadModel):
         "CREATE INDEX IF NOT EXISTS stance_spans_by_day ON stance_spans (valid_from, min_confidence)",
     )
 
-    @singledispatchmethod
+    def __init__(self) -> None:
+        # Publication date per declaration: a fact that never changes once recorded, kept so an act does
+        # not ask the table for it. Dropped by forget(); a miss asks the table once.
+        self._published: dict[str, date] = {}
+
+    def forget(self) -> None:
+        self._published = {}
+
     def apply(self, event: Any, at: Applied) -> None:
-        """Only formal acts and their retractions move stances; statements never do."""
+        self.apply_page(at.sql, [Item(event, at.position, at.recorded_at)])
 
-    @apply.register
-    def _(self, event: Declaration.Published, at: Applied) -> None:
-        at.sql.execute("INSERT INTO stance_declarations (declaration_id, published_on) VALUES (?, ?)",
-                       (event.slug, event.published_on.isoformat()))
+    def apply_page(self, sql: Sql, items: Sequence[Item]) -> None:
+        """The page's acts replayed per (party, declaration) in memory, as one statement per event would
+        have left the tables, then each table written once. Statements never move stances."""
+        page = _Page(self._published)
+        touched: dict[tuple[str, str], None] = {}  # ordered, unlike a set
+        needed: set[str] = set()
+        for item in items:
+            event = item.event
+            if isinstance(event, Declaration.ActRecorded | Declaration.Retracted):
+                touched[(event.party, event.declaration_id)] = None
+                if isinstance(event, Declaration.ActRecorded):
+                    needed.add(event.declaration_id)
+        for chunk in chunks(sorted(needed - page.published.keys())):
+            for row in sql.rows("SELECT declaration_id, published_on FROM stance_declarations"
+                                f" WHERE declaration_id IN ({', '.join('?' for _ in chunk)})", chunk):
+                if row["published_on"]:
+                    page.published[row["declaration_id"]] = date.fromisoformat(row["published_on"])
+        page.load(sql, list(touched))
+        for item in items:
+            handler = self.handler(type(item.event))
+            if handler is not None:
+                handler(self, item, page)
+        page.write(sql)
 
-    @apply.register
-    def _(self, event: Declaration.ActRecorded, at: Applied) -> None:
-        published = at.sql.value("SELECT published_on FROM stance_declarations WHERE declaration_id = ?",
-                                 (event.declaration_id,))
-        counts_from = effective_on(event.occurred_on, event.precision,
-                                   date.fromisoformat(published) if published else None)
-        at.sql.execute(
-            "INSERT INTO stance_acts (event_id, position, declaration_id, party, kind, occurred_on, effective_on,"
-            " precision, recorded_at, retracted_at, confidence, sources)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
-            (str(event.event_id), at.position, event.declaration_id, event.party, str(event.kind),
-             event.occurred_on.isoformat(), counts_from.isoformat(), event.precision, at.recorded_at,
-             event.confidence, as_json(event.sources)),
-        )
-        self._respan(at, event.party, event.declaration_id)
+    @handles(Declaration.Published)
+    def _published_declaration(self, item: Item, page: _Page) -> None:
+        event = item.event
+        page.published[event.slug] = event.published_on
+        page.declarations.append((event.slug, event.published_on.isoformat()))
 
-    @apply.register
-    def _(self, event: Declaration.Retracted, at: Applied) -> None:
-        at.sql.execute("UPDATE stance_acts SET retracted_at = ? WHERE event_id = ?",
-                       (at.recorded_at, str(event.target_event_id)))
-        self._respan(at, event.party, event.declaration_id)
+    @handles(Declaration.ActRecorded)
+    def _act(self, item: Item, page: _Page) -> None:
+        event, position, recorded_at = item
+        counts_from = effective_on(event.occurred_on, event.precision, page.published.get(event.declaration_id))
+        row = [str(event.event_id), position, event.declaration_id, event.party, str(event.kind),
+               event.occurred_on.isoformat(), counts_from.isoformat(), event.precision, recorded_at, None,
+               event.confidence, as_json(event.sources)]
+        page.acts.append(row)
+        act = _Act(row[0], position, row[4], row[6], event.precision, event.confidence, row[11], row)
+        page.by_event_id[act.event_id] = act
+        pair = page.pairs[(event.party, event.declaration_id)]
+        insort(pair.acts, act, key=_Act.order)
+        page.respan(pair, recorded_at)
 
-    def _respan(self, at: Applied, party: str, declaration_id: str) -> None:
-        live = at.sql.rows(
-            "SELECT event_id, position, kind, effective_on, precision, confidence, sources FROM stance_acts"
-            " WHERE party = ? AND declaration_id = ? AND retracted_at IS NULL ORDER BY effective_on, position",
-            (party, declaration_id),
-        )
-        pair = (party, declaration_id)
-        # Spans opened at this very instant were never visible to anyone; replace rather than close them.
-        at.sql.execute("DELETE FROM stance_spans WHERE party = ? AND declaration_id = ? AND recorded_to IS NULL"
-                       " AND recorded_from = ?", (*pair, at.recorded_at))
-        at.sql.execute("UPDATE stance_spans SET recorded_to = ? WHERE party = ? AND declaration_id = ?"
-                       " AND recorded_to IS NULL", (at.recorded_at, *pair))
-        spans = []
-        for threshold in THRESHOLDS:
-            counting = [act for act in live if at_least(act["confidence"], threshold)]
+    @handles(Declaration.Retracted)
+    def _retracted(self, item: Item, page: _Page) -> None:
+        event, _, recorded_at = item
+        target = str(event.target_event_id)
+        act = page.by_event_id.get(target)
+        if act is not None:
+            act.retracted = True
+        if act is not None and act.row is not None:
+            act.row[9] = recorded_at  # inserted by this page: retracted_at goes in with it
+        else:
+            page.retractions.append((recorded_at, target))
+        page.respan(page.pairs[(event.party, event.declaration_id)], recorded_at)
+
+
+THRESHOLD_RANKS = tuple((threshold, CONFIDENCE_RANK[Confidence(threshold)]) for threshold in THRESHOLDS)
+# Always true (spans are written only at these thresholds), and it lets SQLite key a pair's lookup on either
+# span index whole rather than read every span of the declaration.
+EVERY_THRESHOLD = f" AND min_confidence IN ({', '.join(repr(t) for t in THRESHOLDS)})"
+RECORDED_TO = 7  # a span row's column that closing sets
+DELETED = object()  # marks a span opened and closed at the same instant: never visible, never written
+
+
+class _Act:
+    """A live formal act of a pair, as the spans need it."""
+
+    __slots__ = ("confidence", "effective_on", "event_id", "kind", "position", "precision", "rank", "retracted",
+                 "row", "sources")
+
+    def __init__(self, event_id: str, position: int, kind: str, effective_on: str, precision: str,
+                 confidence: str, sources: str, row: list[Any] | None = None) -> None:
+        self.event_id, self.position, self.kind, self.effective_on = event_id, position, kind, effective_on
+        self.precision, self.confidence, self.sources = precision, confidence, sources
+        self.rank = CONFIDENCE_RANK[Confidence(confidence)]
+        self.retracted = False
+        self.row = row  # the stance_acts row this page inserts, if it does
+
+    def order(self) -> tuple[str, int]:
+        """Valid-time order."""
+        return (self.effective_on, self.position)
+
+
+class _Pair:
+    """One (party, declaration) through a page: its acts, and the spans its last respan opened."""
+
+    __slots__ = ("acts", "declaration_id", "first", "had_spans", "open", "opened_at", "party")
+
+    def __init__(self, party: str, declaration_id: str) -> None:
+        self.party, self.declaration_id = party, declaration_id
+        self.acts: list[_Act] = []
+        # A pair has open spans exactly when it has live acts: every change to its acts respans it (a
+        # retraction names its target's party and declaration), and the last live act always opens one.
+        self.had_spans = False
+        self.first: str | None = None  # when the page first respans it: its earlier open spans end then
+        self.open: list[list[Any]] = []
+        self.opened_at = ""
+
+
+class _Page:
+    """What one page does to the tables, replayed in memory in log order, then written table by table."""
+
+    def __init__(self, published: dict[str, date]) -> None:
+        self.published = published
+        self.pairs: dict[tuple[str, str], _Pair] = {}
+        self.by_event_id: dict[str, _Act] = {}
+        self.declarations: list[tuple[str, str]] = []
+        self.acts: list[list[Any]] = []
+        self.retractions: list[tuple[str, str]] = []  # of acts this page did not insert
+        self.spans: list[list[Any]] = []
+
+    def load(self, sql: Sql, pairs: list[tuple[str, str]]) -> None:
+        """The live acts of every pair the page touches, as they stood before it: one query per 250 pairs,
+        each pair one range of stance_acts_by_pair (a join on a VALUES list, which both engines drive from
+        the list; an IN list of row values made SQLite scan the table)."""
+        for pair in pairs:
+            self.pairs[pair] = _Pair(*pair)
+        for chunk in chunks(pairs, 250):
+            rows = sql.rows(
+                "SELECT a.party, a.declaration_id, a.event_id, a.position, a.kind, a.effective_on, a.precision,"
+                " a.confidence, a.sources FROM (VALUES " + ", ".join("(?, ?)" for _ in chunk) + ") AS v"
+                " JOIN stance_acts a ON a.party = v.column1 AND a.declaration_id = v.column2"
+                " WHERE a.retracted_at IS NULL",
+                [value for pair in chunk for value in pair],
+            )
+            for row in rows:
+                act = _Act(row["event_id"], int(row["position"]), row["kind"], row["effective_on"], row["precision"],
+                           row["confidence"], row["sources"])
+                self.by_event_id[act.event_id] = act
+                self.pairs[(row["party"], row["declaration_id"])].acts.append(act)
+        for state in self.pairs.values():
+            state.acts.sort(key=_Act.order)
+            state.had_spans = bool(state.acts)
+
+    def respan(self, pair: _Pair, recorded_at: str) -> None:
+        """What an act or retraction recorded at `recorded_at` does to the pair's spans: the open ones end
+        then (or, opened at that very instant, are dropped), and the live acts open new ones."""
+        if pair.first is None:
+            pair.first = recorded_at  # the spans open before the page: closed in SQL, in write()
+        else:
+            end = DELETED if pair.opened_at == recorded_at else recorded_at
+            for span in pair.open:
+                span[RECORDED_TO] = end
+        live = [act for act in pair.acts if not act.retracted]
+        opened = []
+        for threshold, rank in THRESHOLD_RANKS:
+            counting = [act for act in live if act.rank >= rank]
             for i, act in enumerate(counting):
-                valid_to = counting[i + 1]["effective_on"] if i + 1 < len(counting) else None
-                if valid_to == act["effective_on"]:
+                valid_to = counting[i + 1].effective_on if i + 1 < len(counting) else None
+                if valid_to == act.effective_on:
                     continue  # a later act counting from the same day decides that day
-                spans.append((party, declaration_id, threshold, act["kind"], act["effective_on"], valid_to,
-                              at.recorded_at, act["event_id"], act["position"], act["precision"],
-                              act["confidence"], act["sources"]))
-        at.sql.executemany(
+                opened.append([pair.party, pair.declaration_id, threshold, act.kind, act.effective_on, valid_to,
+                               recorded_at, None, act.event_id, act.position, act.precision, act.confidence,
+                               act.sources])
+        self.spans.extend(opened)
+        pair.open, pair.opened_at = opened, recorded_at
+
+    def write(self, sql: Sql) -> None:
+        sql.executemany("INSERT INTO stance_declarations (declaration_id, published_on) VALUES (?, ?)",
+                        self.declarations)
+        # Before the INSERT: these are for acts of earlier pages, and must not reach one this page inserts.
+        sql.executemany("UPDATE stance_acts SET retracted_at = ? WHERE event_id = ?", self.retractions)
+        sql.executemany(
+            "INSERT INTO stance_acts (event_id, position, declaration_id, party, kind, occurred_on, effective_on,"
+            " precision, recorded_at, retracted_at, confidence, sources) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self.acts,
+        )
+        # Each touched pair's spans from before the page end when the page first respans it; those opened
+        # at that very instant were never visible to anyone, and go. A pair new to the page has none.
+        ends = [(p.party, p.declaration_id, p.first) for p in self.pairs.values()
+                if p.first is not None and p.had_spans]
+        sql.executemany("DELETE FROM stance_spans WHERE party = ? AND declaration_id = ?" + EVERY_THRESHOLD
+                        + " AND recorded_to IS NULL AND recorded_from = ?", ends)
+        sql.executemany("UPDATE stance_spans SET recorded_to = ? WHERE party = ? AND declaration_id = ?"
+                        + EVERY_THRESHOLD + " AND recorded_to IS NULL", [(t, p, d) for p, d, t in ends])
+        sql.executemany(
             "INSERT INTO stance_spans (party, declaration_id, min_confidence, stance, valid_from, valid_to,"
             " recorded_from, recorded_to, event_id, position, precision, confidence, sources)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)",
-            spans,
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [span for span in self.spans if span[RECORDED_TO] is not DELETED],
         )
 
 

@@ -11,6 +11,7 @@ import os
 import sqlite3
 import threading
 import uuid
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -93,6 +94,15 @@ class ViewStore(ABC):
     def close(self) -> None: ...
 
 
+def _sync_directory(directory: Path) -> None:
+    """A rename or a new file survives a crash once its directory is synced."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class SQLiteViewStore(ViewStore):
     """One file per generation of the read models; WAL so readers never block the projector.
 
@@ -103,9 +113,12 @@ class SQLiteViewStore(ViewStore):
 
     postgres = False
 
-    def __init__(self, path: Path, *, fixed: bool = False) -> None:
+    def __init__(self, path: Path, *, fixed: bool = False, building: bool = False) -> None:
         self.base = path
         self.fixed = fixed  # a generation being built ignores the pointer
+        # A generation being built is thrown away unless promoted, and promote makes it durable first:
+        # until then its commits need not wait for the disk.
+        self.building = building
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._pointer = path.with_name(path.stem + ".current")
@@ -147,7 +160,7 @@ class SQLiteViewStore(ViewStore):
                 idle.close()  # a rebuild promoted another generation
         if conn is None:
             conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA synchronous=OFF" if self.building else "PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
         try:
             yield conn
@@ -185,17 +198,35 @@ class SQLiteViewStore(ViewStore):
     def new_generation(self) -> SQLiteViewStore:
         """An empty store beside this one, to build read models in while this one serves."""
         name = f"{self.base.stem}-{uuid.uuid4().hex[:12]}{self.base.suffix}"
-        return SQLiteViewStore(self.base.with_name(name), fixed=True)
+        return SQLiteViewStore(self.base.with_name(name), fixed=True, building=True)
+
+    def _make_durable(self) -> None:
+        """Everything committed to this file on disk, in the file itself, before anyone is sent to it."""
+        self.close()
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            # NORMAL, in WAL mode: the checkpoint syncs the WAL before it and the database file after it.
+            conn.execute("PRAGMA synchronous=NORMAL")
+            busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if busy:
+                raise sqlite3.OperationalError(f"{self.path.name} is still in use: not promoted")
+        finally:
+            conn.close()
+        _sync_directory(self.path.parent)  # the new file's own name
 
     def promote(self, generation: ViewStore) -> None:
         """Makes `generation` the live one for every process at once; removes the old file."""
         assert isinstance(generation, SQLiteViewStore)
+        generation._make_durable()
         self._follow_pointer()
         old = self.path
         temporary = self._pointer.with_suffix(".tmp")
-        temporary.write_text(generation.path.name + "\n", encoding="utf-8")
+        with temporary.open("w", encoding="utf-8") as f:
+            f.write(generation.path.name + "\n")
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(temporary, self._pointer)  # atomic: readers see the old name or the new one
-        generation.close()
+        _sync_directory(self._pointer.parent)
         self._follow_pointer()
         if old != self.path:
             for leftover in (old, old.with_name(old.name + "-wal"), old.with_name(old.name + "-shm")):
@@ -226,6 +257,12 @@ class PostgresViewStore(ViewStore):
     A rebuild builds a new generation in another schema, then swaps the two by renaming them in
     one transaction: connections find tables by name through search_path, so every reader and
     projector moves to the new generation at its next statement.
+
+    Statements asked often are prepared on the server (psycopg's prepare_threshold). A prepared plan
+    must not outlive a swap (a new release's tables may have other columns: "cached plan must not
+    change result type"), so each connection remembers the generation it prepared its statements in
+    (the schema's oid: a swap puts another schema under the name), and the pool's check, run each
+    time a connection is taken, answers a changed generation with DEALLOCATE ALL before any use.
     """
 
     postgres = True
@@ -237,26 +274,48 @@ class PostgresViewStore(ViewStore):
         self.conninfo = conninfo
         self.schema = schema
         self.pool_size = pool_size
+        # The generation each pooled connection prepared its statements in (None: no such schema).
+        self._prepared_in: weakref.WeakKeyDictionary[psycopg.Connection[Any], int | None] = (
+            weakref.WeakKeyDictionary()
+        )
         with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as conn, contextlib.suppress(
             psycopg.errors.UniqueViolation  # a twin process created it at the same moment
         ):
             conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
 
-        def configure(conn: Any) -> None:
+        def configure(conn: psycopg.Connection[Any]) -> None:
             conn.execute(f'SET search_path TO "{schema}"')
+            self._prepared_in[conn] = self._generation(conn)
             conn.commit()
 
         self._pool = ConnectionPool(
             conninfo,
             min_size=1,
             max_size=pool_size,
-            # No server-side prepared statements: a plan must not outlive a generation swap.
-            kwargs={"row_factory": dict_row, "autocommit": False, "prepare_threshold": None},
+            kwargs={"row_factory": dict_row, "autocommit": False},
             configure=configure,
-            check=ConnectionPool.check_connection,
+            check=self._check,
             open=True,
             timeout=10,
         )
+
+    def _generation(self, conn: psycopg.Connection[Any]) -> int | None:
+        """Which schema holds the name now: its oid changes when a rebuild swaps generations."""
+        row = conn.execute("SELECT to_regnamespace(%s)::oid AS oid", (f'"{self.schema}"',), prepare=True).fetchone()
+        return None if row is None or row["oid"] is None else int(row["oid"])
+
+    def _check(self, conn: psycopg.Connection[Any]) -> None:
+        """The pool's check of a connection it hands out: one round trip, as ConnectionPool.check_connection
+        makes, that also asks for the generation, and drops every plan prepared in an earlier one."""
+        conn.autocommit = True
+        try:
+            generation = self._generation(conn)
+            if self._prepared_in.get(conn) != generation:
+                conn.execute("DEALLOCATE ALL")  # psycopg sees the command and forgets its statements too
+                self._prepared_in[conn] = generation
+        finally:
+            with contextlib.suppress(Exception):  # a broken connection keeps its error, not this one
+                conn.autocommit = False
 
     @contextmanager
     def transaction(self) -> Iterator[Sql]:
@@ -270,13 +329,25 @@ class PostgresViewStore(ViewStore):
     @contextmanager
     def reading(self) -> Iterator[Sql]:
         with self._pool.connection() as conn:
+            # One snapshot, read only, said in psycopg's BEGIN rather than a statement of its own.
+            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            conn.read_only = True
             try:
                 with conn.cursor() as cursor:
-                    # The first statement opens the implicit transaction; this makes it one snapshot.
-                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
                     yield Sql(cursor, postgres=True)
-            finally:
+                # Commit, not rollback: the two are the same for a transaction that wrote nothing, but on
+                # a rollback psycopg forgets (and deallocates) every statement it prepared.
+                conn.commit()
+            except BaseException:
                 conn.rollback()
+                raise
+            finally:
+                # Back to the defaults a writing transaction needs (done here, not in the pool's reset,
+                # which would hand every returned connection to a worker thread).
+                try:
+                    conn.isolation_level = conn.read_only = None
+                except psycopg.Error:
+                    conn.close()  # not idle after all: never hand a reading's settings on to a writer
 
     def new_generation(self) -> PostgresViewStore:
         name = f"{self.schema}_next_{uuid.uuid4().hex[:8]}"

@@ -9,15 +9,15 @@ publication), the same date the stance rules and the stance history use. occurre
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date
-from functools import singledispatchmethod
 from typing import Any
 
 from domain.declaration import Declaration
 from domain.statement import Statement
 from domain.summit import Summit
 from domain.values import effective_on, is_approximate
-from projections.readmodel import Applied, ReadModel, as_json
+from projections.readmodel import Applied, Item, ReadModel, as_json, chunks, handles
 from projections.store import Sql
 
 COLUMNS = (
@@ -25,6 +25,10 @@ COLUMNS = (
     "declaration_id", "summit_id", "title", "speaker", "text", "position_on", "reason", "note",
     "confidence", "sources",
 )
+RETRACTION_COLUMNS = (
+    "retraction_event_id", "retraction_position", "retracted_at", "retraction_reason", "retraction_sources",
+)
+ALL_COLUMNS = COLUMNS + RETRACTION_COLUMNS
 
 
 class Timeline(ReadModel):
@@ -65,64 +69,110 @@ class Timeline(ReadModel):
         "CREATE INDEX IF NOT EXISTS timeline_by_retraction ON timeline (retracted_at)",
     )
 
-    def _insert(self, at: Applied, **values: Any) -> None:
-        row = {c: None for c in COLUMNS} | {"effective_on": values["occurred_on"]} | values
-        row |= {"position": at.position, "recorded_at": at.recorded_at}
-        at.sql.execute(
-            f"INSERT INTO timeline ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})",
-            [row[c] for c in COLUMNS],
-        )
+    def __init__(self) -> None:
+        # Publication date per declaration: a fact that never changes once recorded, kept so an act does
+        # not ask the table for it. Dropped by forget(); a miss asks the table once.
+        self._published: dict[str, date] = {}
 
-    @singledispatchmethod
+    def forget(self) -> None:
+        self._published = {}
+
     def apply(self, event: Any, at: Applied) -> None:
-        """Bookkeeping events are not acts."""
+        self.apply_page(at.sql, [Item(event, at.position, at.recorded_at)])
 
-    @apply.register
-    def _(self, event: Summit.Hosted, at: Applied) -> None:
-        self._insert(at, event_id=str(event.event_id), kind="hosted", occurred_on=event.starts_on.isoformat(),
-                     precision="day", hosts=as_json(event.hosts), summit_id=event.slug, title=event.name,
-                     note=event.notes, confidence=event.confidence, sources=as_json(event.sources))
-
-    @apply.register
-    def _(self, event: Declaration.Published, at: Applied) -> None:
-        self._insert(at, event_id=str(event.event_id), kind="published", occurred_on=event.published_on.isoformat(),
-                     precision="day", declaration_id=event.slug, summit_id=event.summit_id, title=event.title,
-                     note=event.notes, confidence=event.confidence, sources=as_json(event.sources))
-
-    @apply.register
-    def _(self, event: Declaration.ActRecorded, at: Applied) -> None:
-        published = at.sql.value("SELECT occurred_on FROM timeline WHERE declaration_id = ? AND kind = 'published'",
-                                 (event.declaration_id,))
-        counts_from = effective_on(event.occurred_on, event.precision,
-                                   date.fromisoformat(published) if published else None)
-        self._insert(at, event_id=str(event.event_id), kind=str(event.kind), occurred_on=event.occurred_on.isoformat(),
-                     effective_on=counts_from.isoformat(),
-                     precision=event.precision, party=event.party, declaration_id=event.declaration_id,
-                     reason=event.reason, note=event.note, confidence=event.confidence, sources=as_json(event.sources))
-
-    @apply.register
-    def _(self, event: Statement.Issued, at: Applied) -> None:
-        self._insert(at, event_id=str(event.event_id), kind="statement", occurred_on=event.occurred_on.isoformat(),
-                     effective_on=effective_on(event.occurred_on, event.precision).isoformat(),
-                     precision=event.precision, party=event.party, declaration_id=event.about,
-                     speaker=event.speaker, text=event.text, position_on=event.position, note=event.note,
-                     confidence=event.confidence, sources=as_json(event.sources))
-
-    def _mark_retracted(self, event: Declaration.Retracted | Statement.Retracted, at: Applied) -> None:
-        at.sql.execute(
+    def apply_page(self, sql: Sql, items: Sequence[Item]) -> None:
+        """The page's rows in one INSERT, a retraction of a row the page inserted marked on it in memory,
+        and retractions of earlier rows in one UPDATE. Bookkeeping events are not acts."""
+        page = _Page(self._published)
+        missing = {item.event.declaration_id for item in items
+                   if isinstance(item.event, Declaration.ActRecorded)} - page.published.keys()
+        for chunk in chunks(sorted(missing)):
+            for row in sql.rows("SELECT declaration_id, occurred_on FROM timeline WHERE kind = 'published'"
+                                f" AND declaration_id IN ({', '.join('?' for _ in chunk)})", chunk):
+                if row["occurred_on"]:
+                    page.published[row["declaration_id"]] = date.fromisoformat(row["occurred_on"])
+        for item in items:
+            handler = self.handler(type(item.event))
+            if handler is not None:
+                handler(self, item, page)
+        # The UPDATE goes first: it is for rows of earlier pages, and must not reach a row this page
+        # inserts after the retraction (as one statement per event would not have).
+        sql.executemany(
             "UPDATE timeline SET retraction_event_id = ?, retraction_position = ?, retracted_at = ?,"
             " retraction_reason = ?, retraction_sources = ? WHERE event_id = ?",
-            (str(event.event_id), at.position, at.recorded_at, event.reason, as_json(event.sources),
-             str(event.target_event_id)),
+            page.retractions,
+        )
+        sql.executemany(
+            f"INSERT INTO timeline ({', '.join(ALL_COLUMNS)}) VALUES ({', '.join('?' for _ in ALL_COLUMNS)})",
+            page.rows,
         )
 
-    @apply.register
-    def _(self, event: Declaration.Retracted, at: Applied) -> None:
-        self._mark_retracted(event, at)
+    @handles(Summit.Hosted)
+    def _hosted(self, item: Item, page: _Page) -> None:
+        event = item.event
+        page.add(item, event_id=str(event.event_id), kind="hosted", occurred_on=event.starts_on.isoformat(),
+                 precision="day", hosts=as_json(event.hosts), summit_id=event.slug, title=event.name,
+                 note=event.notes, confidence=event.confidence, sources=as_json(event.sources))
 
-    @apply.register
-    def _(self, event: Statement.Retracted, at: Applied) -> None:
-        self._mark_retracted(event, at)
+    @handles(Declaration.Published)
+    def _published_declaration(self, item: Item, page: _Page) -> None:
+        event = item.event
+        page.published[event.slug] = event.published_on
+        page.add(item, event_id=str(event.event_id), kind="published", occurred_on=event.published_on.isoformat(),
+                 precision="day", declaration_id=event.slug, summit_id=event.summit_id, title=event.title,
+                 note=event.notes, confidence=event.confidence, sources=as_json(event.sources))
+
+    @handles(Declaration.ActRecorded)
+    def _act(self, item: Item, page: _Page) -> None:
+        event = item.event
+        counts_from = effective_on(event.occurred_on, event.precision, page.published.get(event.declaration_id))
+        page.add(item, event_id=str(event.event_id), kind=str(event.kind), occurred_on=event.occurred_on.isoformat(),
+                 effective_on=counts_from.isoformat(),
+                 precision=event.precision, party=event.party, declaration_id=event.declaration_id,
+                 reason=event.reason, note=event.note, confidence=event.confidence, sources=as_json(event.sources))
+
+    @handles(Statement.Issued)
+    def _statement(self, item: Item, page: _Page) -> None:
+        event = item.event
+        page.add(item, event_id=str(event.event_id), kind="statement", occurred_on=event.occurred_on.isoformat(),
+                 effective_on=effective_on(event.occurred_on, event.precision).isoformat(),
+                 precision=event.precision, party=event.party, declaration_id=event.about,
+                 speaker=event.speaker, text=event.text, position_on=event.position, note=event.note,
+                 confidence=event.confidence, sources=as_json(event.sources))
+
+    @handles(Declaration.Retracted, Statement.Retracted)
+    def _retracted(self, item: Item, page: _Page) -> None:
+        event = item.event
+        page.retract(str(event.target_event_id),
+                     (str(event.event_id), item.position, item.recorded_at, event.reason, as_json(event.sources)))
+
+
+class _Page:
+    """The rows a page inserts, and the retractions it makes of rows inserted before it."""
+
+    def __init__(self, published: dict[str, date]) -> None:
+        self.published = published
+        self.rows: list[list[Any]] = []
+        self.by_event_id: dict[str, list[Any]] = {}
+        self.retractions: list[tuple[Any, ...]] = []
+
+    def add(self, item: Item, **values: Any) -> None:
+        row = dict.fromkeys(ALL_COLUMNS)  # in column order; values only fill the columns in place
+        row["effective_on"] = values["occurred_on"]
+        row.update(values, position=item.position, recorded_at=item.recorded_at)
+        out = list(row.values())
+        if len(out) != len(ALL_COLUMNS):
+            raise ValueError(f"not timeline columns: {sorted(row.keys() - set(ALL_COLUMNS))}")
+        self.rows.append(out)
+        self.by_event_id[str(row["event_id"])] = out
+
+    def retract(self, target_event_id: str, marks: tuple[Any, ...]) -> None:
+        """Marks the target in place when this page inserted it already, else updates its row."""
+        row = self.by_event_id.get(target_event_id)
+        if row is None:
+            self.retractions.append((*marks, target_event_id))
+        else:
+            row[len(COLUMNS):] = marks
 
 
 def entry(row: dict[str, Any], known_at: str) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
 
 from api.deps import (
@@ -15,11 +15,13 @@ from api.deps import (
     MinConfidenceQuery,
     ReadSql,
     RuntimeDep,
+    encoded,
     idempotency_for,
     parse_at,
     parse_known_at,
     require_reader,
     require_writer,
+    source_out,
 )
 from api.receipts import answer
 from api.schemas import ActCreate, DeclarationCreate, DeclarationPublic, SignatoriesPublic, WriteReceipt
@@ -99,19 +101,34 @@ def declaration(
     return _public(sql, row, stance_counts(sql, parse_at(at), known_s))
 
 
+def _signatory_item(row: dict[str, Any]) -> dict[str, Any]:
+    """One row as SignatoryItem answers it: its fields, in its order."""
+    return {
+        "party": row["party"], "since": row["since"], "precision": row["precision"],
+        "approximate": row["approximate"], "confidence": row["confidence"], "event_id": row["event_id"],
+        "position": row["position"], "sources": [source_out(s) for s in row["sources"]], "explanation": None,
+    }
+
+
 @router.get("/{declaration_id}/signatories", response_model=SignatoriesPublic, dependencies=[Depends(require_reader)])
 def declaration_signatories(
-    declaration_id: DeclarationId, sql: ReadSql, at: AtQuery = None, known_at: KnownAtQuery = None,
+    declaration_id: DeclarationId, runtime: RuntimeDep, at: AtQuery = None, known_at: KnownAtQuery = None,
     min_confidence: MinConfidenceQuery = Confidence.LOW, explain: ExplainQuery = False,
-) -> dict[str, Any]:
+) -> dict[str, Any] | Response:
     """Who had signed, declined or withdrawn at `at`, as the record stood at `known_at`."""
-    _require(sql, declaration_id)
     at_s, known_s = parse_at(at), parse_known_at(known_at)
-    chains = (explain_chains(sql, declaration_id=declaration_id, at=at_s, known_at=known_s,
-                             min_confidence=min_confidence) if explain else None)
+    # Opened here, not by the ReadSql dependency: that costs two more trips through the thread pool.
+    with runtime.store.reading() as sql:
+        _require(sql, declaration_id)
+        chains = (explain_chains(sql, declaration_id=declaration_id, at=at_s, known_at=known_s,
+                                 min_confidence=min_confidence) if explain else None)
+        rows = signatories(sql, declaration_id, at_s, known_s, min_confidence)
     grouped: dict[str, list[dict[str, Any]]] = {k: [] for k in STANCE_KINDS}
-    for row in signatories(sql, declaration_id, at_s, known_s, min_confidence):
-        if chains is not None:
-            row["explanation"] = chains.get((row["party"], declaration_id), [])
-        grouped[row["stance"]].append(row)
-    return {"declaration_id": declaration_id, "at": at_s, "known_at": known_s, **grouped}
+    if chains is not None:
+        # Rare, and each explanation is a nest of models: FastAPI validates and encodes this one.
+        for row in rows:
+            grouped[row["stance"]].append({**row, "explanation": chains.get((row["party"], declaration_id), [])})
+        return {"declaration_id": declaration_id, "at": at_s, "known_at": known_s, **grouped}
+    for row in rows:
+        grouped[row["stance"]].append(_signatory_item(row))
+    return encoded({"declaration_id": declaration_id, "at": at_s, "known_at": known_s, **grouped})

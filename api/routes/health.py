@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from api.bootstrap import Runtime
 from api.deps import RuntimeDep
+from api.errors import problem
 
 router = APIRouter(tags=["health"])
 
@@ -32,14 +33,15 @@ def status(runtime: Runtime) -> dict[str, Any]:
     }
 
 
-@router.get("/healthz", responses={503: {"description": "the store does not answer"}})
+@router.get("/healthz")
 def healthz(runtime: RuntimeDep, request: Request) -> JSONResponse:
     """200 when the event store and the read models answer, 503 when they do not; with each read model's lag."""
     try:
         body = status(runtime)
     except Exception as error:  # any failure to reach a store is exactly what this reports
-        return JSONResponse({"status": "unavailable", "store": "down", "detail": type(error).__name__},
-                            status_code=503)
+        # A problem like every other error answer (its 503 is documented with them, by errors.py).
+        return problem(503, f"the store does not answer ({type(error).__name__}); try again shortly",
+                       headers={"Retry-After": "2"}, store="down")
     hub = getattr(request.app.state, "stream_hub", None)
     if hub is not None:
         body["stream"] = {"subscribers": len(hub.subscribers), "closed_slow": hub.closed_slow,

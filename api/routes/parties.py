@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from api.deps import (
     AtQuery,
@@ -16,16 +16,19 @@ from api.deps import (
     ReadSql,
     RuntimeDep,
     ToQuery,
+    encoded,
     parse_at,
     parse_known_at,
     require_reader,
+    source_out,
 )
 from api.schemas import HistoryPublic, PartyPublic, StancesPublic
 from domain.errors import InvalidInput
 from domain.values import Confidence
 from projections.analysis import explain as explain_chains
 from projections.catalogue import get_declaration
-from projections.stance_history import stances_of
+from projections.stance_history import stance_of, stances_of
+from projections.store import Sql
 from projections.timeline import party_history
 
 router = APIRouter(prefix="/v1/parties", tags=["parties"], dependencies=[Depends(require_reader)])
@@ -62,11 +65,20 @@ def party(code: Code, runtime: RuntimeDep) -> dict[str, Any]:
     return _public(runtime.parties.get(code))
 
 
+def _stance_item(row: dict[str, Any]) -> dict[str, Any]:
+    """One row as StanceItem answers it: its fields, in its order, its defaults filled."""
+    return {
+        "declaration_id": row["declaration_id"], "title": row["title"], "stance": row["stance"],
+        "since": row["since"], "precision": row.get("precision"), "approximate": row.get("approximate", False),
+        "confidence": row.get("confidence"), "event_id": row["event_id"], "position": row.get("position"),
+        "sources": [source_out(s) for s in row["sources"]], "explanation": None,
+    }
+
+
 @router.get("/{code}/stances", response_model=StancesPublic)
 def stances(
     code: Code,
     runtime: RuntimeDep,
-    sql: ReadSql,
     at: AtQuery = None,
     known_at: KnownAtQuery = None,
     declaration: Annotated[
@@ -75,27 +87,38 @@ def stances(
     ] = None,
     min_confidence: MinConfidenceQuery = Confidence.LOW,
     explain: ExplainQuery = False,
-) -> dict[str, Any]:
+) -> dict[str, Any] | Response:
     """The party's stance on each declaration at `at`, as the record stood at `known_at`."""
     party = runtime.parties.get(code)
     at_s, known_s = parse_at(at), parse_known_at(known_at)
-    found = stances_of(sql, party.code, at_s, known_s, min_confidence)
-    if declaration:
-        by_id = {row["declaration_id"]: row for row in found}
-        found = []
-        for declaration_id in dict.fromkeys(declaration):
-            row = by_id.get(declaration_id)
-            if row is None:
-                known = get_declaration(sql, declaration_id)
-                if known is None:
-                    raise InvalidInput(f"unknown declaration {declaration_id!r}", field="declaration")
-                row = {"declaration_id": declaration_id, "title": known["title"], "stance": "none",
-                       "since": None, "event_id": None, "sources": []}
-            found.append(row)
+    # The reading is opened here rather than by the ReadSql dependency: a generator dependency costs
+    # two more trips through the thread pool per request, on the busiest read of the API.
+    with runtime.store.reading() as sql:
+        if declaration:
+            found = [_one_stance(sql, party.code, declaration_id, at_s, known_s, min_confidence)
+                     for declaration_id in dict.fromkeys(declaration)]
+        else:
+            found = stances_of(sql, party.code, at_s, known_s, min_confidence)
+        if explain:
+            chains = explain_chains(sql, party=party.code, at=at_s, known_at=known_s, min_confidence=min_confidence)
+    body = {"party": party.code, "at": at_s, "known_at": known_s}
     if explain:
-        chains = explain_chains(sql, party=party.code, at=at_s, known_at=known_s, min_confidence=min_confidence)
-        found = [{**row, "explanation": chains.get((party.code, row["declaration_id"]), [])} for row in found]
-    return {"party": party.code, "at": at_s, "known_at": known_s, "stances": found}
+        # Rare, and each explanation is a nest of models: FastAPI validates and encodes this one.
+        return {**body, "stances": [{**row, "explanation": chains.get((party.code, row["declaration_id"]), [])}
+                                    for row in found]}
+    return encoded({**body, "stances": [_stance_item(row) for row in found]})
+
+
+def _one_stance(sql: Sql, party: str, declaration_id: str, at: str, known_at: str,
+                min_confidence: str) -> dict[str, Any]:
+    row = stance_of(sql, party, declaration_id, at, known_at, min_confidence)
+    if row is not None:
+        return row
+    known = get_declaration(sql, declaration_id)
+    if known is None:
+        raise InvalidInput(f"unknown declaration {declaration_id!r}", field="declaration")
+    return {"declaration_id": declaration_id, "title": known["title"], "stance": "none", "since": None,
+            "event_id": None, "sources": []}
 
 
 @router.get("/{code}/history", response_model=HistoryPublic)

@@ -15,16 +15,12 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from api.bootstrap import Runtime
 from api.deps import RuntimeDep, require_reader
 from api.routes.log import MAX_POSITION
-from api.streaming import StreamFilter
+from api.streaming import StreamFilter, message
 from domain.errors import InvalidInput
-from projections.event_log import PUBLIC_KINDS, PublicEvent
+from projections.event_log import PUBLIC_KINDS
 from projections.follower import public_events
 
 router = APIRouter(prefix="/v1", tags=["timeline and events"], dependencies=[Depends(require_reader)])
-
-
-def _message(event: PublicEvent) -> ServerSentEvent:
-    return ServerSentEvent(id=str(event.position), event=event.kind, data=event.as_dict())
 
 
 def _start(after: int | None, last_event_id: str | None) -> int:
@@ -89,7 +85,7 @@ async def stream(
             )
             for event in public_events(runtime.app.mapper, page):
                 if stream_filter.matches(event):
-                    yield _message(event)
+                    yield message(event)
             if page:
                 last = page[-1].id
             if len(page) < page_size:
@@ -104,14 +100,16 @@ async def stream(
                                       retry=settings.stream_retry_ms)
                 return
             try:
-                event = await asyncio.wait_for(subscriber.queue.get(), settings.stream_heartbeat_seconds)
+                # asyncio.timeout, not wait_for: no task of its own per wait, with 1,000 streams waiting.
+                async with asyncio.timeout(settings.stream_heartbeat_seconds):
+                    delivery = await subscriber.queue.get()
             except TimeoutError:
                 yield ServerSentEvent(comment="heartbeat")
                 continue
-            if event is None:
+            if delivery is None:
                 continue  # the shutdown's wake-up: `closing` ends the stream above
-            if event.position > last:  # anything at or before `last` was sent while catching up
-                last = event.position
-                yield _message(event)
+            if delivery.event.position > last:  # anything at or before `last` was sent while catching up
+                last = delivery.event.position
+                yield delivery.message  # encoded once by the hub, shared by every subscriber
     finally:
         hub.unsubscribe(subscriber)

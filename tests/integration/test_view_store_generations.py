@@ -1,0 +1,108 @@
+"""A new generation of the read models, once promoted, is what every later read answers from: on PostgreSQL
+even on a pooled connection that prepared its statements in the generation before."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from api.bootstrap import Runtime
+from projections.stance_history import stances_of
+from projections.store import PostgresViewStore
+from tests.conftest import PG_URL
+
+NOW = "9999-12-31T00:00:00.000000+00:00"
+ASKED = "SELECT * FROM answers WHERE said <> ?"  # `*`: its columns are whatever the generation's table has
+
+
+@pytest.fixture
+def pg_schema() -> Iterator[str]:
+    schema = f"g_{uuid.uuid4().hex[:12]}"
+    yield schema
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def prepared_statements(store: PostgresViewStore, like: str) -> tuple[int, int]:
+    """The backend answering `store`'s next reading, and how many statements like `like` it holds prepared."""
+    with store.reading() as sql:
+        pid = sql.value("SELECT pg_backend_pid()")
+        count = sql.value("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE ?", (like,))
+    return int(pid), int(count)
+
+
+@pytest.mark.postgres
+def test_a_statement_prepared_before_a_promote_answers_from_the_new_generation_on_the_same_connection(
+    pg_schema: str,
+) -> None:
+    api = PostgresViewStore(PG_URL, pg_schema, pool_size=1)  # one connection: the one that prepared it
+    rebuild = PostgresViewStore(PG_URL, pg_schema)  # `diplo rebuild`, as another process would
+    try:
+        with api.transaction() as sql:
+            sql.execute("CREATE TABLE answers (said TEXT NOT NULL)")
+            sql.execute("INSERT INTO answers VALUES ('from the old generation')")
+        for _ in range(6):  # past psycopg's prepare_threshold
+            with api.reading() as sql:
+                assert sql.rows(ASKED, ("-",)) == [{"said": "from the old generation"}]
+        pid, prepared = prepared_statements(api, "%FROM answers%")
+        assert prepared == 1
+
+        generation = rebuild.new_generation()
+        with generation.transaction() as sql:  # a later release's table: one column more
+            sql.execute("CREATE TABLE answers (said TEXT NOT NULL, why TEXT NOT NULL)")
+            sql.execute("INSERT INTO answers VALUES ('from the new generation', 'rebuilt')")
+        rebuild.promote(generation)
+
+        # Without dropping the plan first: "cached plan must not change result type".
+        with api.reading() as sql:
+            assert sql.rows(ASKED, ("-",)) == [{"said": "from the new generation", "why": "rebuilt"}]
+        assert prepared_statements(api, "%FROM answers%") == (pid, 0)  # same connection, stale plan gone
+    finally:
+        api.close()
+        rebuild.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_reads_after_a_rebuild_beside_come_from_the_rebuilt_generation_not_a_plan_of_the_old(
+    seeded: Runtime,
+) -> None:
+    settings = seeded.settings
+    assert settings.database_url is not None
+    api = PostgresViewStore(settings.database_url, settings.views_schema, pool_size=1)
+    try:
+        with api.reading() as sql:
+            truth = stances_of(sql, "US", "2025-06-01", NOW)
+        # The live generation says something the log does not: only a read of the old one can answer it.
+        with psycopg.connect(settings.database_url, autocommit=True) as conn:
+            conn.execute(f'UPDATE "{settings.views_schema}".declarations SET title = %s', ("stale generation",))
+        for _ in range(6):
+            with api.reading() as sql:
+                assert {s["title"] for s in stances_of(sql, "US", "2025-06-01", NOW)} == {"stale generation"}
+        pid, prepared = prepared_statements(api, "%FROM stance_spans%")
+        assert prepared >= 1
+
+        seeded.projector.rebuild_beside()  # what `diplo rebuild` runs
+
+        with api.reading() as sql:
+            assert stances_of(sql, "US", "2025-06-01", NOW) == truth
+        assert prepared_statements(api, "%FROM stance_spans%") == (pid, 0)
+    finally:
+        api.close()
+
+
+@pytest.mark.postgres
+def test_a_reading_leaves_a_postgres_connection_ready_for_a_writing_transaction(pg_schema: str) -> None:
+    store = PostgresViewStore(PG_URL, pg_schema, pool_size=1)
+    try:
+        with store.reading() as sql:
+            assert sql.value("SHOW transaction_read_only") == "on"
+            assert sql.value("SHOW transaction_isolation") == "repeatable read"
+        with store.transaction() as sql:  # the same pooled connection, writing
+            assert sql.value("SHOW transaction_read_only") == "off"
+            sql.execute("CREATE TABLE written (x INT)")
+    finally:
+        store.close()

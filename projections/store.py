@@ -94,6 +94,15 @@ class ViewStore(ABC):
     def close(self) -> None: ...
 
 
+def _sync_directory(directory: Path) -> None:
+    """A rename or a new file survives a crash once its directory is synced."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class SQLiteViewStore(ViewStore):
     """One file per generation of the read models; WAL so readers never block the projector.
 
@@ -104,9 +113,12 @@ class SQLiteViewStore(ViewStore):
 
     postgres = False
 
-    def __init__(self, path: Path, *, fixed: bool = False) -> None:
+    def __init__(self, path: Path, *, fixed: bool = False, building: bool = False) -> None:
         self.base = path
         self.fixed = fixed  # a generation being built ignores the pointer
+        # A generation being built is thrown away unless promoted, and promote makes it durable first:
+        # until then its commits need not wait for the disk.
+        self.building = building
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._pointer = path.with_name(path.stem + ".current")
@@ -148,7 +160,7 @@ class SQLiteViewStore(ViewStore):
                 idle.close()  # a rebuild promoted another generation
         if conn is None:
             conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA synchronous=OFF" if self.building else "PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
         try:
             yield conn
@@ -186,17 +198,35 @@ class SQLiteViewStore(ViewStore):
     def new_generation(self) -> SQLiteViewStore:
         """An empty store beside this one, to build read models in while this one serves."""
         name = f"{self.base.stem}-{uuid.uuid4().hex[:12]}{self.base.suffix}"
-        return SQLiteViewStore(self.base.with_name(name), fixed=True)
+        return SQLiteViewStore(self.base.with_name(name), fixed=True, building=True)
+
+    def _make_durable(self) -> None:
+        """Everything committed to this file on disk, in the file itself, before anyone is sent to it."""
+        self.close()
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            # NORMAL, in WAL mode: the checkpoint syncs the WAL before it and the database file after it.
+            conn.execute("PRAGMA synchronous=NORMAL")
+            busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if busy:
+                raise sqlite3.OperationalError(f"{self.path.name} is still in use: not promoted")
+        finally:
+            conn.close()
+        _sync_directory(self.path.parent)  # the new file's own name
 
     def promote(self, generation: ViewStore) -> None:
         """Makes `generation` the live one for every process at once; removes the old file."""
         assert isinstance(generation, SQLiteViewStore)
+        generation._make_durable()
         self._follow_pointer()
         old = self.path
         temporary = self._pointer.with_suffix(".tmp")
-        temporary.write_text(generation.path.name + "\n", encoding="utf-8")
+        with temporary.open("w", encoding="utf-8") as f:
+            f.write(generation.path.name + "\n")
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(temporary, self._pointer)  # atomic: readers see the old name or the new one
-        generation.close()
+        _sync_directory(self._pointer.parent)
         self._follow_pointer()
         if old != self.path:
             for leftover in (old, old.with_name(old.name + "-wal"), old.with_name(old.name + "-shm")):

@@ -1,17 +1,19 @@
 """A new generation of the read models, once promoted, is what every later read answers from: on PostgreSQL
-even on a pooled connection that prepared its statements in the generation before."""
+even on a pooled connection that prepared its statements in the generation before; on SQLite the file
+built without waiting for the disk is made durable before anyone is sent to it."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
 
 from api.bootstrap import Runtime
 from projections.stance_history import stances_of
-from projections.store import PostgresViewStore
+from projections.store import PostgresViewStore, SQLiteViewStore
 from tests.conftest import PG_URL
 
 NOW = "9999-12-31T00:00:00.000000+00:00"
@@ -92,6 +94,28 @@ def test_reads_after_a_rebuild_beside_come_from_the_rebuilt_generation_not_a_pla
         assert prepared_statements(api, "%FROM stance_spans%") == (pid, 0)
     finally:
         api.close()
+
+
+def test_a_sqlite_generation_is_built_without_syncing_and_promoted_only_once_on_disk(tmp_path: Path) -> None:
+    live = SQLiteViewStore(tmp_path / "views.sqlite3")
+    generation = live.new_generation()
+    assert isinstance(generation, SQLiteViewStore)
+    with generation.transaction() as sql:
+        assert sql.value("PRAGMA synchronous") == 0  # OFF: nothing waits for the disk while it is built
+        sql.execute("CREATE TABLE answers (said TEXT NOT NULL)")
+        sql.executemany("INSERT INTO answers VALUES (?)", [(f"row {i}",) for i in range(1000)])
+    wal = generation.path.with_name(generation.path.name + "-wal")
+    assert wal.stat().st_size > 0  # the rows are in the WAL, not yet in the file
+
+    live.promote(generation)
+
+    assert live.path == generation.path
+    assert not wal.exists() or wal.stat().st_size == 0  # checkpointed into the file, with syncs on both sides
+    with live.reading() as sql:
+        assert sql.value("SELECT count(*) FROM answers") == 1000
+    with live.transaction() as sql:
+        assert sql.value("PRAGMA synchronous") == 1  # NORMAL again for the live generation's writes
+    live.close()
 
 
 @pytest.mark.postgres

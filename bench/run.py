@@ -147,6 +147,21 @@ def _stance_paths(rt: Runtime, n: int, prefix: str, seed: int = 5) -> list[str]:
             for _ in range(n)]
 
 
+def _one_pair_paths(rt: Runtime, n: int, seed: int = 7) -> list[str]:
+    """A party's stance on one declaration at a date: `?declaration=` (the engine's stance_of)."""
+    rng = random.Random(seed)
+    with rt.store.reading() as sql:
+        pairs = [(r["party"], r["declaration_id"]) for r in sql.rows(
+            "SELECT DISTINCT party, declaration_id FROM stance_acts ORDER BY party, declaration_id")]
+    first = date(1995, 1, 1)
+    paths = []
+    for _ in range(n):
+        party, declaration = rng.choice(pairs)
+        paths.append(f"/v1/parties/{party}/stances?declaration={declaration}"
+                     f"&at={first + timedelta(days=rng.randrange(11000))}")
+    return paths
+
+
 def _signatory_paths(rt: Runtime, n: int, seed: int = 6) -> list[str]:
     rng = random.Random(seed)
     with rt.store.reading() as sql:
@@ -177,7 +192,9 @@ def http_benchmarks(rt: Runtime, ws: Workspace, config: Config, log_dir: Path) -
                                              connections=config.wrk_connections)
         rps["signatories"] = requests_per_second(api.base, signatory_paths, seconds=config.wrk_seconds,
                                                  connections=config.wrk_connections)
-        for name in ("stances", "signatories"):
+        rps["one_pair"] = requests_per_second(api.base, _one_pair_paths(rt, config.http_requests),
+                                              seconds=config.wrk_seconds, connections=config.wrk_connections)
+        for name in ("stances", "signatories", "one_pair"):
             # only good answers count: an error answered fast is no read served
             rps[f"ratio_{name}"] = ratio(rps[name]["ok_per_s"], rps["bare"]["ok_per_s"])
         found["requests_per_second"] = rps
@@ -211,24 +228,6 @@ def http_benchmarks(rt: Runtime, ws: Workspace, config: Config, log_dir: Path) -
 
 
 # -- one backend at one size ----------------------------------------------------------------------------
-
-
-def http_prototype(ws: Workspace, config: Config, stance_paths: list[str], log_dir: Path) -> dict[str, Any]:
-    """PROTOTYPE: the API on a store that has been ANALYZEd (the planner has statistics).
-
-    (Until ee6d83f this also ran the API with a pooled SQLite reading connection; the engine has one now.)"""
-    api_env = {**ws.env, "DIPLO_STREAM_HEARTBEAT_SECONDS": "30"}
-    with Server("bare", {}, "/bare/subscribers", log_dir) as bare, Server("api", api_env, "/healthz", log_dir) as api:
-        bare_paths = [p.replace("/v1/", "/bare/", 1) for p in stance_paths]
-        found = {"fixes": ["ANALYZE"],
-                 "stance_latency": {"api": sequential_latency(api.base, stance_paths),
-                                    "bare": sequential_latency(bare.base, bare_paths)},
-                 "bare": requests_per_second(bare.base, bare_paths, seconds=config.wrk_seconds,
-                                             connections=config.wrk_connections),
-                 "stances": requests_per_second(api.base, stance_paths, seconds=config.wrk_seconds,
-                                                connections=config.wrk_connections)}
-    found["ratio_stances"] = ratio(found["stances"]["ok_per_s"], found["bare"]["ok_per_s"])
-    return found
 
 
 def run_one(backend: str, size: int, config: Config, root: Path, postgres_url: str,
@@ -274,14 +273,6 @@ def run_one(backend: str, size: int, config: Config, root: Path, postgres_url: s
                 naive_full=config.naive_full_queries if size <= 100_000 else 1))
             if size in config.http_sizes:
                 section(results, "http", lambda: http_benchmarks(rt, ws, config, log_dir))
-            # The prototypes change the store (ANALYZE): everything as it is was measured above.
-            results["stance_in_process"]["prototype_stances_of_after_analyze"] = paths.stance_after_analyze(
-                stance_store, queries=config.stance_queries)
-            if stance_store is not rt.store:
-                paths.stance_after_analyze(rt.store, queries=10)  # the store the servers read
-            if size in config.http_sizes:
-                section(results, "http_prototype", lambda: http_prototype(
-                    ws, config, _stance_paths(rt, config.http_requests, "/v1"), log_dir))
             if stance_store is not rt.store:
                 stance_store.close()
         finally:

@@ -89,9 +89,8 @@ def test_a_bulk_import_stores_what_the_commands_one_by_one_store(runtime: Runtim
     bulk_log, bulk_answers = log_of(runtime), answers(runtime)
 
     # The same commands, one transaction each, into a second store of the same backend.
-    from tests.integration.test_backup import store  # a fresh store of its own
-
     from api.bootstrap import bootstrap
+    from tests.integration.test_backup import store  # a fresh store of its own
 
     with store("postgres" if runtime.settings.uses_postgres else "sqlite", tmp_path / "one-by-one") as settings:
         other = bootstrap(settings, start_projector=False, follow=False)

@@ -20,7 +20,6 @@ from psycopg.sql import SQL, Identifier
 
 from storage.chain import LOWEST_POSITION, BrokenChain, ChainRow, genesis, link, merge_page, originator_text
 
-
 INSERT_SLICE = 1000  # events per INSERT statement within one inserting transaction
 
 

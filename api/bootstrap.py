@@ -79,7 +79,7 @@ def bootstrap(settings: Settings, *, start_projector: bool = True, follow: bool 
         store.close()
         raise
     projector = Projector(app.recorder, app.mapper, store, page_size=settings.page_size,
-                          poll_interval=max(settings.poll_interval, 1.0))
+                          max_page_size=settings.max_page_size, poll_interval=max(settings.poll_interval, 1.0))
     follower = LogFollower(app.recorder, app.mapper, poll_interval=settings.poll_interval,
                            page_size=settings.page_size)
 

@@ -27,7 +27,9 @@ class Settings(BaseSettings):
     write_tokens: str | None = Field(None, description="Comma-separated bearer tokens allowed to write.")
     read_tokens: str | None = Field(None, description="Comma-separated bearer tokens; reads are open when unset.")
     write_wait_seconds: float = Field(2.0, ge=0, description="How long a write waits for the read models.")
-    page_size: int = Field(500, ge=1, le=10_000, description="Events per projector transaction.")
+    page_size: int = Field(500, ge=1, le=10_000, description="Events per projector transaction once caught up;"
+                           " while catching up, pages double up to max_page_size.")
+    max_page_size: int = Field(5000, ge=1, le=100_000, description="The largest projector page, while catching up.")
     projector: Literal["inprocess", "external"] = Field(
         "inprocess", description="inprocess: the API runs the read models; external: `diplo project` does."
     )

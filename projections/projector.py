@@ -32,6 +32,9 @@ def default_read_models() -> list[ReadModel]:
     return [EventLog(), Catalogue(), Timeline(), StanceHistory()]
 
 
+CATCH_UP_PAGE_MAX = 5000  # the largest page, while far behind (a rebuild, a projector back from a pause)
+
+
 class StaleTracking(Exception):
     """Another projector applied this page first; nothing was written."""
 
@@ -45,6 +48,7 @@ class Projector:
         read_models: Sequence[ReadModel] | None = None,
         *,
         page_size: int = 500,
+        max_page_size: int | None = None,
         poll_interval: float = 0.1,
     ) -> None:
         self.recorder = recorder
@@ -54,6 +58,9 @@ class Projector:
         # A rebuild needs fresh instances of the same read models for its new generation.
         self.read_models_factory: Callable[[], list[ReadModel]] = lambda: [type(m)() for m in self.read_models]
         self.page_size = page_size
+        self.max_page_size = max(page_size, CATCH_UP_PAGE_MAX if max_page_size is None else max_page_size)
+        self._limit = page_size  # the next page's size: grows while catching up (run_once)
+        self.more_waiting = False  # the last page was full
         self.poll_interval = poll_interval
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -85,7 +92,7 @@ class Projector:
         generation = self.store.new_generation()
         try:
             builder = Projector(self.recorder, self.mapper, generation, self.read_models_factory(),
-                                page_size=self.page_size)
+                                page_size=self.page_size, max_page_size=self.max_page_size)
             applied = builder.catch_up(progress)
             # Close the gap to the head once more right before the switch; whatever is stored
             # after it, the live projector applies to the new generation from its tracking.
@@ -144,10 +151,11 @@ class Projector:
         with self.store.reading() as sql:
             positions = self._positions(sql)
         start = min(positions.values())
-        notifications = self.recorder.select_notifications(
-            start=start, limit=self.page_size, inclusive_of_start=False
-        )
+        limit = self._limit
+        notifications = self.recorder.select_notifications(start=start, limit=limit, inclusive_of_start=False)
+        self.more_waiting = len(notifications) >= limit
         if not notifications:
+            self._limit = self.page_size
             return 0
         end = notifications[-1].id
         items = self._decode(notifications)
@@ -178,6 +186,9 @@ class Projector:
             self._kept.clear()
             raise
         self._kept = {m.name: max(end, positions[m.name]) for m in self.read_models}
+        # A full page means more are waiting: the next page doubles (to max_page_size), so a catch-up from
+        # far behind commits a few large pages; a partial page means caught up, back to page_size.
+        self._limit = min(limit * 2, self.max_page_size) if self.more_waiting else self.page_size
         with self._progress:
             self._progress.notify_all()
         return len(notifications)
@@ -204,7 +215,7 @@ class Projector:
             total += n
             if progress is not None:
                 progress(self.position(), self.head())
-            if n < self.page_size:
+            if not self.more_waiting:
                 return total
 
     def wake(self, *_: Any) -> None:
@@ -235,7 +246,7 @@ class Projector:
         backoff = self.poll_interval
         while not self._stop.is_set():
             try:
-                n = self.run_once()
+                self.run_once()
                 self.last_error = None
                 backoff = self.poll_interval
             except StaleTracking:
@@ -246,7 +257,7 @@ class Projector:
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
-            if n < self.page_size:
+            if not self.more_waiting:
                 self._wake.wait(self.poll_interval)
                 self._wake.clear()
 
@@ -258,10 +269,10 @@ class Projector:
         """
         while not stop.is_set():
             try:
-                n = self.run_once()
+                self.run_once()
             except StaleTracking:
                 continue
-            if n < self.page_size:
+            if not self.more_waiting:
                 self._wake.wait(self.poll_interval)
                 self._wake.clear()
 

@@ -307,7 +307,7 @@ def test_acts_recorded_after_their_declarations_page_give_the_rows_of_pages_of_o
     Projector(app.recorder, app.mapper, resumed, page_size=500).catch_up()
 
     one_by_one, whole = fresh_store(), fresh_store()
-    Projector(app.recorder, app.mapper, one_by_one, page_size=1).catch_up()
+    Projector(app.recorder, app.mapper, one_by_one, page_size=1, max_page_size=1).catch_up()
     Projector(app.recorder, app.mapper, whole, page_size=500).catch_up()
 
     expected = dump(one_by_one)
@@ -342,7 +342,7 @@ def test_a_page_that_fails_after_writing_leaves_nothing_and_forgets_what_it_kept
     monkeypatch.setattr(stances, "forget", lambda: forgotten.append(True))
     projector.catch_up()
     assert forgotten  # ... and is told to drop them before the next page
-    reference = Projector(app.recorder, app.mapper, fresh_store(), page_size=1)
+    reference = Projector(app.recorder, app.mapper, fresh_store(), page_size=1, max_page_size=1)
     reference.catch_up()
     assert dump(projector.store) == dump(reference.store)
 

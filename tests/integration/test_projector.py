@@ -118,7 +118,7 @@ def test_a_page_that_fails_midway_moves_neither_rows_nor_tracking_and_the_next_r
     unprojected: Runtime, open_store: Callable[[str | None], ViewStore], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = unprojected.app
-    projector = Projector(app.recorder, app.mapper, unprojected.store, page_size=100)
+    projector = Projector(app.recorder, app.mapper, unprojected.store, page_size=100, max_page_size=100)
     assert projector.run_once() == 100
     before_rows, before_tracking = dump(unprojected.store), tracking(unprojected.store)
 

@@ -83,7 +83,7 @@ def test_rebuilding_in_pages_of_7_gives_the_same_rows_as_in_pages_of_500(
     corrected: Runtime, fresh_store: Callable[[], ViewStore]
 ) -> None:
     app = corrected.app
-    small = Projector(app.recorder, app.mapper, fresh_store(), page_size=7)
+    small = Projector(app.recorder, app.mapper, fresh_store(), page_size=7, max_page_size=7)
     large = Projector(app.recorder, app.mapper, fresh_store(), page_size=500)
     seen: list[tuple[int, int]] = []
 

@@ -266,7 +266,7 @@ def test_a_projector_killed_mid_burst_and_restarted_leaves_read_models_equal_to_
 ) -> None:
     with store_of_its_own(backend, tmp_path / "store") as store:
         server = Server(store, tmp_path, DIPLO_PROJECTOR="external", DIPLO_WRITE_WAIT_SECONDS="1",
-                        DIPLO_PAGE_SIZE="7")  # small pages: a kill is likely to land mid-catch-up
+                        DIPLO_PAGE_SIZE="7", DIPLO_MAX_PAGE_SIZE="7")  # small pages: a kill lands mid-catch-up
         projectors: list[Process] = []
         with running(server):
             server.start()
@@ -275,7 +275,7 @@ def test_a_projector_killed_mid_burst_and_restarted_leaves_read_models_equal_to_
             with writing(*writers) as threads:
                 while any(t.is_alive() for t in threads) and kills < 6:
                     projector = projector_process(store, tmp_path, f"projector-{kills}")
-                    projector.env["DIPLO_PAGE_SIZE"] = "7"
+                    projector.env["DIPLO_PAGE_SIZE"] = projector.env["DIPLO_MAX_PAGE_SIZE"] = "7"
                     projectors.append(projector)
                     projector.start()
                     time.sleep(1.0 + 0.3 * kills)

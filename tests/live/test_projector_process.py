@@ -73,7 +73,7 @@ def test_the_projector_killed_with_sigkill_six_times_during_a_large_catch_up_end
             kills: list[int] = []
             while len(kills) < 6:
                 before = lowest(views)
-                projector = start_projector(store, page_size=50)
+                projector = start_projector(store, page_size=50, max_page_size=50)
                 try:
                     floor = max(before, 0)  # progress is a page applied, not just the tables made
                     wait_until(lambda at=floor: lowest(views) > at, 60, f"no progress from {before}")
@@ -86,7 +86,7 @@ def test_the_projector_killed_with_sigkill_six_times_during_a_large_catch_up_end
                 assert kills[-1] < head, f"the catch-up ended before kill {len(kills)}; make the log larger"
             assert kills == sorted(kills) and len(set(kills)) == len(kills)  # each run moved it on
 
-            projector = start_projector(store, page_size=50)
+            projector = start_projector(store, page_size=50, max_page_size=50)
             try:
                 wait_until(lambda: lowest(views) >= head, 180, "the last projector did not catch up", poll=0.1)
                 projector.send_signal(signal.SIGTERM)

@@ -7,6 +7,7 @@ bench/results/profiles/. The findings are summarised in docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import sys
 from collections.abc import Callable
@@ -18,11 +19,12 @@ from pyinstrument import Profiler
 from pyinstrument.renderers import ConsoleRenderer
 
 from api.bootstrap import bootstrap
-from bench.commands import apply_command
+from api.command_lines import read_commands
 from bench.generate import DEFAULT_SEED, Generator, parse_size, size_label
 from bench.paths import fresh_view_store
 from bench.run import DEFAULT_PG
 from bench.stores import BACKENDS, workspace
+from domain.bulk import BulkImport
 from projections.projector import Projector
 from projections.readmodel import timestamp
 from projections.stance_history import stances_of
@@ -50,25 +52,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size", default="10k")
     parser.add_argument("--backends", nargs="*", choices=BACKENDS, default=list(BACKENDS))
-    parser.add_argument("--tail", type=int, default=3000,
-                        help="profile only the last N commands of the import (the earlier ones load the store)")
     parser.add_argument("--postgres-url", default=DEFAULT_PG)
     parser.add_argument("--workdir", type=Path, default=Path("var/bench"))
     args = parser.parse_args(argv)
     size = parse_size(args.size)
     commands = list(Generator(size, DEFAULT_SEED))
-    head, tail = commands[: -args.tail], commands[-args.tail:]
+    lines = [json.dumps(c) + "\n" for c in commands]
     for backend in args.backends:
         label = f"{backend}-{size_label(size)}"
         with workspace(backend, args.workdir.resolve(), args.postgres_url) as ws:
             rt = bootstrap(ws.settings, start_projector=False, follow=False)
             try:
-                print(f"loading {len(head)} commands into {backend} ...", file=sys.stderr, flush=True)
-                for command in head:
-                    apply_command(rt.app, command)
-                _profile(f"import-{label}", lambda: [apply_command(rt.app, c) for c in tail])  # noqa: B023
+                print(f"importing {len(lines)} commands into {backend} ...", file=sys.stderr, flush=True)
+                # diplo import of the command file: read and check, decide, one transaction
+                _profile(f"import-{label}", lambda: BulkImport(rt.app).run(read_commands(lines)))  # noqa: B023
                 store = fresh_view_store(ws, "profiled")
-                projector = Projector(rt.app.recorder, rt.app.mapper, store, page_size=rt.settings.page_size)
+                projector = Projector(rt.app.recorder, rt.app.mapper, store, page_size=rt.settings.page_size,
+                                      max_page_size=rt.settings.max_page_size)
                 _profile(f"rebuild-{label}", projector.catch_up)
                 rng = random.Random(3)
                 with store.reading() as sql:

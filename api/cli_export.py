@@ -14,7 +14,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -347,10 +347,10 @@ def import_(
                     if total % 1000 == 0:
                         bar.update(task, completed=total)
                 bar.update(task, completed=total, total=total)
-            with _open_text(file, "r") as handle, _bar("importing") as bar:
+            with ExitStack() as stack, _bar("importing") as bar:
                 task = bar.add_task("import", total=total)
                 if kept is None:
-                    kind, events = read_file(handle, mapper)
+                    kind, events = read_file(stack.enter_context(_open_text(file, "r")), mapper)
                 report = restore(recorder, kind, events if kept is None else kept, batch_size=batch_size,
                                  progress=lambda done: bar.update(task, completed=done))
         except ImportRefused as error:

@@ -67,7 +67,8 @@ class Command(Protocol):
     def decide(self, state: Lookup) -> Decision: ...
 
 
-def _declaration(state: Lookup, slug: str) -> Declaration:
+def declaration_named(state: Lookup, slug: str) -> Declaration:
+    """The declaration, or NotFound naming the declaration_id field."""
     try:
         found: Declaration = state.get(Declaration.id_for(slug))
     except AggregateNotFoundError:
@@ -148,7 +149,7 @@ class RecordAct:
     def decide(self, state: Lookup) -> Decision:
         code = state.parties.require(self.party)
         stored_sources = check_sources(self.sources)
-        declaration = _declaration(state, self.declaration_id)
+        declaration = declaration_named(state, self.declaration_id)
         previous = declaration.stance_of(code, declaration.counts_from(self.occurred_on, self.precision))
         event_id = declaration.record_act(
             kind=self.kind, party=code, occurred_on=self.occurred_on, precision=str(self.precision),

@@ -26,9 +26,10 @@ from domain.commands import (
     RecordAct,
     RecordStatement,
     Retract,
+    declaration_named,
 )
 from domain.declaration import Declaration
-from domain.errors import Conflict, DomainError, InvalidInput, NotFound
+from domain.errors import Conflict, DomainError, InvalidInput
 from domain.ledger import IdempotencyKey
 from domain.parties import PartyRegistry
 from domain.statement import Statement
@@ -199,7 +200,7 @@ class DiplomaticRecord(Application[UUID]):
     # -- queries the commands and the seed loader need ----------------------------------------
 
     def declaration(self, slug: str) -> Declaration:
-        return self._declaration(slug)
+        return declaration_named(self, slug)
 
     def summit_exists(self, slug: str) -> bool:
         return self.exists(Summit.id_for(slug))
@@ -212,13 +213,6 @@ class DiplomaticRecord(Application[UUID]):
         return found is not None and self.exists(Statement.id_for(found.code, occurred_on, speaker, text))
 
     # -- machinery ------------------------------------------------------------------------------
-
-    def _declaration(self, slug: str) -> Declaration:
-        try:
-            declaration: Declaration = self.repository.get(Declaration.id_for(slug))
-        except AggregateNotFoundError:
-            raise NotFound(f"unknown declaration {slug!r}", field="declaration_id") from None
-        return declaration
 
     def _prior_answer(self, idempotency: Idempotency) -> Receipt | None:
         try:

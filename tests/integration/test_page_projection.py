@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import psycopg
 import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -22,36 +21,11 @@ from domain.values import ActKind, Confidence, Precision, Source, at_least, effe
 from projections.projector import Projector
 from projections.readmodel import Applied, Item, ReadModel, as_json, timestamp
 from projections.stance_history import THRESHOLDS, StanceHistory
-from projections.store import PostgresViewStore, Sql, SQLiteViewStore, ViewStore
+from projections.store import Sql, SQLiteViewStore, ViewStore
 from tests.integration.support import dump
 
 SOURCES = [Source("Wire report", "https://example.org/wire")]
 STANCE_TABLES = ("stance_declarations", "stance_acts", "stance_spans")
-
-
-@pytest.fixture
-def fresh_store(settings: Settings, tmp_path: Any) -> Iterator[Callable[[], ViewStore]]:
-    """Makes empty view stores of the test's backend: a new file, or a new PostgreSQL schema."""
-    made: list[tuple[ViewStore, str | None]] = []
-
-    def make() -> ViewStore:
-        if settings.database_url is None:
-            store: ViewStore = SQLiteViewStore(tmp_path / f"views-{uuid.uuid4().hex[:8]}.sqlite3")
-            made.append((store, None))
-            return store
-        schema = f"v_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(settings.database_url, autocommit=True) as conn:
-            conn.execute(f'CREATE SCHEMA "{schema}"')
-        store = PostgresViewStore(settings.database_url, schema, pool_size=2)
-        made.append((store, schema))
-        return store
-
-    yield make
-    for store, schema in made:
-        store.close()
-        if schema is not None and settings.database_url is not None:
-            with psycopg.connect(settings.database_url, autocommit=True) as conn:
-                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 def rows_of(store: ViewStore, tables: Sequence[str]) -> dict[str, list[tuple[Any, ...]]]:

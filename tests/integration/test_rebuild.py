@@ -3,49 +3,19 @@ whatever the page size, on both backends."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date
-from typing import Any
 
-import psycopg
 import pytest
 
 from api.bootstrap import Runtime
-from api.settings import Settings
 from domain.values import ActKind, Confidence, Position, Source
 from projections.projector import Projector
-from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore
+from projections.store import ViewStore
 from tests.integration.support import TABLES, dump
 
 SOURCES = [Source("Correction desk", "https://example.org/corrections")]
 
-
-
-@pytest.fixture
-def fresh_store(settings: Settings, tmp_path: Any) -> Iterator[Callable[[], ViewStore]]:
-    """Makes empty view stores of the test's backend: a new file, or a new PostgreSQL schema."""
-    made: list[tuple[ViewStore, str | None]] = []
-
-    def make() -> ViewStore:
-        if settings.database_url is None:
-            store: ViewStore = SQLiteViewStore(tmp_path / f"views-{uuid.uuid4().hex[:8]}.sqlite3")
-            made.append((store, None))
-            return store
-        schema = f"v_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(settings.database_url, autocommit=True) as conn:
-            conn.execute(f'CREATE SCHEMA "{schema}"')
-        store = PostgresViewStore(settings.database_url, schema)
-        made.append((store, schema))
-        return store
-
-    yield make
-    for store, schema in made:
-        store.close()
-        if schema is not None and settings.database_url is not None:
-            with psycopg.connect(settings.database_url, autocommit=True) as conn:
-                for doomed in (schema, f"{schema}_views"):
-                    conn.execute(f'DROP SCHEMA IF EXISTS "{doomed}" CASCADE')
 
 
 @pytest.fixture

@@ -10,8 +10,13 @@ rules use. Each span also carries the stretch of recording time during which the
 Spans are kept once per confidence threshold (min_confidence low, medium, high), each computed over
 the acts at or above it, so a reader who trusts only confirmed acts still asks one indexed lookup.
 
-When an act or a retraction for the pair is recorded at time T, the pair's open spans are closed
-at T and the new spans open at T. A question at (at, known_at, min_confidence) is then one lookup:
+When an act or a retraction for the pair is recorded at time T, the pair's spans are computed again from
+its live acts and compared with its open spans: an open span that is no longer wanted, or wanted with other
+content, is closed at T; a wanted span not yet open opens at T; the rest stay open as they were. So an act
+appended after a pair's last closes one span and opens two per threshold, whatever the pair's history, and
+the table grows with the acts rather than with the square of each pair's acts. (Closing and reopening every
+span of the pair gave the same answers, with rows quadratic in a pair's acts: the rebuild slowed with size.)
+A question at (at, known_at, min_confidence) is then one lookup:
   min_confidence = ?  and  valid_from <= at < valid_to  and  recorded_from <= known_at < recorded_to.
 Nothing is ever deleted that was once visible, so every past state of the record stays answerable.
 """
@@ -154,11 +159,9 @@ class StanceHistory(ReadModel):
 
 
 THRESHOLD_RANKS = tuple((threshold, CONFIDENCE_RANK[Confidence(threshold)]) for threshold in THRESHOLDS)
-# Always true (spans are written only at these thresholds), and it lets SQLite key a pair's lookup on either
-# span index whole rather than read every span of the declaration.
-EVERY_THRESHOLD = f" AND min_confidence IN ({', '.join(repr(t) for t in THRESHOLDS)})"
-RECORDED_TO = 7  # a span row's column that closing sets
+RECORDED_FROM, RECORDED_TO = 6, 7  # a span row's columns that opening and closing set
 DELETED = object()  # marks a span opened and closed at the same instant: never visible, never written
+STORED = object()  # the recorded_from of an open span that an earlier page wrote: closing it is SQL's job
 
 
 class _Act:
@@ -180,20 +183,39 @@ class _Act:
         return (self.effective_on, self.position)
 
 
-class _Pair:
-    """One (party, declaration) through a page: its acts, and the spans its last respan opened."""
+SpanKey = tuple[str, str]  # (min_confidence, valid_from): unique among a pair's open spans
 
-    __slots__ = ("acts", "declaration_id", "first", "had_spans", "open", "opened_at", "party")
+
+class _Pair:
+    """One (party, declaration) through a page: its acts, and its open spans."""
+
+    __slots__ = ("acts", "declaration_id", "open", "party")
 
     def __init__(self, party: str, declaration_id: str) -> None:
         self.party, self.declaration_id = party, declaration_id
         self.acts: list[_Act] = []
-        # A pair has open spans exactly when it has live acts: every change to its acts respans it (a
-        # retraction names its target's party and declaration), and the last live act always opens one.
-        self.had_spans = False
-        self.first: str | None = None  # when the page first respans it: its earlier open spans end then
-        self.open: list[list[Any]] = []
-        self.opened_at = ""
+        self.open: dict[SpanKey, list[Any]] = {}
+
+    def wanted(self) -> dict[SpanKey, list[Any]]:
+        """The spans the live acts make, per threshold: each act's runs until the next act that counts, and
+        a later act counting from the same day decides that day. Rows as written, not yet opened."""
+        live = [act for act in self.acts if not act.retracted]
+        spans: dict[SpanKey, list[Any]] = {}
+        for threshold, rank in THRESHOLD_RANKS:
+            counting = [act for act in live if act.rank >= rank] if rank else live
+            for i, act in enumerate(counting):
+                valid_to = counting[i + 1].effective_on if i + 1 < len(counting) else None
+                if valid_to == act.effective_on:
+                    continue
+                spans[(threshold, act.effective_on)] = [
+                    self.party, self.declaration_id, threshold, act.kind, act.effective_on, valid_to, None, None,
+                    act.event_id, act.position, act.precision, act.confidence, act.sources]
+        return spans
+
+
+def same_span(a: list[Any], b: list[Any]) -> bool:
+    """Whether two span rows of one pair and key say the same: stance, end in valid time, and act."""
+    return a[3] == b[3] and a[5] == b[5] and a[8:] == b[8:]
 
 
 class _Page:
@@ -207,11 +229,13 @@ class _Page:
         self.acts: list[list[Any]] = []
         self.retractions: list[tuple[str, str]] = []  # of acts this page did not insert
         self.spans: list[list[Any]] = []
+        self.closings: list[tuple[str, str, str, str, str]] = []  # of spans earlier pages opened
 
     def load(self, sql: Sql, pairs: list[tuple[str, str]]) -> None:
         """The live acts of every pair the page touches, as they stood before it: one query per 250 pairs,
         each pair one range of stance_acts_by_pair (a join on a VALUES list, which both engines drive from
-        the list; an IN list of row values made SQLite scan the table)."""
+        the list; an IN list of row values made SQLite scan the table). Their open spans are exactly the
+        ones those acts want, so they are computed, not read."""
         for pair in pairs:
             self.pairs[pair] = _Pair(*pair)
         for chunk in chunks(pairs, 250):
@@ -228,31 +252,31 @@ class _Page:
                 self.by_event_id[act.event_id] = act
                 self.pairs[(row["party"], row["declaration_id"])].acts.append(act)
         for state in self.pairs.values():
-            state.acts.sort(key=_Act.order)
-            state.had_spans = bool(state.acts)
+            if state.acts:
+                state.acts.sort(key=_Act.order)
+                state.open = state.wanted()
+                for stored in state.open.values():
+                    stored[RECORDED_FROM] = STORED
 
     def respan(self, pair: _Pair, recorded_at: str) -> None:
-        """What an act or retraction recorded at `recorded_at` does to the pair's spans: the open ones end
-        then (or, opened at that very instant, are dropped), and the live acts open new ones."""
-        if pair.first is None:
-            pair.first = recorded_at  # the spans open before the page: closed in SQL, in write()
-        else:
-            end = DELETED if pair.opened_at == recorded_at else recorded_at
-            for span in pair.open:
-                span[RECORDED_TO] = end
-        live = [act for act in pair.acts if not act.retracted]
-        opened = []
-        for threshold, rank in THRESHOLD_RANKS:
-            counting = [act for act in live if act.rank >= rank]
-            for i, act in enumerate(counting):
-                valid_to = counting[i + 1].effective_on if i + 1 < len(counting) else None
-                if valid_to == act.effective_on:
-                    continue  # a later act counting from the same day decides that day
-                opened.append([pair.party, pair.declaration_id, threshold, act.kind, act.effective_on, valid_to,
-                               recorded_at, None, act.event_id, act.position, act.precision, act.confidence,
-                               act.sources])
-        self.spans.extend(opened)
-        pair.open, pair.opened_at = opened, recorded_at
+        """What an act or retraction recorded at `recorded_at` does to the pair's spans: each open span its
+        live acts no longer want as it is ends then (or, opened at that very instant, is dropped), each
+        wanted span not open opens then, and the others stay open."""
+        wanted = pair.wanted()
+        for key, span in list(pair.open.items()):
+            new = wanted.get(key)
+            if new is not None and same_span(span, new):
+                del wanted[key]
+                continue
+            del pair.open[key]
+            if span[RECORDED_FROM] is STORED:
+                self.closings.append((pair.party, pair.declaration_id, key[0], key[1], recorded_at))
+            else:
+                span[RECORDED_TO] = DELETED if span[RECORDED_FROM] == recorded_at else recorded_at
+        for key, span in wanted.items():
+            span[RECORDED_FROM] = recorded_at
+            pair.open[key] = span
+            self.spans.append(span)
 
     def write(self, sql: Sql) -> None:
         sql.executemany("INSERT INTO stance_declarations (declaration_id, published_on) VALUES (?, ?)",
@@ -264,20 +288,23 @@ class _Page:
             " precision, recorded_at, retracted_at, confidence, sources) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             self.acts,
         )
-        # Each touched pair's spans from before the page end when the page first respans it; those opened
-        # at that very instant were never visible to anyone, and go. A pair new to the page has none.
-        ends = [(p.party, p.declaration_id, p.first) for p in self.pairs.values()
-                if p.first is not None and p.had_spans]
-        sql.executemany("DELETE FROM stance_spans WHERE party = ? AND declaration_id = ?" + EVERY_THRESHOLD
-                        + " AND recorded_to IS NULL AND recorded_from = ?", ends)
-        sql.executemany("UPDATE stance_spans SET recorded_to = ? WHERE party = ? AND declaration_id = ?"
-                        + EVERY_THRESHOLD + " AND recorded_to IS NULL", [(t, p, d) for p, d, t in ends])
+        # The open spans of earlier pages that this page ends, each found by its key on stance_spans_by_party;
+        # one opened at that very instant was never visible to anyone, and goes. Before the INSERT, whose
+        # spans may share their keys.
+        sql.executemany(CLOSE_STORED_SPAN[0], self.closings)
+        sql.executemany(CLOSE_STORED_SPAN[1], [(t, p, d, m, v) for p, d, m, v, t in self.closings])
         sql.executemany(
             "INSERT INTO stance_spans (party, declaration_id, min_confidence, stance, valid_from, valid_to,"
             " recorded_from, recorded_to, event_id, position, precision, confidence, sources)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [span for span in self.spans if span[RECORDED_TO] is not DELETED],
         )
+
+
+_OPEN_SPAN = " WHERE party = ? AND declaration_id = ? AND min_confidence = ? AND valid_from = ? AND recorded_to IS NULL"
+# Ending one open span at T: parameters (party, declaration, threshold, valid_from, T), then (T, party, ...).
+CLOSE_STORED_SPAN = ("DELETE FROM stance_spans" + _OPEN_SPAN + " AND recorded_from = ?",
+                     "UPDATE stance_spans SET recorded_to = ?" + _OPEN_SPAN)
 
 
 # The parameters that follow it: min_confidence, at, at, known_at, known_at.

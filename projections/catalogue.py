@@ -62,17 +62,11 @@ class Catalogue(ReadModel):
             handler = self.handler(type(item.event))
             if handler is not None:
                 handler(self, item, page)
-        sql.executemany(
-            "INSERT INTO summits (id, name, hosts, city, starts_on, ends_on, notes, sources, confidence,"
-            " event_id, position, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            page.summits,
-        )
-        sql.executemany("INSERT INTO summit_hosts (party, summit_id) VALUES (?, ?)", page.hosts)
-        sql.executemany(
-            "INSERT INTO declarations (id, title, summit_id, published_on, notes, sources, confidence,"
-            " event_id, position, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            page.declarations,
-        )
+        sql.insert("summits", ("id", "name", "hosts", "city", "starts_on", "ends_on", "notes", "sources",
+                               "confidence", "event_id", "position", "recorded_at"), page.summits)
+        sql.insert("summit_hosts", ("party", "summit_id"), page.hosts)
+        sql.insert("declarations", ("id", "title", "summit_id", "published_on", "notes", "sources", "confidence",
+                                    "event_id", "position", "recorded_at"), page.declarations)
 
     @handles(Summit.Hosted)
     def _hosted(self, item: Item, page: _Page) -> None:

@@ -142,11 +142,8 @@ class EventLog(ReadModel):
                 rows.append((position, str(event.event_id), shape.kind, shape.occurred_on, recorded_at,
                              shape.parties[0] if len(shape.parties) == 1 else None, shape.declaration_id,
                              event_data_json(event)))
-        sql.executemany(
-            "INSERT INTO event_log (position, event_id, kind, occurred_on, recorded_at, party, declaration_id, data)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+        sql.insert("event_log", ("position", "event_id", "kind", "occurred_on", "recorded_at", "party",
+                                 "declaration_id", "data"), rows)
 
 
 def list_events(sql: Sql, after: int, limit: int) -> list[dict[str, Any]]:

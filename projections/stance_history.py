@@ -159,6 +159,10 @@ class StanceHistory(ReadModel):
 
 
 THRESHOLD_RANKS = tuple((threshold, CONFIDENCE_RANK[Confidence(threshold)]) for threshold in THRESHOLDS)
+ACT_COLUMNS = ("event_id", "position", "declaration_id", "party", "kind", "occurred_on", "effective_on", "precision",
+               "recorded_at", "retracted_at", "confidence", "sources")
+SPAN_COLUMNS = ("party", "declaration_id", "min_confidence", "stance", "valid_from", "valid_to", "recorded_from",
+                "recorded_to", "event_id", "position", "precision", "confidence", "sources")
 RECORDED_FROM, RECORDED_TO = 6, 7  # a span row's columns that opening and closing set
 DELETED = object()  # marks a span opened and closed at the same instant: never visible, never written
 STORED = object()  # the recorded_from of an open span that an earlier page wrote: closing it is SQL's job
@@ -279,26 +283,16 @@ class _Page:
             self.spans.append(span)
 
     def write(self, sql: Sql) -> None:
-        sql.executemany("INSERT INTO stance_declarations (declaration_id, published_on) VALUES (?, ?)",
-                        self.declarations)
+        sql.insert("stance_declarations", ("declaration_id", "published_on"), self.declarations)
         # Before the INSERT: these are for acts of earlier pages, and must not reach one this page inserts.
         sql.executemany("UPDATE stance_acts SET retracted_at = ? WHERE event_id = ?", self.retractions)
-        sql.executemany(
-            "INSERT INTO stance_acts (event_id, position, declaration_id, party, kind, occurred_on, effective_on,"
-            " precision, recorded_at, retracted_at, confidence, sources) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            self.acts,
-        )
+        sql.insert("stance_acts", ACT_COLUMNS, self.acts)
         # The open spans of earlier pages that this page ends, each found by its key on stance_spans_by_party;
         # one opened at that very instant was never visible to anyone, and goes. Before the INSERT, whose
         # spans may share their keys.
         sql.executemany(CLOSE_STORED_SPAN[0], self.closings)
         sql.executemany(CLOSE_STORED_SPAN[1], [(t, p, d, m, v) for p, d, m, v, t in self.closings])
-        sql.executemany(
-            "INSERT INTO stance_spans (party, declaration_id, min_confidence, stance, valid_from, valid_to,"
-            " recorded_from, recorded_to, event_id, position, precision, confidence, sources)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [span for span in self.spans if span[RECORDED_TO] is not DELETED],
-        )
+        sql.insert("stance_spans", SPAN_COLUMNS, [span for span in self.spans if span[RECORDED_TO] is not DELETED])
 
 
 _OPEN_SPAN = " WHERE party = ? AND declaration_id = ? AND min_confidence = ? AND valid_from = ? AND recorded_to IS NULL"

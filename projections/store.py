@@ -41,6 +41,20 @@ class Sql:
         if rows:
             self._cursor.executemany(self._sql(sql), [tuple(r) for r in rows])
 
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Plain rows into a table: COPY on PostgreSQL (one stream instead of a statement per row, about 1.5x
+        the rebuild's rate in a prototype), one executemany on SQLite, where statements cost no round trip."""
+        if not rows:
+            return
+        names = ", ".join(columns)
+        if self._postgres:
+            with self._cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join("?" for _ in columns)
+            self._cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", [tuple(r) for r in rows])
+
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         self._cursor.execute(self._sql(sql), tuple(params))
         if self._postgres:

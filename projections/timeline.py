@@ -102,10 +102,7 @@ class Timeline(ReadModel):
             " retraction_reason = ?, retraction_sources = ? WHERE event_id = ?",
             page.retractions,
         )
-        sql.executemany(
-            f"INSERT INTO timeline ({', '.join(ALL_COLUMNS)}) VALUES ({', '.join('?' for _ in ALL_COLUMNS)})",
-            page.rows,
-        )
+        sql.insert("timeline", ALL_COLUMNS, page.rows)
 
     @handles(Summit.Hosted)
     def _hosted(self, item: Item, page: _Page) -> None:

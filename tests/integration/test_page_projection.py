@@ -463,6 +463,9 @@ class Asked:
         self.asked.extend((sql, tuple(row)) for row in rows[:1])
         self.sql.executemany(sql, rows)
 
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        self.sql.insert(table, columns, rows)  # plain inserts search nothing
+
 
 def test_a_pages_stance_statements_are_each_keyed_lookups_on_sqlite(tmp_path: Any) -> None:
     store = SQLiteViewStore(tmp_path / "views.sqlite3")

@@ -29,7 +29,7 @@ def test_a_failing_insert_leaves_nothing_of_its_transaction(fresh_store: Callabl
     store = fresh_store()
     with store.transaction() as sql:
         sql.execute("CREATE TABLE copied (name TEXT PRIMARY KEY, n BIGINT NOT NULL)")
-    with pytest.raises(Exception, match="(?i)unique|duplicate"), store.transaction() as sql:
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"), store.transaction() as sql:
         sql.insert("copied", ("name", "n"), [("a", 1), ("b", 2)])
         sql.insert("copied", ("name", "n"), [("c", 3), ("a", 4)])
     with store.reading() as sql:

@@ -55,10 +55,13 @@ class Sql:
             marks = ", ".join("?" for _ in columns)
             self._cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", [tuple(r) for r in rows])
 
-    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        self._cursor.execute(self._sql(sql), tuple(params))
+    def rows(self, sql: str, params: Sequence[Any] = (), *, planned_each_time: bool = False) -> list[Row]:
+        """`planned_each_time`: never a prepared statement on PostgreSQL, for a query whose best plan changes as
+        its tables grow: a plan cached while a rebuild's tables were nearly empty (a scan) would stay."""
         if self._postgres:
+            self._cursor.execute(self._sql(sql), tuple(params), prepare=False if planned_each_time else None)
             return list(self._cursor.fetchall())
+        self._cursor.execute(sql, tuple(params))
         # Plain tuples zipped with the names once: several times cheaper than dict(sqlite3.Row) per row.
         found = self._cursor.fetchall()
         names = [column[0] for column in self._cursor.description] if found else []

@@ -455,9 +455,9 @@ class Asked:
         self.sql = sql
         self.asked: list[tuple[str, tuple[Any, ...]]] = []
 
-    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    def rows(self, sql: str, params: Sequence[Any] = (), **options: Any) -> list[dict[str, Any]]:
         self.asked.append((sql, tuple(params)))
-        return self.sql.rows(sql, params)
+        return self.sql.rows(sql, params, **options)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         self.asked.extend((sql, tuple(row)) for row in rows[:1])

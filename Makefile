@@ -63,7 +63,7 @@ bench: dev  ## benchmarks against the floor, 10k acts on SQLite and PostgreSQL (
 	$(BIN)/python -m bench.run quick
 	$(BIN)/python -m bench.report bench/results/quick.json --update docs/benchmarks.md
 
-bench-full: dev  ## the same at 10k, 100k and 1M acts (hours: the 1M import alone is long)
+bench-full: dev  ## the same at 10k, 100k and 1M acts (SQLite alone ~40 min; with PostgreSQL at 1M, longer)
 	$(BIN)/python -m bench.run full
 	$(BIN)/python -m bench.report bench/results/full.json --update docs/benchmarks.md
 

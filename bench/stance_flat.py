@@ -1,9 +1,9 @@
 """Is the one-pair stance flat in the size of the history? The engine's `stance_of` on two SQLite view stores,
 in one process, in alternating rounds: `python -m bench.stance_flat SMALL_VIEWS LARGE_VIEWS [--rounds 3]`.
 
-Each store is a data directory's `views.sqlite3` (fill one with `python -m bench.generate --size 1m --out F`,
-then `DIPLO_DATA_DIR=D diplo import F` and `DIPLO_DATA_DIR=D diplo project`). Asks 3,000 random questions
-(a pair that has acts, a day from 1995 on, known_at now) per store and round, and prints p50 and p99 per round
+Each store is a data directory's `views.sqlite3`: fill one with `python -m bench.generate --size 1m --out F`
+and `DIPLO_DATA_DIR=D diplo import F`, which catches the read models up (a 1M file: ~20 min). Asks 3,000 random
+questions (a pair that has acts, a day from 1995 on, known_at now) per store and round; prints p50 and p99 per round
 and the large/small ratio of their medians over the rounds. The first round also shows a cold file.
 """
 

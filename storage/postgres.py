@@ -98,6 +98,11 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
             error: Exception | None = None
             with conn.pipeline() as pipeline, conn.cursor() as curs:
                 try:
+                    if len(pg_stored_events) > INSERT_SLICE:
+                        # A bulk import: between its round trips the client maps and hashes millions of events
+                        # (seconds), which eventsourcing's idle_in_transaction_session_timeout (5 s) took for an
+                        # abandoned transaction. A client that dies still closes its socket, which ends it.
+                        curs.execute("SET LOCAL idle_in_transaction_session_timeout = '120s'")
                     self._lock_table(curs)
                     self._notify_channel(curs)
                     inserted = []

@@ -206,7 +206,7 @@ class _Pair:
         live = [act for act in self.acts if not act.retracted]
         spans: dict[SpanKey, list[Any]] = {}
         for threshold, rank in THRESHOLD_RANKS:
-            counting = [act for act in live if act.rank >= rank] if rank else live
+            counting = [act for act in live if act.rank >= rank]
             for i, act in enumerate(counting):
                 valid_to = counting[i + 1].effective_on if i + 1 < len(counting) else None
                 if valid_to == act.effective_on:

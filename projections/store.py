@@ -42,18 +42,15 @@ class Sql:
             self._cursor.executemany(self._sql(sql), [tuple(r) for r in rows])
 
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-        """Plain rows into a table: COPY on PostgreSQL (one stream instead of a statement per row, about 1.5x
-        the rebuild's rate in a prototype), one executemany on SQLite, where statements cost no round trip."""
-        if not rows:
-            return
+        """Plain rows into a table: one COPY stream on PostgreSQL, one executemany on SQLite (in an A/B of the
+        100k rebuild, COPY and psycopg's pipelined executemany ran level: docs/benchmarks.md, round 2)."""
         names = ", ".join(columns)
-        if self._postgres:
+        if not self._postgres:
+            self.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' for _ in columns)})", rows)
+        elif rows:
             with self._cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
-        else:
-            marks = ", ".join("?" for _ in columns)
-            self._cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", [tuple(r) for r in rows])
 
     def rows(self, sql: str, params: Sequence[Any] = (), *, planned_each_time: bool = False) -> list[Row]:
         """`planned_each_time`: never a prepared statement on PostgreSQL, for a query whose best plan changes as

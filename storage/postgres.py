@@ -140,13 +140,13 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
         # Linked and inserted a slice at a time: hashing a whole bulk import (2M events) before one INSERT left
         # the transaction idle past idle_in_transaction_session_timeout, and the server dropped it.
         for start in range(0, len(ordered), INSERT_SLICE):
+            chunk = ordered[start:start + INSERT_SLICE]
             links = []
-            for position, event in ordered[start:start + INSERT_SLICE]:
+            for position, event in chunk:
                 before = link(before, position, originator_text(event.originator_id), event.originator_version,
                               event.topic, event.state)
                 links.append(before)
-            curs.execute(self.sql_insert_links, ([p for p, _ in ordered[start:start + INSERT_SLICE]], links),
-                         prepare=True)
+            curs.execute(self.sql_insert_links, ([p for p, _ in chunk], links), prepare=True)
         return positions
 
     # -- reading the chain back (for `diplo verify`) -------------------------------------------------

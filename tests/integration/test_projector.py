@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
@@ -35,32 +34,24 @@ def tracking(store: ViewStore) -> dict[str, int]:
 
 
 @pytest.fixture
-def open_store(settings: Settings, tmp_path: Any) -> Iterator[Callable[[str | None], ViewStore]]:
-    """Opens view stores of the test's backend: the runtime's own database (None) or a new, empty one."""
-    made: list[tuple[ViewStore, str | None]] = []
+def open_store(
+    settings: Settings, fresh_store: Callable[[], ViewStore]
+) -> Iterator[Callable[[str | None], ViewStore]]:
+    """Opens view stores of the test's backend: the runtime's own database (None) or a new, empty one (any
+    name, which only says what the test uses it for)."""
+    opened: list[ViewStore] = []
 
     def make(name: str | None) -> ViewStore:
-        if settings.database_url is None:
-            path = settings.views_path() if name is None else tmp_path / f"{name}.sqlite3"
-            store: ViewStore = SQLiteViewStore(path)
-            made.append((store, None))
-            return store
-        schema = settings.views_schema
         if name is not None:
-            schema = f"v_{uuid.uuid4().hex[:12]}"
-            with psycopg.connect(settings.database_url, autocommit=True) as conn:
-                conn.execute(f'CREATE SCHEMA "{schema}"')
-        store = PostgresViewStore(settings.database_url, schema)
-        made.append((store, schema if name is not None else None))
+            return fresh_store()
+        store: ViewStore = (SQLiteViewStore(settings.views_path()) if settings.database_url is None
+                            else PostgresViewStore(settings.database_url, settings.views_schema))
+        opened.append(store)
         return store
 
     yield make
-    for store, schema in made:
+    for store in opened:
         store.close()
-        if schema is not None and settings.database_url is not None:
-            with psycopg.connect(settings.database_url, autocommit=True) as conn:
-                for doomed in (schema, f"{schema}_views"):
-                    conn.execute(f'DROP SCHEMA IF EXISTS "{doomed}" CASCADE')
 
 
 @pytest.fixture

@@ -312,11 +312,20 @@ def jsonl_chunks(pages: Iterable[Page]) -> Iterator[str]:
         yield "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in page)
 
 
+# A spreadsheet runs a cell that begins with one of these as a formula (CSV injection): a recorded statement
+# beginning "=HYPERLINK(" would become a live link on a desk that double-clicks the file. Such a cell is written
+# with a leading apostrophe, which spreadsheets take as "this is text" (OWASP's advice); the JSON lines and
+# Parquet exports carry every text exactly.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"  # as in the JSON lines, and read as booleans by pandas
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
     return value
 
 

@@ -32,6 +32,8 @@ from tests.api.support import AUTH, BACKENDS, PROBLEM, SOURCE, assert_problem, e
 
 # A statement text that CSV must quote: commas, double quotes, a newline and non-ASCII.
 AWKWARD = 'We said, "not yet" — and then:\nwe signed; “quotes”, commas, and all'
+# A statement a spreadsheet would run as a formula if its cell were written as recorded.
+FORMULA = '=HYPERLINK("http://example.invalid/","click")'
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -51,6 +53,12 @@ def client(seeded: Runtime) -> Iterator[TestClient]:
         response = test_client.post(
             "/v1/statements", headers=AUTH,
             json={"party": "GB", "speaker": "A spokesperson", "occurred_on": "2025-02-12", "text": AWKWARD,
+                  "about": "paris-statement", "position": "neutral", "sources": [SOURCE]},
+        )
+        assert response.status_code == 201, response.text
+        response = test_client.post(
+            "/v1/statements", headers=AUTH,
+            json={"party": "FR", "speaker": "A spokesperson", "occurred_on": "2025-02-12", "text": FORMULA,
                   "about": "paris-statement", "position": "neutral", "sources": [SOURCE]},
         )
         assert response.status_code == 201, response.text
@@ -123,6 +131,16 @@ def test_csv_quotes_texts_with_commas_quotes_and_newlines_and_reads_back_exactly
     rows = csv_rows(response)
     assert AWKWARD in [row["text"] for row in rows]
     assert '"We said, ""not yet"" — and then:\nwe signed; “quotes”, commas, and all"' in response.text
+
+
+def test_csv_writes_a_text_a_spreadsheet_would_run_as_a_formula_as_text_and_json_lines_keep_it_exact(
+    client: TestClient,
+) -> None:
+    rows = csv_rows(export(client, "timeline", format="csv", party="FR", kind="statement"))
+    assert "'" + FORMULA in [row["text"] for row in rows]
+    assert not any(value.startswith(("=", "+", "-", "@")) for row in rows for value in row.values())
+    exact = lines(export(client, "timeline", format="jsonl", party="FR", kind="statement"))
+    assert FORMULA in [row["text"] for row in exact]
 
 
 def test_csv_nested_values_are_json_text_and_booleans_read_as_true_or_false(client: TestClient) -> None:

@@ -26,6 +26,8 @@ from projections.timeline import Timeline
 log = logging.getLogger(__name__)
 
 TRACKING_DDL = "CREATE TABLE IF NOT EXISTS view_tracking (name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
+# The version of each model as built; a tracked model without a row here predates versions (built at 0).
+VERSIONS_DDL = "CREATE TABLE IF NOT EXISTS view_versions (name TEXT PRIMARY KEY, version INTEGER NOT NULL)"
 
 
 def default_read_models() -> list[ReadModel]:
@@ -75,15 +77,31 @@ class Projector:
     # -- schema -----------------------------------------------------------------------------------
 
     def setup(self) -> None:
+        """Creates what is missing. A model built at another version than the code's is dropped and starts
+        again from position 0, so it replays the log as a newly added model does (the others keep theirs)."""
         with self.store.transaction() as sql:
             # CREATE TABLE IF NOT EXISTS is not safe against a concurrent twin on PostgreSQL.
             self.store.serialise_schema_changes(sql)
             sql.execute(TRACKING_DDL)
+            sql.execute(VERSIONS_DDL)
+            tracked = {r["name"] for r in sql.rows("SELECT name FROM view_tracking")}
+            built = {r["name"]: int(r["version"]) for r in sql.rows("SELECT name, version FROM view_versions")}
             for model in self.read_models:
+                if model.name in tracked and built.get(model.name, 0) != model.version:
+                    log.warning("read model %s was built at version %s; this release writes version %s: "
+                                "replaying it from the log", model.name, built.get(model.name, 0), model.version)
+                    model.drop(sql)
+                    sql.execute("DELETE FROM view_tracking WHERE name = ?", (model.name,))
+                    model.forget()
                 model.create(sql)
                 sql.execute(
                     "INSERT INTO view_tracking (name, position) VALUES (?, 0) ON CONFLICT (name) DO NOTHING",
                     (model.name,),
+                )
+                sql.execute(
+                    "INSERT INTO view_versions (name, version) VALUES (?, ?)"
+                    " ON CONFLICT (name) DO UPDATE SET version = excluded.version",
+                    (model.name, model.version),
                 )
 
     def rebuild_beside(self, progress: Callable[[int, int], None] | None = None) -> int:

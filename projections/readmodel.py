@@ -73,6 +73,10 @@ class ReadModel:
     name: str = ""
     tables: tuple[str, ...] = ()
     ddl: tuple[str, ...] = ()
+    # The shape of what the model stores. Bump it with any change to its tables or to what it writes for an
+    # event: a store built at another version is then dropped and replayed from the log at the projector's
+    # start (Projector.setup), rather than answering from tables the code no longer understands.
+    version: int = 1
     _handlers: ClassVar[dict[type, Callable[..., Any]]] = {}
     _resolved: ClassVar[dict[type, Callable[..., Any] | None]] = {}
 

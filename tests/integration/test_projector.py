@@ -188,6 +188,36 @@ def test_a_read_model_added_to_a_caught_up_store_is_caught_up_too(
     assert dump(unprojected.store) == reference(unprojected, open_store)
 
 
+def test_a_read_model_built_at_another_version_is_dropped_and_replayed_and_the_others_keep_their_place(
+    unprojected: Runtime, open_store: Callable[[str | None], ViewStore]
+) -> None:
+    app, store = unprojected.app, unprojected.store
+    Projector(app.recorder, app.mapper, store).catch_up()
+    head = app.recorder.max_notification_id()
+    with store.transaction() as sql:  # a store from before versions, whose stance tables an old release wrote
+        sql.execute("DELETE FROM view_versions WHERE name = 'stance_history'")
+        sql.execute("DELETE FROM stance_spans WHERE party = 'GB'")
+        sql.execute("UPDATE stance_acts SET confidence = 'low'")
+
+    newer = Projector(app.recorder, app.mapper, store)
+    assert tracking(store) == {"event_log": head, "catalogue": head, "timeline": head, "stance_history": 0}
+    newer.catch_up()
+    assert dump(store) == reference(unprojected, open_store)
+
+    class Reshaped(StanceHistory):
+        version = StanceHistory.version + 1  # a release that changes what the model writes
+
+    with store.transaction() as sql:
+        sql.execute("DELETE FROM stance_spans WHERE party = 'US'")
+    Projector(app.recorder, app.mapper, store, read_models=[EventLog(), Catalogue(), Reshaped()])
+    assert tracking(store)["stance_history"] == 0 and tracking(store)["event_log"] == head
+    Projector(app.recorder, app.mapper, store).catch_up()  # and back: the version differs again, so again
+    assert dump(store) == reference(unprojected, open_store)
+    with store.reading() as sql:
+        assert {r["name"]: r["version"] for r in sql.rows("SELECT name, version FROM view_versions")} == {
+            "event_log": 1, "catalogue": 1, "timeline": 1, "stance_history": 1}
+
+
 def wait_until_blocked_by(settings: Settings, pids: list[int]) -> None:
     """Returns once a connection waits on the backend holding the first setup open (PostgreSQL),
     or after a pause (SQLite, whose second setup busy-waits on BEGIN IMMEDIATE)."""

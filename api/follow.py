@@ -36,7 +36,10 @@ def describe(event: dict[str, Any]) -> str:
     party = data.get("party") or ",".join(data.get("hosts", []))
     detail = data.get("text") or data.get("title") or data.get("name") or data.get("reason") or ""
     style = STYLE.get(kind, "white")
-    return (f"[dim]#{event['position']}[/dim] {event['occurred_on'] or '':10} [{style}]{kind:9}[/] "
+    day = event["occurred_on"] or ""
+    if event.get("approximate"):  # known only to its month or year: show the period, marked as the replay does
+        day = (day[:7] if data.get("precision") == "month" else day[:4]) + "~"
+    return (f"[dim]#{event['position']}[/dim] {day:10} [{style}]{kind:9}[/] "
             f"{party:6} {subject}  {detail[:80]}")
 
 

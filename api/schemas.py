@@ -350,6 +350,7 @@ class EventPublic(BaseModel):
     event_id: str
     kind: str
     occurred_on: str | None
+    approximate: bool = APPROXIMATE
     recorded_at: str
     data: dict[str, Any]
 

@@ -15,6 +15,7 @@ from uuid import UUID
 from domain.declaration import Declaration
 from domain.statement import Statement
 from domain.summit import Summit
+from domain.values import is_approximate
 from projections.readmodel import Applied, Item, ReadModel, timestamp
 from projections.store import Sql
 
@@ -56,7 +57,15 @@ class PublicEvent:
 
     def as_dict(self) -> dict[str, Any]:
         return {"position": self.position, "event_id": self.event_id, "kind": self.kind,
-                "occurred_on": self.occurred_on, "recorded_at": self.recorded_at, "data": self.data}
+                "occurred_on": self.occurred_on, "approximate": approximate(self.data),
+                "recorded_at": self.recorded_at, "data": self.data}
+
+
+def approximate(data: dict[str, Any]) -> bool:
+    """An act or statement known only to its month or year, so a reader of the log does not take its
+    `occurred_on` (the period's first day) for the day it happened."""
+    precision = data.get("precision")
+    return precision is not None and is_approximate(precision)
 
 
 class _Shape(NamedTuple):
@@ -154,6 +163,7 @@ def list_events(sql: Sql, after: int, limit: int) -> list[dict[str, Any]]:
     )
     for row in rows:
         row["data"] = json.loads(row["data"])
+        row["approximate"] = approximate(row["data"])
     return rows
 
 
@@ -164,4 +174,5 @@ def find_event(sql: Sql, event_id: str) -> dict[str, Any] | None:
     )
     if row is not None:
         row["data"] = json.loads(row["data"])
+        row["approximate"] = approximate(row["data"])
     return row

@@ -252,7 +252,7 @@ def timeline_pages(
 # The columns of each dataset in CSV and Parquet; nested values (sources, data, hosts) are JSON text.
 COLUMNS: dict[Dataset, tuple[str, ...]] = {
     Dataset.EVENTS: (
-        "position", "event_id", "kind", "occurred_on", "recorded_at", "party", "declaration_id", "data",
+        "position", "event_id", "kind", "occurred_on", "approximate", "recorded_at", "party", "declaration_id", "data",
         "originator_id", "originator_version", "topic",
     ),
     Dataset.STANCES: (
@@ -279,7 +279,7 @@ def flat(dataset: Dataset, record: Record) -> Record:
     if dataset is Dataset.EVENTS:
         log = record["log"]
         return {
-            **{c: record[c] for c in ("position", "event_id", "kind", "occurred_on", "recorded_at")},
+            **{c: record[c] for c in ("position", "event_id", "kind", "occurred_on", "approximate", "recorded_at")},
             "party": " ".join(record["parties"]) or None,
             "declaration_id": record["declaration_id"],
             "data": _json_text(record["data"]),

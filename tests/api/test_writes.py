@@ -364,6 +364,19 @@ def test_an_acts_precision_and_confidence_are_kept(client: TestClient) -> None:
     assert (signatory["precision"], signatory["confidence"]) == ("month", "low")
 
 
+def test_the_event_log_says_which_acts_are_known_only_to_their_month_or_year(client: TestClient) -> None:
+    declaration_id = new_declaration(client)
+    rough = record(client, declaration_id, "signed", "SN", "2024-05-01", precision="month")
+    exact = record(client, declaration_id, "signed", "GH", "2024-05-02")
+    events = client.get("/v1/events", params={"after": rough["position"] - 1, "limit": 10}).json()["events"]
+    flags = {e["position"]: (e["approximate"], e["data"]["precision"]) for e in events}
+    assert flags[rough["position"]] == (True, "month") and flags[exact["position"]] == (False, "day")
+    published = next(e for e in client.get("/v1/events", params={"after": 0, "limit": 1000}).json()["events"]
+                     if e["kind"] == "published" and e["data"].get("slug", e["data"].get("declaration_id"))
+                     == declaration_id)
+    assert published["approximate"] is False  # an event without a precision is not approximate
+
+
 def test_the_same_statement_recorded_twice_is_a_409_and_stored_once(client: TestClient, runtime: Runtime) -> None:
     body = statement_body("SG")
     assert post(client, "/v1/statements", body).status_code == 201

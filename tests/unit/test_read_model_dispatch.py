@@ -49,6 +49,13 @@ def test_the_event_logs_data_is_the_json_of_what_describe_gives_the_stream() -> 
     assert describe(event(EventIndex.Indexed, event_id=uuid.uuid4(), aggregate_id=uuid.uuid4(), kind="x"), 8) is None
 
 
+def test_the_stream_marks_an_act_known_only_to_its_month_as_approximate_and_nothing_else() -> None:
+    flags = [(public.kind, public.as_dict()["approximate"]) for public in (describe(each, 7) for each in EVENTS)
+             if public is not None]
+    assert flags == [("hosted", False), ("published", False), ("signed", False), ("retracted", False),
+                     ("statement", True), ("retracted", False)]
+
+
 class Acts(ReadModel):
     name = "acts"
 

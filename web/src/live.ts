@@ -123,7 +123,8 @@ function feedItem(event: LogEvent): HTMLLIElement {
     parts.push(event.kind === "statement" ? "on " : "", h("a", { href: declarationHref(declaration, event.occurred_on), "data-nav": true }, declaration), " ");
   }
   return h("li", { class: "feed-item", "data-position": event.position, "data-kind": event.kind, "data-event-id": event.event_id, "data-party": party },
-    h("span", { class: "feed-meta" }, `#${event.position}`, event.occurred_on ? ` · ${formatDay(event.occurred_on, true)}` : ""),
+    h("span", { class: "feed-meta" }, `#${event.position}`, event.occurred_on ? ` · ${formatDay(event.occurred_on, true)}` : "",
+      event.approximate ? ` (${String(event.data.precision)})` : ""),
     h("span", { class: "feed-text" }, ...parts));
 }
 

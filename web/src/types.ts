@@ -113,6 +113,8 @@ export interface LogEvent {
   event_id: string;
   kind: string;
   occurred_on: string | null;
+  /** Known only to its month or year (data.precision): occurred_on is the period's first day. */
+  approximate: boolean;
   recorded_at: string;
   data: Record<string, unknown>;
 }

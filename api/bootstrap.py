@@ -18,6 +18,12 @@ from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore
 from seeds.organisations import load_organisations
 from storage.encryption import UnreadableLog, check_readable
 
+# How long a PostgreSQL pool keeps retrying one lost connection (psycopg_pool's reconnect_timeout, 5 min by
+# default) before giving it up. Its retries double their wait (1, 2, 4, … s), so after a long outage the
+# next retry could come half a minute after the database is back. Given up sooner, a connection is opened
+# afresh by the next request or projector page, so the API recovers as soon as the database answers.
+RECONNECT_SECONDS = 5.0
+
 
 @dataclass
 class Runtime:
@@ -68,10 +74,13 @@ def bootstrap(settings: Settings, *, start_projector: bool = True, follow: bool 
     parties = PartyRegistry(load_organisations())
     if settings.uses_postgres:
         _create_schema(settings)
-        store: ViewStore = PostgresViewStore(settings.database_url or "", settings.views_schema)
+        store: ViewStore = PostgresViewStore(settings.database_url or "", settings.views_schema,
+                                             reconnect_timeout=RECONNECT_SECONDS)
     else:
         store = SQLiteViewStore(settings.views_path())
     app = DiplomaticRecord(settings.eventsourcing_env(), parties=parties)
+    if settings.uses_postgres:  # eventsourcing does not take the pool's reconnect_timeout from its settings
+        app.recorder.datastore.pool.reconnect_timeout = RECONNECT_SECONDS  # type: ignore[attr-defined]
     try:
         check_readable(app.recorder, app.mapper)  # a wrong DIPLO_CIPHER_KEY stops the start, not a first read
     except UnreadableLog:

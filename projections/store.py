@@ -281,7 +281,8 @@ class PostgresViewStore(ViewStore):
 
     postgres = True
 
-    def __init__(self, conninfo: str, schema: str, pool_size: int = 10) -> None:
+    def __init__(self, conninfo: str, schema: str, pool_size: int = 10, *,
+                 reconnect_timeout: float = 5 * 60.0) -> None:
         from psycopg.rows import dict_row
         from psycopg_pool import ConnectionPool
 
@@ -311,6 +312,7 @@ class PostgresViewStore(ViewStore):
             check=self._check,
             open=True,
             timeout=10,
+            reconnect_timeout=reconnect_timeout,
         )
 
     def _generation(self, conn: psycopg.Connection[Any]) -> int | None:

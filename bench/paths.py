@@ -30,16 +30,13 @@ from bench.stores import Workspace, workspace
 from domain.declaration import Declaration
 from projections.projector import Projector
 from projections.readmodel import timestamp
-from projections.stance_history import BOTH_TIMES, ONE_PAIR, both_times, stance_of, stances_of
+from projections.stance_history import EVERY_DECLARATION, ONE_PAIR, both_times, stance_of, stances_of
 from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore
 
 Log = Callable[[str], None]
-STANCE_SQL = (
-    "SELECT s.declaration_id, d.title, s.stance, s.valid_from AS since, s.precision, s.confidence,"
-    " s.event_id, s.position, s.sources FROM stance_spans s LEFT JOIN declarations d ON d.id = s.declaration_id"
-    " WHERE s.party = ?" + BOTH_TIMES + " ORDER BY s.declaration_id"
-)
-PAIR_SQL = ONE_PAIR  # the floor runs the engine's very statement on a bare driver
+# The floors run the engine's very statements on a bare driver.
+STANCE_SQL = EVERY_DECLARATION
+PAIR_SQL = ONE_PAIR
 
 
 def _events_count(ws: Workspace) -> int:

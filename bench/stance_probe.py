@@ -18,10 +18,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from projections.readmodel import timestamp
-from projections.stance_history import BOTH_TIMES, both_times
+from projections.stance_history import BOTH_TIMES, EVERY_DECLARATION, PARTY_SPANS, both_times
 
-SELECT = ("SELECT s.declaration_id, d.title, s.stance, s.valid_from AS since, s.precision, s.confidence,"
-          " s.event_id, s.position, s.sources FROM stance_spans s LEFT JOIN declarations d ON d.id = s.declaration_id")
+SELECT = PARTY_SPANS
 OPEN_NOW = (" AND s.min_confidence = ? AND s.valid_from <= ? AND (s.valid_to IS NULL OR s.valid_to > ?)"
             " AND s.recorded_to IS NULL")
 
@@ -47,8 +46,7 @@ def main(argv: list[str]) -> int:
     known = timestamp(datetime.now(UTC))
     party_q = [(rng.choice(parties), f"{rng.randrange(1995, 2025)}-06-01") for _ in range(1000)]
     pair_q = [(*rng.choice(pairs), f"{rng.randrange(1995, 2025)}-06-01") for _ in range(1000)]
-    print("a party on every declaration:  ", _run(conn, SELECT + " WHERE s.party = ?" + BOTH_TIMES
-                                                  + " ORDER BY s.declaration_id",
+    print("a party on every declaration:  ", _run(conn, EVERY_DECLARATION,
                                                   [(p, *both_times(at, known, "low")) for p, at in party_q]))
     print("one pair, declaration in SQL:  ", _run(conn, SELECT + " WHERE s.party = ? AND s.declaration_id = ?"
                                                   + BOTH_TIMES,

@@ -320,25 +320,23 @@ def span(row: dict[str, Any]) -> dict[str, Any]:
     return {**row, "sources": json.loads(row["sources"]), "approximate": is_approximate(row["precision"])}
 
 
+# A party's stances, with each declaration's title; the benchmarks' floor runs these very statements.
+PARTY_SPANS = (
+    "SELECT s.declaration_id, d.title, s.stance, s.valid_from AS since, s.precision, s.confidence,"
+    " s.event_id, s.position, s.sources FROM stance_spans s LEFT JOIN declarations d ON d.id = s.declaration_id"
+)
+EVERY_DECLARATION = PARTY_SPANS + " WHERE s.party = ?" + BOTH_TIMES + " ORDER BY s.declaration_id"
+ONE_PAIR = (PARTY_SPANS + " WHERE s.party = ? AND s.declaration_id = ?" + BOTH_TIMES
+            + " ORDER BY s.valid_from DESC LIMIT 1")
+
+
 def stances_of(
     sql: Sql, party: str, at: str, known_at: str, min_confidence: str = Confidence.LOW
 ) -> list[dict[str, Any]]:
     """The party's stance on every declaration where it has one, at `at` as recorded by `known_at`,
     counting only acts at or above `min_confidence`."""
-    rows = sql.rows(
-        "SELECT s.declaration_id, d.title, s.stance, s.valid_from AS since, s.precision, s.confidence,"
-        " s.event_id, s.position, s.sources FROM stance_spans s LEFT JOIN declarations d ON d.id = s.declaration_id"
-        " WHERE s.party = ?" + BOTH_TIMES + " ORDER BY s.declaration_id",
-        (party, *both_times(at, known_at, min_confidence)),
-    )
+    rows = sql.rows(EVERY_DECLARATION, (party, *both_times(at, known_at, min_confidence)))
     return [span(r) for r in rows]
-
-
-ONE_PAIR = (
-    "SELECT s.declaration_id, d.title, s.stance, s.valid_from AS since, s.precision, s.confidence,"
-    " s.event_id, s.position, s.sources FROM stance_spans s LEFT JOIN declarations d ON d.id = s.declaration_id"
-    " WHERE s.party = ? AND s.declaration_id = ?" + BOTH_TIMES + " ORDER BY s.valid_from DESC LIMIT 1"
-)
 
 
 def stance_of(

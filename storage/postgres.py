@@ -52,7 +52,6 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
             "FROM unnest(%s::{schema}.{stored_event_type}[]) "
             "RETURNING notification_id, originator_id, originator_version"
         ).format(schema=schema, events=events, stored_event_type=Identifier(self.stored_event_type_name))
-        # One round trip: the link before the new events, and any link already at or after their place.
         # COPY returns no rows, so the new rows are read back: under the table lock, every row past the last
         # committed position is this transaction's (the sequence only grows).
         self.copy_events_statement = SQL(
@@ -65,6 +64,7 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
             "SELECT notification_id, originator_id, originator_version FROM {schema}.{events} "
             "WHERE notification_id > %s"
         ).format(schema=schema, events=events)
+        # One round trip: the link before the new events, and any link already at or after their place.
         self.sql_before = SQL(
             "SELECT (SELECT hash FROM {schema}.{hashes} WHERE position < %(first)s ORDER BY position DESC LIMIT 1) "
             "AS hash, (SELECT position FROM {schema}.{hashes} WHERE position >= %(first)s LIMIT 1) AS clash"

@@ -34,9 +34,6 @@ from projections.stance_history import EVERY_DECLARATION, ONE_PAIR, both_times, 
 from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore
 
 Log = Callable[[str], None]
-# The floors run the engine's very statements on a bare driver.
-STANCE_SQL = EVERY_DECLARATION
-PAIR_SQL = ONE_PAIR
 
 
 def _events_count(ws: Workspace) -> int:
@@ -259,16 +256,16 @@ def _sample(store: ViewStore, n: int, seed: int) -> tuple[list[tuple[str, str]],
     return questions, single
 
 
-def _raw_view_connection(ws: Workspace, store: ViewStore) -> tuple[Any, str]:
+def _raw_view_connection(ws: Workspace, store: ViewStore) -> Any:
     if isinstance(store, SQLiteViewStore):
         conn = sqlite3.connect(store.path, isolation_level=None)
         conn.execute("BEGIN")
-        return conn, STANCE_SQL
+        return conn
     assert isinstance(store, PostgresViewStore)
     conn = psycopg.connect(ws.postgres_url or "", autocommit=False)
     conn.execute(f'SET search_path TO "{store.schema}"')
     conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-    return conn, STANCE_SQL.replace("?", "%s")
+    return conn
 
 
 def stance_in_process(rt: Runtime, ws: Workspace, store: ViewStore, *, queries: int, naive_full: int,
@@ -281,8 +278,10 @@ def stance_in_process(rt: Runtime, ws: Workspace, store: ViewStore, *, queries: 
     # Every way below is timed on a warm cache: asked first on a cold one (a 3.5 GB view store at 1M), a way paid
     # for reading the pages from disk and was then compared with a floor timed on the pages it had just loaded
     # (the one pair at 1M measured 2.11x its floor so). So each question is asked once, untimed, first.
-    conn, raw_sql = _raw_view_connection(ws, store)
-    pair_sql = PAIR_SQL if ws.backend == "sqlite" else PAIR_SQL.replace("?", "%s")
+    # The floors run the engine's very statements on a bare driver, in its placeholders.
+    raw_sql, pair_sql = ((EVERY_DECLARATION, ONE_PAIR) if ws.backend == "sqlite"
+                         else (EVERY_DECLARATION.replace("?", "%s"), ONE_PAIR.replace("?", "%s")))
+    conn = _raw_view_connection(ws, store)
     for party, at in questions:
         conn.execute(raw_sql, (party, *both_times(at, known_at, "low"))).fetchall()
     for party, declaration, at in single:
@@ -327,7 +326,7 @@ def stance_in_process(rt: Runtime, ws: Workspace, store: ViewStore, *, queries: 
             stances_read.append(row["stance"] if row else None)
     found["one_pair_read_model"] = summary_ms(times)
     # ... against its floor, the same SQL on a bare driver connection ...
-    conn, _ = _raw_view_connection(ws, store)
+    conn = _raw_view_connection(ws, store)
     times = []
     for party, declaration, at in single:
         start = time.perf_counter()

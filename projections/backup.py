@@ -249,7 +249,8 @@ def stored_from_public(line: dict[str, Any], mapper: Mapper[Any]) -> StoredEvent
     stored = mapper.to_stored_event(cls(**kwargs))
     again = describe(mapper.to_domain_event(stored), int(line["position"]))
     expected = {k: line[k] for k in PUBLIC_FIELDS}  # what is derived (approximate) is not compared
-    described = {k: again.as_dict()[k] for k in PUBLIC_FIELDS} if again is not None else None
+    public = again.as_dict() if again is not None else None
+    described = {k: public[k] for k in PUBLIC_FIELDS} if public is not None else None
     if described != expected:
         differ = sorted(k for k in PUBLIC_FIELDS if described is None or described[k] != expected[k])
         raise ValueError(f"the rebuilt event does not describe back to the line (differs in {differ})")

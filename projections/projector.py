@@ -87,12 +87,12 @@ class Projector:
             tracked = {r["name"] for r in sql.rows("SELECT name FROM view_tracking")}
             built = {r["name"]: int(r["version"]) for r in sql.rows("SELECT name, version FROM view_versions")}
             for model in self.read_models:
-                if model.name in tracked and built.get(model.name, 0) != model.version:
+                was = built.get(model.name, 0)
+                if model.name in tracked and was != model.version:
                     log.warning("read model %s was built at version %s; this release writes version %s: "
-                                "replaying it from the log", model.name, built.get(model.name, 0), model.version)
+                                "replaying it from the log", model.name, was, model.version)
                     model.drop(sql)
                     sql.execute("DELETE FROM view_tracking WHERE name = ?", (model.name,))
-                    model.forget()
                 model.create(sql)
                 sql.execute(
                     "INSERT INTO view_tracking (name, position) VALUES (?, 0) ON CONFLICT (name) DO NOTHING",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -221,19 +221,43 @@ def test_search_finds_parties_and_declarations_by_name_or_code(page: Any) -> Non
     assert "declaration=bletchley-declaration" in page.url
 
 
-def test_the_views_are_legible_at_phone_width(page: Any) -> None:
+# "Today" as the page sees it, pinned: the party view's time axis runs to 30 days after today, so what it draws
+# depends on the date. Mid-year; a new year begun inside those 30 days (its tick at the axis's right edge, where
+# its label once overflowed the page: 400 px wide in a 390 px window); the last day of a year; and a long axis.
+PAGE_TODAYS = ("2026-06-15", "2026-12-10", "2026-12-31", "2031-12-20")
+
+
+def overflowing(page: Any, selector: str, within: str) -> list[str]:
+    """The elements matching `selector` whose box reaches outside their nearest `within` ancestor's box."""
+    found: list[str] = page.evaluate("""([selector, within]) => [...document.querySelectorAll(selector)]
+        .filter((e) => {
+          const outer = e.closest(within).getBoundingClientRect(), box = e.getBoundingClientRect();
+          return box.left < outer.left - 0.5 || box.right > outer.right + 0.5;
+        })
+        .map((e) => `${e.className} ${e.textContent} ${e.getAttribute("style")}`)""", [selector, within])
+    return found
+
+
+@pytest.mark.parametrize("today", PAGE_TODAYS)
+def test_the_views_are_legible_at_phone_width(page: Any, today: str) -> None:
+    page.clock.set_fixed_time(f"{today}T12:00:00Z")
     page.set_viewport_size(PHONE)
     open_declaration(page, "paris-statement", "2025-02-12")
     width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
     assert width[0] <= width[1], f"the declaration view scrolls sideways at phone width: {width}"
     expect(page.get_by_role("slider", name="Date")).to_be_visible()
-    screenshot(page, "declaration-view-phone", full_page=True)
+    screenshot(page, f"declaration-view-phone-{today}", full_page=True)
 
     page.goto("/?party=GB")
     expect(page.locator(".lane[data-declaration='paris-statement'] .span").first).to_be_visible()
+    ticks = page.locator(".axis:not(.axis-bottom) .tick")
+    expect(ticks.last).to_have_text(str((date.fromisoformat(today) + timedelta(days=30)).year))
+    # Every year's label stays on its axis, the last one too; nothing on the lanes leaves their frame.
+    assert not overflowing(page, ".tick", ".axis-track")
+    assert not overflowing(page, ".lanes-frame .marker, .lanes-frame .span", ".lanes-frame")
     width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
     assert width[0] <= width[1], f"the party view scrolls sideways at phone width: {width}"
-    screenshot(page, "party-view-phone", full_page=True)
+    screenshot(page, f"party-view-phone-{today}", full_page=True)
 
 
 def test_keyboard_users_see_where_the_focus_is(page: Any) -> None:

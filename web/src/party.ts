@@ -138,7 +138,8 @@ export class PartyView {
   private axis(bottom = false): HTMLElement {
     const ticks: HTMLElement[] = [];
     for (let year = Number(this.start.slice(0, 4)); `${year}-01-01` <= this.end; year += 1) {
-      ticks.push(h("span", { class: "tick", style: `left:${this.pct(`${year}-01-01`)}%` }, String(year)));
+      // --at places the year's mark; the stylesheet keeps its label on the axis (see .tick).
+      ticks.push(h("span", { class: "tick", style: `--at:${this.pct(`${year}-01-01`)}` }, String(year)));
     }
     return h("div", { class: `axis${bottom ? " axis-bottom" : ""}`, "aria-hidden": "true" },
       h("span", { class: "lane-label" }), h("div", { class: "axis-track" }, ticks));

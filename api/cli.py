@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
-from datetime import UTC, datetime
+from contextlib import suppress
+from datetime import datetime
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -12,33 +11,24 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.answers import parse_at, parse_known_at
+from api.answers import status as read_status
 from api.bootstrap import Runtime, bootstrap, development_token
-from api.deps import parse_known_at
 from api.settings import Settings
+from api.terminal import day, one_shot, style
 from domain.errors import DomainError
 from domain.parties import Party
-from projections.stance_history import STANCE_KINDS, signatories, stances_of
+from domain.values import ActKind, EventKind
+from projections.stance_history import signatories, stances_of
 from projections.timeline import party_history
 
 app = typer.Typer(help="Diplomatic Timeline: an event-sourced record of diplomacy.", no_args_is_help=True)
 console = Console()
-STYLE = {"signed": "green", "declined": "red", "withdrawn": "yellow", "none": "dim", "statement": "cyan"}
 
 AtOption = Annotated[datetime | None, typer.Option("--at", formats=["%Y-%m-%d"], help="Valid time (default today)")]
 KnownAtOption = Annotated[
     str | None, typer.Option("--known-at", help="Transaction time: a datetime with zone or a date (default now)")
 ]
-
-
-@contextmanager
-def _runtime(start_projector: bool = True) -> Iterator[Runtime]:
-    runtime = bootstrap(Settings(), start_projector=False, follow=False)
-    try:
-        if start_projector:
-            runtime.projector.catch_up()
-        yield runtime
-    finally:
-        runtime.close()
 
 
 def _fail(error: DomainError) -> NoReturn:
@@ -54,16 +44,12 @@ def _party_and_known(runtime: Runtime, code: str, known_at: str | None) -> tuple
         _fail(error)
 
 
-def _day(value: datetime | None) -> str:
-    return (value.date() if value else datetime.now(UTC).date()).isoformat()
-
-
 @app.command()
 def seed() -> None:
     """Load the AI-summit seeds through the application service; a second run stores nothing."""
     from seeds.loader import seed as load
 
-    with _runtime(start_projector=False) as runtime, Progress(
+    with one_shot(catch_up=False) as runtime, Progress(
         TextColumn("seeding"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     ) as bar:
         task = bar.add_task("seed", total=None)
@@ -115,18 +101,19 @@ def stance(
     known_at: KnownAtOption = None,
 ) -> None:
     """A party's stance on every declaration at a date, as the record stood at --known-at."""
-    with _runtime() as runtime:
+    on = parse_at(day(at))
+    with one_shot() as runtime:
         party, known = _party_and_known(runtime, code, known_at)
         with runtime.store.reading() as sql:
-            rows = stances_of(sql, party.code, _day(at), known)
-    table = Table(title=f"{party.name} ({party.code}) on {_day(at)}, as recorded by {known}")
+            rows = stances_of(sql, party.code, on, known)
+    table = Table(title=f"{party.name} ({party.code}) on {on}, as recorded by {known}")
     for column in ("declaration", "stance", "since", "confidence", "first source"):
         table.add_column(column)
     for row in rows:
         source = row["sources"][0] if row["sources"] else {}
-        table.add_row(row["declaration_id"], f"[{STYLE[row['stance']]}]{row['stance']}[/]", row["since"],
+        table.add_row(row["declaration_id"], f"[{style(row['stance'])}]{row['stance']}[/]", row["since"],
                       row["confidence"], source.get("outlet") or source.get("title", ""))
-    console.print(table if rows else f"{party.code} has no stance on any declaration on {_day(at)}")
+    console.print(table if rows else f"{party.code} has no stance on any declaration on {on}")
 
 
 @app.command()
@@ -135,7 +122,7 @@ def history(
     known_at: KnownAtOption = None,
 ) -> None:
     """Everything a party did, said or hosted, in valid-time order."""
-    with _runtime() as runtime:
+    with one_shot() as runtime:
         party, known = _party_and_known(runtime, code, known_at)
         with runtime.store.reading() as sql:
             entries = party_history(sql, party.code, known_at=known)
@@ -144,7 +131,7 @@ def history(
         table.add_column(column)
     for e in entries:
         kind = e["kind"]
-        label = f"[{STYLE.get(kind, 'white')}]{kind}[/]"
+        label = f"[{style(kind)}]{kind}[/]"
         if e["retracted"]:
             label = f"[strike]{kind}[/strike] (retracted)"
         detail = _detail(e)
@@ -172,27 +159,28 @@ def signatories_command(
     """Who had signed, declined or withdrawn from a declaration at a date."""
     from projections.catalogue import get_declaration
 
-    with _runtime() as runtime:
+    on = parse_at(day(at))
+    with one_shot() as runtime:
         try:
             known = parse_known_at(known_at)
         except DomainError as error:
             _fail(error)
         with runtime.store.reading() as sql:
             found = get_declaration(sql, declaration_id)
-            rows = signatories(sql, declaration_id, _day(at), known) if found else []
+            rows = signatories(sql, declaration_id, on, known) if found else []
     if found is None:
         console.print(f"[red]error:[/red] unknown declaration {declaration_id!r}")
         raise typer.Exit(2)
-    console.print(f"[bold]{found['title']}[/bold] on {_day(at)}, as recorded by {known}")
-    for kind in STANCE_KINDS:
+    console.print(f"[bold]{found['title']}[/bold] on {on}, as recorded by {known}")
+    for kind in ActKind:
         parties = [r["party"] for r in rows if r["stance"] == kind]
-        console.print(f"[{STYLE[kind]}]{kind}[/] ({len(parties)}): {' '.join(parties) or '—'}")
+        console.print(f"[{style(kind)}]{kind}[/] ({len(parties)}): {' '.join(parties) or '—'}")
 
 
 @app.command()
 def rebuild() -> None:
     """Build fresh read models beside the live ones, then switch readers over at once (no downtime)."""
-    with _runtime(start_projector=False) as runtime, Progress(
+    with one_shot(catch_up=False) as runtime, Progress(
         TextColumn("rebuilding"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     ) as bar:
         task = bar.add_task("rebuild", total=runtime.projector.head())
@@ -224,9 +212,7 @@ def project() -> None:
 @app.command()
 def status() -> None:
     """Each read model's position against the head of the log, and the lag."""
-    from api.routes.health import status as read_status
-
-    with _runtime(start_projector=False) as runtime:
+    with one_shot(catch_up=False) as runtime:
         try:
             body = read_status(runtime)
         except Exception as error:
@@ -247,7 +233,7 @@ def follow(
     after: Annotated[int | None, typer.Option(help="Start after this log position (default: only new events)")] = None,
     party: Annotated[list[str] | None, typer.Option(help="Only events naming this party (repeatable)")] = None,
     declaration: Annotated[list[str] | None, typer.Option(help="Only events on this declaration (repeatable)")] = None,
-    kind: Annotated[list[str] | None, typer.Option(help="Only events of this kind (repeatable)")] = None,
+    kind: Annotated[list[EventKind] | None, typer.Option(help="Only events of this kind (repeatable)")] = None,
     token: Annotated[str | None, typer.Option(envvar="DIPLO_TOKEN", help="Bearer token, if reads need one")] = None,
     limit: Annotated[int | None, typer.Option(help="Stop after this many events")] = None,
 ) -> None:

@@ -9,8 +9,7 @@ from __future__ import annotations
 import csv
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, NoReturn
 
@@ -19,29 +18,17 @@ from rich.console import Console
 from rich.table import Table
 
 from api.analysis_schemas import DiffPublic, ReplayFrame
-from api.bootstrap import Runtime, bootstrap
-from api.deps import parse_known_at
-from api.routes.analysis import answer_diff, check_replay_range, check_scope
-from api.settings import Settings
+from api.answers import answer_diff, check_replay_range, check_scope, parse_known_at
+from api.terminal import STYLE, SYMBOL, day, one_shot
 from domain.errors import DomainError
-from domain.values import Confidence
-from projections.analysis import Pair, Scope, declarations_axis, replay
+from domain.values import ActKind, Confidence, EventKind, Stance
+from projections.analysis import Pair, Scope, Step, declarations_axis, replay
 
 console = Console()
-SYMBOL = {"signed": "✓", "declined": "✗", "withdrawn": "↩", "none": "·"}
-STYLE = {"signed": "green", "declined": "red", "withdrawn": "yellow", "none": "dim"}
 LEGEND = ("✓ signed   ✗ declined   ↩ withdrawn   · none   ~ approximate (known only to the month or year)   "
           "bold: changed in this frame")
 CSV_COLUMNS = ("row", "frame", "period", "at", "party", "declaration_id", "previous", "stance", "since", "precision",
                "approximate", "confidence", "event_id", "position")
-
-
-class Step(StrEnum):
-    DAY = "day"
-    WEEK = "week"
-    MONTH = "month"
-    QUARTER = "quarter"
-    YEAR = "year"
 
 
 class ReplayFormat(StrEnum):
@@ -55,7 +42,6 @@ class DiffFormat(StrEnum):
     JSON = "json"
 
 
-Day = Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"])]
 Parties = Annotated[list[str] | None, typer.Option("--party", help="Only this party (repeatable)")]
 Declarations = Annotated[list[str] | None, typer.Option("--declaration", help="Only this declaration (repeatable)")]
 KnownAt = Annotated[
@@ -66,24 +52,10 @@ MinConfidence = Annotated[
 ]
 
 
-@contextmanager
-def _runtime() -> Iterator[Runtime]:
-    runtime = bootstrap(Settings(), start_projector=False, follow=False)
-    try:
-        runtime.projector.catch_up()
-        yield runtime
-    finally:
-        runtime.close()
-
-
 def _fail(error: DomainError) -> NoReturn:
     where = f" ({error.field})" if error.field else ""
     console.print(f"[red]error{where}:[/red] {error.message}")
     raise typer.Exit(2)
-
-
-def _day(value: datetime | None) -> date | None:
-    return value.date() if value is not None else None
 
 
 # -- diplo replay -----------------------------------------------------------------------------------------------
@@ -93,12 +65,12 @@ def _cell(stances: list[dict[str, Any]], changed: bool, single: bool) -> str:
     """One party: its stance's symbol. Several: how many parties hold each stance."""
     if single:
         found = stances[0] if stances else None
-        stance = found["stance"] if found else "none"
+        stance = found["stance"] if found else Stance.NONE
         text = SYMBOL[stance] + ("~" if found and found["approximate"] else "")
     elif not stances:
-        text, stance = SYMBOL["none"], "none"
+        text, stance = SYMBOL[Stance.NONE], Stance.NONE
     else:
-        counts = {k: sum(s["stance"] == k for s in stances) for k in ("signed", "declined", "withdrawn")}
+        counts = {k: sum(s["stance"] == k for s in stances) for k in ActKind}
         text = " ".join(f"{SYMBOL[k]}{n}" for k, n in counts.items() if n)
         text += "~" if any(s["approximate"] for s in stances) else ""
         stance = max(counts, key=lambda k: counts[k])
@@ -118,7 +90,7 @@ def _table(frames: Iterator[dict[str, Any]], declarations: list[dict[str, Any]],
             state = {(c["party"], c["declaration_id"]): c for c in frame["state"]}
         for change in frame["changes"]:
             pair = (change["party"], change["declaration_id"])
-            if change["stance"] == "none":
+            if change["stance"] == Stance.NONE:
                 state.pop(pair, None)
             else:
                 state[pair] = change
@@ -154,16 +126,16 @@ def replay_command(
     = ReplayFormat.TABLE,
 ) -> None:
     """Replay the record frame by frame: dates down, declarations across, a symbol per stance."""
-    with _runtime() as runtime:
+    with one_shot() as runtime:
         try:
-            last = check_replay_range(date_from.date(), _day(date_to), str(step))
+            last = check_replay_range(date_from.date(), day(date_to), step)
             known = parse_known_at(known_at)
             with runtime.store.reading() as sql:
                 scope = check_scope(runtime, sql, party, declaration, min_confidence)
                 declarations = declarations_axis(sql, last.isoformat(), known, scope)
         except DomainError as error:
             _fail(error)
-        frames = replay(runtime.store.reading, first=date_from.date(), last=last, step=str(step), known_at=known,
+        frames = replay(runtime.store.reading, first=date_from.date(), last=last, step=step, known_at=known,
                         scope=scope)
         if output is ReplayFormat.JSONL:
             for frame in frames:
@@ -184,14 +156,14 @@ def replay_command(
 
 
 def _side(side: dict[str, Any]) -> str:
-    if side["stance"] == "none":
-        return f"[{STYLE['none']}]none[/]"
+    if side["stance"] == Stance.NONE:
+        return f"[{STYLE[Stance.NONE]}]none[/]"
     approximate = "~" if side["approximate"] else ""
     return f"[{STYLE[side['stance']]}]{side['stance']}[/] since {side['since']}{approximate} ({side['confidence']})"
 
 
 def _event(event: dict[str, Any]) -> str:
-    if event["kind"] == "retracted":
+    if event["kind"] == EventKind.RETRACTED:
         target = event["retracts"]
         return (f"retraction #{event['position']} of {target['kind']} {target['occurred_on']} "
                 f"(#{target['position']}): {event['reason']}")
@@ -217,11 +189,11 @@ def diff_command(
     = DiffFormat.TABLE,
 ) -> None:
     """Every stance that differs between two dates or two versions of the record, and what made the difference."""
-    with _runtime() as runtime:
+    with one_shot() as runtime:
         try:
             with runtime.store.reading() as sql:
-                body = answer_diff(runtime, sql, from_at=_day(from_at), to_at=_day(to_at), known_at=known_at,
-                                   at=_day(at), known_at_a=known_at_a, known_at_b=known_at_b, parties=party,
+                body = answer_diff(runtime, sql, from_at=day(from_at), to_at=day(to_at), known_at=known_at,
+                                   at=day(at), known_at_a=known_at_a, known_at_b=known_at_b, parties=party,
                                    declarations=declaration, min_confidence=min_confidence)
         except DomainError as error:
             _fail(error)

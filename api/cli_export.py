@@ -24,19 +24,15 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from api.bootstrap import Runtime, bootstrap
+from api.answers import checked, parse_known_at
+from api.bootstrap import Runtime
 from api.command_lines import CommandLineError, looks_like_commands, read_commands
-from api.deps import parse_known_at
-from api.routes.export import checked
-from api.settings import Settings
+from api.terminal import day, one_shot
 from domain.bulk import BulkImport, CommandRefused
 from domain.errors import DomainError
-from domain.values import Confidence
+from domain.values import ActKind, Confidence, EventKind
 from projections.backup import ImportRefused, Restorable, StoreNotEmpty, backup_lines, read_file, restore
 from projections.exports import (
-    EVENT_KINDS,
-    STANCES,
-    TIMELINE_KINDS,
     Dataset,
     ExportFilter,
     Format,
@@ -60,17 +56,6 @@ def _fail(message: str) -> NoReturn:
 def _bar(label: str) -> Progress:
     return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
                     transient=False)
-
-
-@contextmanager
-def _runtime(catch_up: bool) -> Iterator[Runtime]:
-    runtime = bootstrap(Settings(), start_projector=False, follow=False)
-    try:
-        if catch_up:
-            runtime.projector.catch_up()
-        yield runtime
-    finally:
-        runtime.close()
 
 
 def _open_text(path: Path, mode: str, *, compressed: bool | None = None) -> TextIO:
@@ -103,7 +88,8 @@ def _counted(pages: Iterator[Page], counter: list[int]) -> Iterator[Page]:
 
 
 def _day(value: datetime | None) -> str | None:
-    return value.date().isoformat() if value else None
+    found = day(value)
+    return found.isoformat() if found else None
 
 
 def export(
@@ -125,9 +111,9 @@ def export(
     party: Annotated[list[str] | None, typer.Option("--party", help="Only this party (repeatable)")] = None,
     declaration: Annotated[list[str] | None, typer.Option("--declaration", help="Only this declaration (repeatable)")]
     = None,
-    kind: Annotated[list[str] | None, typer.Option("--kind", help="events, timeline: only this kind (repeatable)")]
-    = None,
-    stance: Annotated[list[str] | None, typer.Option("--stance", help="stances: only this stance (repeatable)")]
+    kind: Annotated[list[EventKind] | None,
+                    typer.Option("--kind", help="events, timeline: only this kind (repeatable)")] = None,
+    stance: Annotated[list[ActKind] | None, typer.Option("--stance", help="stances: only this stance (repeatable)")]
     = None,
     min_confidence: Annotated[Confidence, typer.Option("--min-confidence", help="stances: low, medium or high")]
     = Confidence.LOW,
@@ -163,13 +149,8 @@ def export(
     unsupported = selection.unsupported(dataset)
     if unsupported:
         _fail(f"{dataset} exports do not take {', '.join(_option(u) for u in unsupported)}")
-    allowed = {Dataset.EVENTS: EVENT_KINDS, Dataset.TIMELINE: TIMELINE_KINDS}.get(dataset, ())
-    for k in selection.kinds:
-        if k not in allowed:
-            _fail(f"unknown kind {k!r}; one of {', '.join(allowed)}")
-    for s in selection.stances:
-        if s not in STANCES:
-            _fail(f"unknown stance {s!r}; one of {', '.join(STANCES)}")
+    for k in selection.unknown_kinds(dataset):
+        _fail(f"unknown kind '{k}' for {dataset} exports: they hold no {k} rows")
     if fmt is Format.PARQUET and out is None:
         _fail("Parquet is binary: name a file with --out")
     _export(dataset, fmt, out, selection, page_size)
@@ -183,7 +164,7 @@ def _option(name: str) -> str:
 def _export(dataset: Dataset, fmt: Format, out: Path | None, selection: ExportFilter, page_size: int) -> None:
     started = time.perf_counter()
     counter = [0]
-    with _runtime(catch_up=dataset is not Dataset.EVENTS) as runtime, _bar(f"exporting {dataset}") as bar:
+    with one_shot(catch_up=dataset is not Dataset.EVENTS) as runtime, _bar(f"exporting {dataset}") as bar:
         try:
             parties, declarations = checked(runtime, list(selection.parties), list(selection.declarations))
         except DomainError as error:
@@ -231,7 +212,7 @@ def _summary(what: str, out: Path | None, started: float, rows: int) -> None:
 
 def _backup(out: Path | None, page_size: int) -> None:
     started = time.perf_counter()
-    with _runtime(catch_up=False) as runtime, _bar("backing up the log") as bar:
+    with one_shot(catch_up=False) as runtime, _bar("backing up the log") as bar:
         recorder = runtime.app.recorder
         task = bar.add_task("backup", total=recorder.max_notification_id() or 0)
         lines = backup_lines(recorder, page_size=page_size,
@@ -278,7 +259,7 @@ def _catch_up(runtime: Runtime) -> int:
 def _import_commands(file: Path) -> None:
     """A command file: every command decided by the service's own rules, then all stored in one transaction."""
     started = time.perf_counter()
-    with _runtime(catch_up=False) as runtime:
+    with one_shot(catch_up=False) as runtime:
         try:
             with _open_text(file, "r") as handle, _bar("deciding the commands") as bar:
                 task = bar.add_task("decide", total=None)
@@ -326,7 +307,7 @@ def import_(
         _import_commands(file)
         return
     started = time.perf_counter()
-    with _runtime(catch_up=False) as runtime:
+    with one_shot(catch_up=False) as runtime:
         recorder, mapper = runtime.app.recorder, runtime.app.mapper
         try:
             head = recorder.max_notification_id() or 0

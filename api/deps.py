@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, time
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, HTTPException, Query, Request, Response
@@ -17,7 +17,6 @@ from api.bootstrap import Runtime
 from domain.errors import InvalidInput
 from domain.service import Idempotency
 from domain.values import Confidence
-from projections.readmodel import timestamp
 from projections.store import Sql
 
 # The dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency in the thread
@@ -106,32 +105,6 @@ IdempotencyKey = Annotated[
     Header(alias="Idempotency-Key", min_length=1, max_length=200, pattern=r"\S",
            description="Any text but blank; the same key with the same request answers as the first time"),
 ]
-
-
-def parse_known_at(value: str | None) -> str:
-    """A datetime with a zone, or a date meaning the end of that day in UTC; default now."""
-    if value is None:
-        return timestamp(datetime.now(UTC))
-    try:
-        if len(value) == 10:
-            return timestamp(datetime.combine(date.fromisoformat(value), time.max, tzinfo=UTC))
-        # A '+' left unencoded in a query string arrives as a space.
-        moment = datetime.fromisoformat(value.strip().replace(" ", "+"))
-    except (ValueError, OverflowError):
-        raise InvalidInput(
-            f"known_at must be an ISO 8601 datetime with a zone (2025-03-01T12:00:00Z) or a date, got {value!r}",
-            field="known_at",
-        ) from None
-    if moment.tzinfo is None:
-        raise InvalidInput("known_at needs a time zone, e.g. 2025-03-01T12:00:00Z", field="known_at")
-    try:
-        return timestamp(moment)
-    except OverflowError:
-        raise InvalidInput(f"known_at {value!r} is out of range", field="known_at") from None
-
-
-def parse_at(value: date | None) -> str:
-    return (value or datetime.now(UTC).date()).isoformat()
 
 
 AtQuery = Annotated[

@@ -66,6 +66,9 @@ def problem(status: int, detail: str, *, title: str | None = None, headers: dict
 
 
 def _field(loc: tuple[Any, ...]) -> str:
+    if loc and loc[0] in ("query", "header"):
+        # A repeated parameter (kind=signed&kind=bogus) is named, not its place in the list.
+        loc = tuple(p for p in loc if not isinstance(p, int))
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     out = ""
     for p in parts:

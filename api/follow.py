@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 from rich.console import Console
 
-STYLE = {"signed": "green", "declined": "red", "withdrawn": "yellow", "retracted": "magenta", "statement": "cyan"}
+from api.terminal import style as style_of
+from domain.values import EventKind
 
 
 def parse_sse(lines: Iterator[str]) -> Iterator[dict[str, str]]:
@@ -35,7 +36,7 @@ def describe(event: dict[str, Any]) -> str:
     subject = data.get("declaration_id") or data.get("about") or data.get("slug") or ""
     party = data.get("party") or ",".join(data.get("hosts", []))
     detail = data.get("text") or data.get("title") or data.get("name") or data.get("reason") or ""
-    style = STYLE.get(kind, "white")
+    style = style_of(kind)
     day = event["occurred_on"] or ""
     if event.get("approximate"):  # known only to its month or year: show the period, marked as the replay does
         day = (day[:7] if data.get("precision") == "month" else day[:4]) + "~"
@@ -43,7 +44,7 @@ def describe(event: dict[str, Any]) -> str:
             f"{party:6} {subject}  {detail[:80]}")
 
 
-def follow_stream(url: str, *, after: int | None, parties: list[str], declarations: list[str], kinds: list[str],
+def follow_stream(url: str, *, after: int | None, parties: list[str], declarations: list[str], kinds: list[EventKind],
                   token: str | None, limit: int | None, console: Console) -> int:
     """Follows until `limit` events were printed (or forever); returns how many were printed."""
     params: list[tuple[str, str | int | float | bool | None]] = [("party", p) for p in parties]

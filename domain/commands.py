@@ -23,9 +23,9 @@ from domain.ledger import EventIndex
 from domain.parties import PartyRegistry
 from domain.statement import Statement
 from domain.summit import Summit
-from domain.values import ActKind, Confidence, Position, Precision, Source, check_sources
+from domain.values import ActKind, Confidence, EventKind, Position, Precision, Source, check_sources
 
-RETRACTABLE = frozenset({"signed", "declined", "withdrawn", "statement"})
+RETRACTABLE = frozenset({*ActKind, EventKind.STATEMENT})
 
 
 @dataclass(frozen=True)
@@ -101,8 +101,8 @@ class HostSummit:
             today=state.today(),
         )
         event_id = summit.pending_events[0].event_id  # type: ignore[attr-defined]
-        receipt = Receipt(event_id, "hosted", {"summit_id": self.id})
-        return [summit, EventIndex.index(event_id=event_id, target=summit.id, kind="hosted")], receipt
+        receipt = Receipt(event_id, EventKind.HOSTED, {"summit_id": self.id})
+        return [summit, EventIndex.index(event_id=event_id, target=summit.id, kind=EventKind.HOSTED)], receipt
 
 
 @dataclass(frozen=True)
@@ -128,8 +128,9 @@ class PublishDeclaration:
             notes=self.notes, sources=stored_sources, confidence=str(self.confidence), today=state.today(),
         )
         event_id = declaration.pending_events[0].event_id  # type: ignore[attr-defined]
-        receipt = Receipt(event_id, "published", {"declaration_id": self.id, "summit_id": self.summit_id})
-        return [declaration, EventIndex.index(event_id=event_id, target=declaration.id, kind="published")], receipt
+        receipt = Receipt(event_id, EventKind.PUBLISHED, {"declaration_id": self.id, "summit_id": self.summit_id})
+        index = EventIndex.index(event_id=event_id, target=declaration.id, kind=EventKind.PUBLISHED)
+        return [declaration, index], receipt
 
 
 @dataclass(frozen=True)
@@ -202,8 +203,8 @@ class RecordStatement:
             )
         event_id = statement.issued_event_id
         subject = {"statement_id": str(statement.id), "party": code, "about": self.about}
-        receipt = Receipt(event_id, "statement", subject)
-        return [statement, EventIndex.index(event_id=event_id, target=statement.id, kind="statement")], receipt
+        receipt = Receipt(event_id, EventKind.STATEMENT, subject)
+        return [statement, EventIndex.index(event_id=event_id, target=statement.id, kind=EventKind.STATEMENT)], receipt
 
 
 @dataclass(frozen=True)
@@ -234,8 +235,8 @@ class Retract:
             subject |= {"declaration_id": target.slug, "party": act.party}
         else:
             subject |= {"statement_id": str(target.id), "party": target.party}
-        receipt = Receipt(retraction_id, "retracted", subject)
-        return [target, EventIndex.index(event_id=retraction_id, target=target.id, kind="retracted")], receipt
+        receipt = Receipt(retraction_id, EventKind.RETRACTED, subject)
+        return [target, EventIndex.index(event_id=retraction_id, target=target.id, kind=EventKind.RETRACTED)], receipt
 
 
 AnyCommand = HostSummit | PublishDeclaration | RecordAct | RecordStatement | Retract

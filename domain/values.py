@@ -1,4 +1,9 @@
-"""Small value types shared by the aggregates: sources, confidence, precision, ids and dates."""
+"""Small value types shared by the aggregates: the record's vocabularies (act kinds, stances, event kinds,
+confidence, precision, positions), sources, ids and dates.
+
+Each vocabulary is defined here once, as a StrEnum: the rest of the code (SQL, filters, request and response
+schemas, the command line) builds what it needs from these, so a new kind is added in one place.
+"""
 
 from __future__ import annotations
 
@@ -79,11 +84,46 @@ def is_approximate(precision: str) -> bool:
 
 
 class ActKind(StrEnum):
-    """The formal acts a party can take on a declaration."""
+    """The formal acts a party can take on a declaration; each sets the stance of the same name."""
 
     SIGNED = "signed"
     DECLINED = "declined"
     WITHDRAWN = "withdrawn"
+
+
+ACT_KINDS = frozenset(ActKind)  # for `kind in ACT_KINDS` on plain strings (Enum's `in` refuses them before 3.12)
+
+
+class Stance(StrEnum):
+    """A party's formal position on a declaration at a date: the kind of the act that set it, or none."""
+
+    SIGNED = ActKind.SIGNED.value
+    DECLINED = ActKind.DECLINED.value
+    WITHDRAWN = ActKind.WITHDRAWN.value
+    NONE = "none"
+
+
+class EventKind(StrEnum):
+    """What a public event records: the `kind` of the event log, the live stream, the timeline and receipts."""
+
+    HOSTED = "hosted"
+    PUBLISHED = "published"
+    SIGNED = ActKind.SIGNED.value
+    DECLINED = ActKind.DECLINED.value
+    WITHDRAWN = ActKind.WITHDRAWN.value
+    STATEMENT = "statement"
+    RETRACTED = "retracted"
+
+
+class TimelineKind(StrEnum):
+    """The event kinds the timeline lists: every one but retractions, which mark the row they retract."""
+
+    HOSTED = EventKind.HOSTED.value
+    PUBLISHED = EventKind.PUBLISHED.value
+    SIGNED = EventKind.SIGNED.value
+    DECLINED = EventKind.DECLINED.value
+    WITHDRAWN = EventKind.WITHDRAWN.value
+    STATEMENT = EventKind.STATEMENT.value
 
 
 class Position(StrEnum):

@@ -12,16 +12,37 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, timedelta
+from enum import StrEnum
 from typing import Any
 
-from domain.values import CONFIDENCE_RANK, Confidence, at_least, is_approximate, period_end
+from domain.values import (
+    CONFIDENCE_RANK,
+    ActKind,
+    Confidence,
+    EventKind,
+    Precision,
+    Stance,
+    at_least,
+    is_approximate,
+    period_end,
+)
 from projections.catalogue import get_declaration, list_declarations
-from projections.stance_history import BOTH_TIMES, STANCE_KINDS, both_times
+from projections.stance_history import BOTH_TIMES, both_times
 from projections.store import Sql
 from projections.timeline import entry
 
-STEPS = ("day", "week", "month", "quarter", "year")
 Pair = tuple[str, str]  # (party, declaration_id)
+
+
+class Step(StrEnum):
+    """The calendar period of one replay frame."""
+
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    QUARTER = "quarter"
+    YEAR = "year"
+
 Cell = dict[str, Any]
 
 
@@ -108,7 +129,7 @@ def world(sql: Sql, at: str, known_at: str, scope: Scope) -> dict[str, Any]:
 
 # -- the acts behind the stances ----------------------------------------------------------------------------
 
-_ACT_KINDS = ", ".join(f"'{k}'" for k in STANCE_KINDS)
+_ACT_KINDS = ", ".join(f"'{k}'" for k in ActKind)
 
 
 def explain(
@@ -152,44 +173,44 @@ def explain(
 
 def step_end(day: date, step: str) -> date:
     """The last day of the calendar period of `step` that holds `day` (weeks end on Sunday, ISO 8601)."""
-    if step == "day":
+    if step == Step.DAY:
         return day
-    if step == "week":
+    if step == Step.WEEK:
         left = 6 - day.weekday()
         return date.max if (date.max - day).days < left else day + timedelta(days=left)
-    if step == "month":
-        return period_end(day, "month")
-    if step == "quarter":
-        return period_end(date(day.year, (day.month - 1) // 3 * 3 + 3, 1), "month")
-    if step == "year":
+    if step == Step.MONTH:
+        return period_end(day, Precision.MONTH)
+    if step == Step.QUARTER:
+        return period_end(date(day.year, (day.month - 1) // 3 * 3 + 3, 1), Precision.MONTH)
+    if step == Step.YEAR:
         return date(day.year, 12, 31)
     raise ValueError(f"unknown step {step!r}")
 
 
 def step_label(day: date, step: str) -> str:
     """The name of the period holding `day`: 2025-02-11, 2025-W07, 2025-02, 2025-Q1 or 2025."""
-    if step == "week":
+    if step == Step.WEEK:
         year, week, _ = day.isocalendar()
         return f"{year}-W{week:02d}"
-    if step == "month":
+    if step == Step.MONTH:
         return day.strftime("%Y-%m")
-    if step == "quarter":
+    if step == Step.QUARTER:
         return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
-    if step == "year":
+    if step == Step.YEAR:
         return str(day.year)
     return day.isoformat()
 
 
 def count_frames(first: date, last: date, step: str) -> int:
     """How many frames a replay from `first` to `last` has, without walking them."""
-    if step == "day":
+    if step == Step.DAY:
         return (last - first).days + 1
-    if step == "week":
+    if step == Step.WEEK:
         return ((last - timedelta(days=last.weekday())) - (first - timedelta(days=first.weekday()))).days // 7 + 1
     months = (last.year - first.year) * 12 + last.month - first.month
-    if step == "month":
+    if step == Step.MONTH:
         return months + 1
-    if step == "quarter":
+    if step == Step.QUARTER:
         return (last.year - first.year) * 4 + (last.month - 1) // 3 - (first.month - 1) // 3 + 1
     return last.year - first.year + 1
 
@@ -211,7 +232,8 @@ def _key(cell: Cell | None) -> tuple[str, str] | None:
 
 def _change(pair: Pair, before: Cell | None, after: Cell | None) -> dict[str, Any]:
     return {"party": pair[0], "declaration_id": pair[1],
-            "stance": after["stance"] if after else "none", "previous": before["stance"] if before else "none",
+            "stance": after["stance"] if after else Stance.NONE,
+            "previous": before["stance"] if before else Stance.NONE,
             "since": after["since"] if after else None, "precision": after["precision"] if after else None,
             "approximate": bool(after and after["approximate"]), "confidence": after["confidence"] if after else None,
             "event_id": after["event_id"] if after else None, "position": after["position"] if after else None}
@@ -274,7 +296,7 @@ def apply_frame(state: dict[Pair, Cell], frame: dict[str, Any]) -> dict[Pair, tu
     else:
         for change in frame["changes"]:
             pair = (change["party"], change["declaration_id"])
-            if change["stance"] == "none":
+            if change["stance"] == Stance.NONE:
                 state.pop(pair, None)
             else:
                 state[pair] = change
@@ -290,7 +312,7 @@ def _by_pair(cells: Sequence[Cell]) -> dict[Pair, Cell]:
 
 def _side(cell: Cell | None) -> dict[str, Any]:
     if cell is None:
-        return {"stance": "none", "since": None, "precision": None, "approximate": False, "confidence": None,
+        return {"stance": Stance.NONE, "since": None, "precision": None, "approximate": False, "confidence": None,
                 "event_id": None, "position": None}
     return {k: cell[k] for k in ("stance", "since", "precision", "approximate", "confidence", "event_id", "position")}
 
@@ -310,7 +332,7 @@ def _act(item: dict[str, Any]) -> dict[str, Any]:
 def _retraction(item: dict[str, Any]) -> dict[str, Any]:
     """A retraction as an event of the difference, naming the act it took out."""
     retraction = item["retraction"]
-    return {"event_id": retraction["event_id"], "kind": "retracted", "party": item["party"],
+    return {"event_id": retraction["event_id"], "kind": EventKind.RETRACTED, "party": item["party"],
             "declaration_id": item["declaration_id"], "occurred_on": None, "effective_on": None, "precision": None,
             "approximate": False, "confidence": None, "position": retraction["position"],
             "recorded_at": retraction["recorded_at"], "reason": retraction["reason"],

@@ -15,11 +15,9 @@ from uuid import UUID
 from domain.declaration import Declaration
 from domain.statement import Statement
 from domain.summit import Summit
-from domain.values import is_approximate
+from domain.values import EventKind, is_approximate
 from projections.readmodel import Applied, Item, ReadModel, timestamp
 from projections.store import Sql
-
-PUBLIC_KINDS = ("hosted", "published", "signed", "declined", "withdrawn", "statement", "retracted")
 
 
 def _public(value: Any) -> Any:
@@ -77,12 +75,12 @@ class _Shape(NamedTuple):
 
 # What each public event type looks like; looked up by the event's exact type, then along its bases.
 _SHAPES: dict[type, Callable[[Any], _Shape]] = {
-    Summit.Hosted: lambda e: _Shape("hosted", e.starts_on.isoformat(), tuple(e.hosts), None),
-    Declaration.Published: lambda e: _Shape("published", e.published_on.isoformat(), (), e.slug),
+    Summit.Hosted: lambda e: _Shape(EventKind.HOSTED, e.starts_on.isoformat(), tuple(e.hosts), None),
+    Declaration.Published: lambda e: _Shape(EventKind.PUBLISHED, e.published_on.isoformat(), (), e.slug),
     Declaration.ActRecorded: lambda e: _Shape(str(e.kind), e.occurred_on.isoformat(), (e.party,), e.declaration_id),
-    Declaration.Retracted: lambda e: _Shape("retracted", None, (e.party,), e.declaration_id),
-    Statement.Issued: lambda e: _Shape("statement", e.occurred_on.isoformat(), (e.party,), e.about),
-    Statement.Retracted: lambda e: _Shape("retracted", None, (e.party,), e.about),
+    Declaration.Retracted: lambda e: _Shape(EventKind.RETRACTED, None, (e.party,), e.declaration_id),
+    Statement.Issued: lambda e: _Shape(EventKind.STATEMENT, e.occurred_on.isoformat(), (e.party,), e.about),
+    Statement.Retracted: lambda e: _Shape(EventKind.RETRACTED, None, (e.party,), e.about),
 }
 _SHAPE_OF: dict[type, Callable[[Any], _Shape] | None] = {}
 

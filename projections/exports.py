@@ -30,7 +30,7 @@ from typing import Any
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 
 from domain.ledger import INTERNAL_TOPIC_PREFIX
-from domain.values import Confidence
+from domain.values import Confidence, EventKind, TimelineKind
 from projections.event_log import describe
 from projections.stance_history import BOTH_TIMES, both_times, span
 from projections.store import ViewStore
@@ -53,9 +53,8 @@ class Format(StrEnum):
     PARQUET = "parquet"
 
 
-EVENT_KINDS = ("hosted", "published", "signed", "declined", "withdrawn", "statement", "retracted")
-TIMELINE_KINDS = ("hosted", "published", "signed", "declined", "withdrawn", "statement")
-STANCES = ("signed", "declined", "withdrawn")
+# The kinds each dataset can be filtered by (a kind the dataset never holds is refused, not answered empty).
+KINDS: dict[Dataset, frozenset[str]] = {Dataset.EVENTS: frozenset(EventKind), Dataset.TIMELINE: frozenset(TimelineKind)}
 
 # Which filters each dataset understands; a filter given to a dataset that ignores it is an error.
 FILTERS: dict[Dataset, frozenset[str]] = {
@@ -75,8 +74,8 @@ class ExportFilter:
     date_to: str | None = None
     parties: tuple[str, ...] = ()
     declarations: tuple[str, ...] = ()
-    kinds: tuple[str, ...] = ()  # events and timeline
-    stances: tuple[str, ...] = ()  # stances: signed, declined, withdrawn
+    kinds: tuple[str, ...] = ()  # events and timeline: EventKind, TimelineKind
+    stances: tuple[str, ...] = ()  # stances: ActKind
     min_confidence: str = Confidence.LOW
     after: int = 0  # events: start after this log position
 
@@ -98,6 +97,11 @@ class ExportFilter:
     def unsupported(self, dataset: Dataset) -> list[str]:
         """Filters given that this dataset does not use (the caller refuses them)."""
         return sorted(self.given() - FILTERS[dataset])
+
+    def unknown_kinds(self, dataset: Dataset) -> list[str]:
+        """Kinds asked for that the dataset never holds (a retraction is no row of the timeline)."""
+        allowed = KINDS.get(dataset, frozenset())
+        return [k for k in self.kinds if k not in allowed]
 
 
 # -- events, from the log ---------------------------------------------------------------------------

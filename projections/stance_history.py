@@ -30,11 +30,10 @@ from datetime import date
 from typing import Any
 
 from domain.declaration import Declaration
-from domain.values import CONFIDENCE_RANK, Confidence, effective_on, is_approximate
+from domain.values import CONFIDENCE_RANK, ActKind, Confidence, effective_on, is_approximate
 from projections.readmodel import Applied, Item, ReadModel, as_json, chunks, handles
 from projections.store import Sql
 
-STANCE_KINDS = ("signed", "declined", "withdrawn")
 THRESHOLDS = tuple(str(c) for c in (Confidence.LOW, Confidence.MEDIUM, Confidence.HIGH))
 
 
@@ -374,5 +373,5 @@ def stance_counts(
     )
     counts: dict[str, dict[str, int]] = {}
     for row in rows:
-        counts.setdefault(row["declaration_id"], {k: 0 for k in STANCE_KINDS})[row["stance"]] = int(row["n"])
+        counts.setdefault(row["declaration_id"], {str(k): 0 for k in ActKind})[row["stance"]] = int(row["n"])
     return counts

@@ -16,7 +16,7 @@ from typing import Any
 from domain.declaration import Declaration
 from domain.statement import Statement
 from domain.summit import Summit
-from domain.values import effective_on, is_approximate
+from domain.values import ACT_KINDS, EventKind, Precision, effective_on, is_approximate
 from projections.readmodel import Applied, Item, ReadModel, as_json, chunks, handles
 from projections.store import Sql
 
@@ -87,7 +87,7 @@ class Timeline(ReadModel):
         missing = {item.event.declaration_id for item in items
                    if isinstance(item.event, Declaration.ActRecorded)} - page.published.keys()
         for chunk in chunks(sorted(missing)):
-            for row in sql.rows("SELECT declaration_id, occurred_on FROM timeline WHERE kind = 'published'"
+            for row in sql.rows(f"SELECT declaration_id, occurred_on FROM timeline WHERE kind = '{EventKind.PUBLISHED}'"
                                 f" AND declaration_id IN ({', '.join('?' for _ in chunk)})", chunk):
                 if row["occurred_on"]:
                     page.published[row["declaration_id"]] = date.fromisoformat(row["occurred_on"])
@@ -107,17 +107,18 @@ class Timeline(ReadModel):
     @handles(Summit.Hosted)
     def _hosted(self, item: Item, page: _Page) -> None:
         event = item.event
-        page.add(item, event_id=str(event.event_id), kind="hosted", occurred_on=event.starts_on.isoformat(),
-                 precision="day", hosts=as_json(event.hosts), summit_id=event.slug, title=event.name,
+        page.add(item, event_id=str(event.event_id), kind=EventKind.HOSTED, occurred_on=event.starts_on.isoformat(),
+                 precision=Precision.DAY, hosts=as_json(event.hosts), summit_id=event.slug, title=event.name,
                  note=event.notes, confidence=event.confidence, sources=as_json(event.sources))
 
     @handles(Declaration.Published)
     def _published_declaration(self, item: Item, page: _Page) -> None:
         event = item.event
         page.published[event.slug] = event.published_on
-        page.add(item, event_id=str(event.event_id), kind="published", occurred_on=event.published_on.isoformat(),
-                 precision="day", declaration_id=event.slug, summit_id=event.summit_id, title=event.title,
-                 note=event.notes, confidence=event.confidence, sources=as_json(event.sources))
+        page.add(item, event_id=str(event.event_id), kind=EventKind.PUBLISHED,
+                 occurred_on=event.published_on.isoformat(), precision=Precision.DAY, declaration_id=event.slug,
+                 summit_id=event.summit_id, title=event.title, note=event.notes, confidence=event.confidence,
+                 sources=as_json(event.sources))
 
     @handles(Declaration.ActRecorded)
     def _act(self, item: Item, page: _Page) -> None:
@@ -131,7 +132,8 @@ class Timeline(ReadModel):
     @handles(Statement.Issued)
     def _statement(self, item: Item, page: _Page) -> None:
         event = item.event
-        page.add(item, event_id=str(event.event_id), kind="statement", occurred_on=event.occurred_on.isoformat(),
+        page.add(item, event_id=str(event.event_id), kind=EventKind.STATEMENT,
+                 occurred_on=event.occurred_on.isoformat(),
                  effective_on=effective_on(event.occurred_on, event.precision).isoformat(),
                  precision=event.precision, party=event.party, declaration_id=event.about,
                  speaker=event.speaker, text=event.text, position_on=event.position, note=event.note,
@@ -235,7 +237,8 @@ def party_history(
     """The party's acts, statements and hosted summits in valid-time order; each formal act carries
     the stance it set and the one before it, over the acts that counted at `known_at`."""
     hosted = [r["summit_id"] for r in sql.rows("SELECT summit_id FROM summit_hosts WHERE party = ?", (party,))]
-    hosted_clause = f" OR (kind = 'hosted' AND summit_id IN ({', '.join('?' for _ in hosted)}))" if hosted else ""
+    hosted_in = f"summit_id IN ({', '.join('?' for _ in hosted)})"
+    hosted_clause = f" OR (kind = '{EventKind.HOSTED}' AND {hosted_in})" if hosted else ""
     where = f"(party = ?{hosted_clause})"
     rows = sql.rows(
         f"SELECT * FROM timeline WHERE {where} AND recorded_at <= ? ORDER BY effective_on, position",
@@ -245,7 +248,7 @@ def party_history(
     entries = []
     for row in rows:
         item = entry(row, known_at)
-        if item["kind"] in ("signed", "declined", "withdrawn"):
+        if item["kind"] in ACT_KINDS:
             before = stance.get(item["declaration_id"])
             if item["retracted"]:
                 item["stance"], item["previous"] = None, None

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
 
+from api.answers import parse_at, parse_known_at
 from api.deps import (
     AtQuery,
     ExplainQuery,
@@ -17,8 +18,6 @@ from api.deps import (
     RuntimeDep,
     encoded,
     idempotency_for,
-    parse_at,
-    parse_known_at,
     require_reader,
     require_writer,
     source_out,
@@ -26,10 +25,10 @@ from api.deps import (
 from api.receipts import answer
 from api.schemas import ActCreate, DeclarationCreate, DeclarationPublic, SignatoriesPublic, WriteReceipt
 from domain.errors import NotFound
-from domain.values import Confidence
+from domain.values import ActKind, Confidence
 from projections.analysis import explain as explain_chains
 from projections.catalogue import get_declaration, get_summit, list_declarations
-from projections.stance_history import STANCE_KINDS, signatories, stance_counts
+from projections.stance_history import signatories, stance_counts
 from projections.store import Sql
 
 router = APIRouter(prefix="/v1/declarations", tags=["declarations"])
@@ -71,7 +70,7 @@ def _public(sql: Sql, row: dict[str, Any], counts: dict[str, dict[str, int]]) ->
     return {
         **row,
         "summit": {"id": summit["id"], "name": summit["name"]} if summit else None,
-        "counts": counts.get(row["id"], dict.fromkeys(STANCE_KINDS, 0)),
+        "counts": counts.get(row["id"], dict.fromkeys(map(str, ActKind), 0)),
     }
 
 
@@ -123,7 +122,7 @@ def declaration_signatories(
         chains = (explain_chains(sql, declaration_id=declaration_id, at=at_s, known_at=known_s,
                                  min_confidence=min_confidence) if explain else None)
         rows = signatories(sql, declaration_id, at_s, known_s, min_confidence)
-    grouped: dict[str, list[dict[str, Any]]] = {k: [] for k in STANCE_KINDS}
+    grouped: dict[str, list[dict[str, Any]]] = {str(k): [] for k in ActKind}
     if chains is not None:
         # Rare, and each explanation is a nest of models: FastAPI validates and encodes this one.
         for row in rows:

@@ -11,15 +11,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Path, Query
 from fastapi.responses import StreamingResponse
 
-from api.bootstrap import Runtime
-from api.deps import AtQuery, FromQuery, KnownAtQuery, RuntimeDep, ToQuery, parse_known_at, require_reader
+from api.answers import checked, parse_known_at
+from api.deps import AtQuery, FromQuery, KnownAtQuery, RuntimeDep, ToQuery, require_reader
 from domain.errors import InvalidInput
-from domain.values import Confidence
-from projections.catalogue import get_declaration
+from domain.values import ActKind, Confidence, EventKind
 from projections.exports import (
-    EVENT_KINDS,
-    STANCES,
-    TIMELINE_KINDS,
     Dataset,
     ExportFilter,
     Format,
@@ -38,8 +34,11 @@ PAGE_SIZE = 1000
 
 
 class HttpFormat(StrEnum):
-    CSV = "csv"
-    JSONL = "jsonl"
+    """The export formats HTTP serves (Parquet is binary and written by `diplo export`); ndjson is jsonl."""
+
+    CSV = Format.CSV.value
+    JSONL = Format.JSONL.value
+    NDJSON = "ndjson"  # as /v1/replay names JSON lines
 
 
 MEDIA = {HttpFormat.CSV: "text/csv; charset=utf-8", HttpFormat.JSONL: "application/x-ndjson; charset=utf-8"}
@@ -49,30 +48,10 @@ PARAMETER = {"at": "at", "date_from": "from", "date_to": "to", "parties": "party
              "kinds": "kind", "stances": "stance", "min_confidence": "min_confidence", "after": "after"}
 
 
-def checked(runtime: Runtime, parties: list[str] | None, declarations: list[str] | None) -> tuple[
-    tuple[str, ...], tuple[str, ...]
-]:
-    """The party and declaration filters, checked as the analysts' routes check them: an unknown party or
-    declaration is malformed input (422), never an empty export."""
-    codes = tuple(dict.fromkeys(runtime.parties.require(p, "party") for p in parties or []))
-    wanted = tuple(dict.fromkeys(declarations or []))
-    if wanted:
-        with runtime.store.reading() as sql:
-            for declaration_id in wanted:
-                if get_declaration(sql, declaration_id) is None:
-                    raise InvalidInput(f"unknown declaration {declaration_id!r}", field="declaration")
-    return codes, wanted
-
-
-def negotiate(format: str | None, accept: str | None) -> HttpFormat:
+def negotiate(format: HttpFormat | None, accept: str | None) -> HttpFormat:
     """`format=` wins; else the Accept header's most preferred of CSV and JSON lines; else JSON lines."""
     if format is not None:
-        try:
-            return HttpFormat("jsonl" if format == "ndjson" else format)  # ndjson, as /v1/replay names it
-        except ValueError:
-            hint = " (Parquet: use `diplo export … --format parquet`)" if format == Format.PARQUET else ""
-            raise InvalidInput(f"format must be csv or jsonl (or ndjson), got {format!r}{hint}",
-                               field="format") from None
+        return HttpFormat.JSONL if format is HttpFormat.NDJSON else format
     best: tuple[float, HttpFormat] | None = None
     for part in (accept or "").split(","):
         media, *params = (p.strip() for p in part.split(";"))
@@ -100,7 +79,8 @@ def negotiate(format: str | None, accept: str | None) -> HttpFormat:
 def export(
     runtime: RuntimeDep,
     dataset: Annotated[Dataset, Path(description="events (the log), stances (every pair's stance) or timeline")],
-    format: Annotated[str | None, Query(max_length=20, description="csv or jsonl (ndjson too); overrides Accept")]
+    format: Annotated[HttpFormat | None, Query(
+        description="csv or jsonl (ndjson is jsonl); overrides Accept. Parquet: `diplo export … --format parquet`")]
     = None,
     accept: Annotated[str | None, Header(max_length=1000)] = None,
     at: AtQuery = None,
@@ -109,9 +89,9 @@ def export(
     date_to: ToQuery = None,
     party: Annotated[list[str] | None, Query(max_length=50)] = None,
     declaration: Annotated[list[str] | None, Query(max_length=50)] = None,
-    kind: Annotated[list[str] | None, Query(max_length=10, description="events, timeline: the act's kind")] = None,
-    stance: Annotated[list[str] | None, Query(max_length=3, description="stances: signed, declined, withdrawn")]
+    kind: Annotated[list[EventKind] | None, Query(max_length=10, description="events, timeline: the act's kind")]
     = None,
+    stance: Annotated[list[ActKind] | None, Query(max_length=3, description="stances: only these stances")] = None,
     min_confidence: Annotated[Confidence, Query(description="stances: count acts at or above this")]
     = Confidence.LOW,
     after: Annotated[int, Query(ge=0, le=MAX_POSITION, description="events: start after this log position")] = 0,
@@ -133,13 +113,8 @@ def export(
     )
     for name in selection.unsupported(dataset):
         raise InvalidInput(f"{PARAMETER[name]} does not apply to {dataset} exports", field=PARAMETER[name])
-    allowed = EVENT_KINDS if dataset is Dataset.EVENTS else TIMELINE_KINDS
-    for k in selection.kinds:
-        if k not in allowed:
-            raise InvalidInput(f"unknown kind {k!r}; one of {', '.join(allowed)}", field="kind")
-    for s in selection.stances:
-        if s not in STANCES:
-            raise InvalidInput(f"unknown stance {s!r}; one of {', '.join(STANCES)}", field="stance")
+    for k in selection.unknown_kinds(dataset):
+        raise InvalidInput(f"unknown kind '{k}': {dataset} exports hold no {k} rows", field="kind")
 
     pages: Iterator[Page]
     if dataset is Dataset.EVENTS:

@@ -2,35 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from api.bootstrap import Runtime
+from api.answers import status
 from api.deps import RuntimeDep
 from api.errors import problem
 
 router = APIRouter(tags=["health"])
-
-
-def status(runtime: Runtime) -> dict[str, Any]:
-    """Each read model's position against the head of the log; raises when a store does not answer."""
-    head = runtime.projector.head()
-    positions = runtime.projector.positions()
-    position = min(positions.values())
-    chain_head = getattr(runtime.app.recorder, "chain_head", None)  # the hash-chained recorders (storage/)
-    link = chain_head() if chain_head is not None else None
-    return {
-        "status": "ok",
-        "store": "up",
-        "head": head,
-        "position": position,
-        "lag": head - position,
-        "projector": runtime.settings.projector,
-        "read_models": {name: {"position": p, "lag": head - p} for name, p in positions.items()},
-        "chain": {"position": link[0], "hash": link[1].hex()} if link else None,
-    }
 
 
 @router.get("/healthz")

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
+from api.answers import parse_at, parse_known_at
 from api.deps import (
     AtQuery,
     ExplainQuery,
@@ -17,8 +18,6 @@ from api.deps import (
     RuntimeDep,
     ToQuery,
     encoded,
-    parse_at,
-    parse_known_at,
     require_reader,
     source_out,
 )

@@ -17,7 +17,7 @@ from api.deps import RuntimeDep, require_reader
 from api.routes.log import MAX_POSITION
 from api.streaming import StreamFilter, message
 from domain.errors import InvalidInput
-from projections.event_log import PUBLIC_KINDS
+from domain.values import EventKind
 from projections.follower import public_events
 
 router = APIRouter(prefix="/v1", tags=["timeline and events"], dependencies=[Depends(require_reader)])
@@ -36,10 +36,7 @@ def _start(after: int | None, last_event_id: str | None) -> int:
 
 
 def _filter(runtime: Runtime, party: list[str] | None, declaration: list[str] | None,
-            kind: list[str] | None) -> StreamFilter:
-    for k in kind or []:
-        if k not in PUBLIC_KINDS:
-            raise InvalidInput(f"unknown kind {k!r}; one of {', '.join(PUBLIC_KINDS)}", field="kind")
+            kind: list[EventKind] | None) -> StreamFilter:
     codes = [runtime.parties.require(p, "party") for p in party or []]
     return StreamFilter(frozenset(codes), frozenset(declaration or []), frozenset(kind or []))
 
@@ -55,7 +52,7 @@ def stream_start(
     after: Annotated[int | None, Query(ge=0, le=MAX_POSITION, description="Start after this log position")] = None,
     party: Annotated[list[str] | None, Query(max_length=50)] = None,
     declaration: Annotated[list[str] | None, Query(max_length=50)] = None,
-    kind: Annotated[list[str] | None, Query(max_length=10)] = None,
+    kind: Annotated[list[EventKind] | None, Query(max_length=10)] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=40)] = None,
 ) -> StreamStart:
     """Checked as a dependency, so a bad request is a 422 problem before any stream head is sent."""

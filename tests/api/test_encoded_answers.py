@@ -19,8 +19,9 @@ from api.app import create_app
 from api.bootstrap import Runtime
 from api.schemas import SignatoriesPublic, StancesPublic
 from api.streaming import message
+from domain.values import ActKind
 from projections.follower import public_events
-from projections.stance_history import STANCE_KINDS, signatories, stances_of
+from projections.stance_history import signatories, stances_of
 from tests.api.support import BACKENDS, PROBLEM, running, seed_and_wait
 
 KNOWN_AT = "2099-01-01T00:00:00.000000+00:00"
@@ -77,7 +78,7 @@ def test_every_signatories_answer_is_what_its_response_model_makes_of_the_same_r
         for declaration_id in declarations:
             for at in DAYS:
                 for confidence in CONFIDENCES:
-                    grouped: dict[str, list[dict[str, Any]]] = {k: [] for k in STANCE_KINDS}
+                    grouped: dict[str, list[dict[str, Any]]] = {str(k): [] for k in ActKind}
                     for row in signatories(sql, declaration_id, at, KNOWN_AT, confidence):
                         grouped[row["stance"]].append(row)
                         rows += 1

@@ -1,0 +1,41 @@
+"""What the `diplo` commands share: a runtime for one command, dates from options, and one style per kind."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+
+from api.bootstrap import Runtime, bootstrap
+from api.settings import Settings
+from domain.values import EventKind, Stance
+
+# Rich styles of stances and event kinds, in every table and feed the command line prints.
+STYLE: dict[str, str] = {
+    Stance.SIGNED: "green", Stance.DECLINED: "red", Stance.WITHDRAWN: "yellow", Stance.NONE: "dim",
+    EventKind.STATEMENT: "cyan", EventKind.RETRACTED: "magenta",
+}
+SYMBOL: dict[str, str] = {Stance.SIGNED: "✓", Stance.DECLINED: "✗", Stance.WITHDRAWN: "↩", Stance.NONE: "·"}
+
+
+def style(kind: str) -> str:
+    """The style of a stance or event kind (plain white for the others: hosted, published)."""
+    return STYLE.get(kind, "white")
+
+
+@contextmanager
+def one_shot(*, catch_up: bool = True) -> Iterator[Runtime]:
+    """The runtime of one command: no projector thread and no log follower; the read models first catch up
+    with the log (unless the command reads the log itself, or catches up on its own)."""
+    runtime = bootstrap(Settings(), start_projector=False, follow=False)
+    try:
+        if catch_up:
+            runtime.projector.catch_up()
+        yield runtime
+    finally:
+        runtime.close()
+
+
+def day(value: datetime | None) -> date | None:
+    """A date option (Typer parses dates as datetimes) as the date it names."""
+    return value.date() if value is not None else None

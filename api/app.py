@@ -14,7 +14,19 @@ from api.bootstrap import Runtime, bootstrap
 from api.deps import refuse_nul
 from api.limits import BodyLimit
 from api.links import document_links
-from api.routes import acts, analysis, declarations, export, health, log, parties, stream, summits, web
+from api.routes import (
+    analysis,
+    declarations,
+    export,
+    health,
+    log,
+    parties,
+    retractions,
+    statements,
+    stream,
+    summits,
+    web,
+)
 from api.settings import Settings
 from api.streaming import StreamHub
 
@@ -54,6 +66,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"],
             expose_headers=["Location", "Retry-After", "Idempotent-Replayed"], max_age=600,
         )
-    for module in (summits, declarations, acts, parties, stream, log, analysis, export, health, web):
+    for module in (summits, declarations, statements, retractions, parties, stream, log, analysis, export, health, web):
         app.include_router(module.router)
     return app

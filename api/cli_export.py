@@ -28,7 +28,7 @@ from api.answers import checked, parse_known_at
 from api.bootstrap import Runtime
 from api.command_lines import CommandLineError, looks_like_commands, read_commands
 from api.terminal import day, one_shot
-from domain.bulk import BulkImport, CommandRefused
+from domain.bulk import CommandRefused
 from domain.errors import DomainError
 from domain.values import ActKind, Confidence, EventKind
 from projections.backup import ImportRefused, Restorable, StoreNotEmpty, backup_lines, read_file, restore
@@ -263,7 +263,7 @@ def _import_commands(file: Path) -> None:
         try:
             with _open_text(file, "r") as handle, _bar("deciding the commands") as bar:
                 task = bar.add_task("decide", total=None)
-                result = BulkImport(runtime.app).run(
+                result = runtime.app.handle_all(
                     read_commands(handle), progress=lambda n: bar.update(task, completed=n), every=1000
                 )
                 bar.update(task, completed=result.commands, total=result.commands)

@@ -17,10 +17,10 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from api.schemas import NUL_FREE, ActCreate, DeclarationCreate, RetractionCreate, StatementCreate, SummitCreate
-from domain.commands import AnyCommand, HostSummit, PublishDeclaration, RecordAct, RecordStatement, Retract
+from domain.commands import AnyCommand, RecordAct
 
 
 class CommandLineError(Exception):
@@ -30,8 +30,13 @@ class CommandLineError(Exception):
 class ActLine(ActCreate):
     declaration_id: str = Field(min_length=1, max_length=100)
 
+    def command(self, declaration_id: str | None = None) -> RecordAct:
+        """The act on the declaration the line names."""
+        return super().command(declaration_id or self.declaration_id)
 
-MODELS: dict[str, type[BaseModel]] = {
+
+CommandLine = SummitCreate | DeclarationCreate | ActLine | StatementCreate | RetractionCreate
+MODELS: dict[str, type[CommandLine]] = {
     "host_summit": SummitCreate,
     "publish_declaration": DeclarationCreate,
     "record_act": ActLine,
@@ -43,28 +48,6 @@ MODELS: dict[str, type[BaseModel]] = {
 def looks_like_commands(first: dict[str, Any]) -> bool:
     """Whether a file's first object is a command (rather than a backup header or a public event)."""
     return "command" in first
-
-
-def _command(body: BaseModel) -> AnyCommand:
-    sources = [s.to_domain() for s in body.sources]  # type: ignore[attr-defined]
-    match body:
-        case SummitCreate():
-            return HostSummit(id=body.id, name=body.name, hosts=body.hosts, city=body.city, starts_on=body.starts_on,
-                              ends_on=body.ends_on, sources=sources, confidence=body.confidence, notes=body.notes)
-        case DeclarationCreate():
-            return PublishDeclaration(id=body.id, title=body.title, published_on=body.published_on, sources=sources,
-                                      confidence=body.confidence, summit_id=body.summit_id, notes=body.notes)
-        case ActLine():
-            return RecordAct(declaration_id=body.declaration_id, kind=body.kind, party=body.party,
-                             occurred_on=body.occurred_on, sources=sources, confidence=body.confidence,
-                             precision=body.precision, reason=body.reason, note=body.note)
-        case StatementCreate():
-            return RecordStatement(party=body.party, occurred_on=body.occurred_on, text=body.text, sources=sources,
-                                   confidence=body.confidence, speaker=body.speaker, about=body.about,
-                                   position=body.position, precision=body.precision, note=body.note)
-        case RetractionCreate():
-            return Retract(event_id=body.event_id, reason=body.reason, sources=sources)
-    raise TypeError(type(body))
 
 
 def _first_problem(error: ValidationError) -> str:
@@ -84,7 +67,7 @@ def parse_command(number: int, line: Any, *, nul_free: bool = False) -> AnyComma
     if model is None:
         raise CommandLineError(f"line {number}: command: must be one of {', '.join(MODELS)}, got {name!r}")
     try:
-        return _command(model.model_validate(fields, context={NUL_FREE: nul_free}))
+        return model.model_validate(fields, context={NUL_FREE: nul_free}).command()
     except ValidationError as error:
         raise CommandLineError(f"line {number} ({name}): {_first_problem(error)}") from None
 

@@ -1,4 +1,8 @@
-"""Request and response bodies of the HTTP API, kept apart from the domain's events."""
+"""Request and response bodies of the HTTP API, kept apart from the domain's events.
+
+Each request body turns into the domain's command by its `command()`, the one place that does it (the routes
+and the command-file import alike).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
+from domain.commands import HostSummit, PublishDeclaration, RecordAct, RecordStatement, Retract
 from domain.values import ActKind, Confidence, Position, Precision, Source
 
 PARIS_SOURCE: dict[str, Any] = {
@@ -56,6 +61,11 @@ class SourceIn(Strict):
 
 
 Sources = list[SourceIn]
+
+
+def _sources(sources: Sources) -> list[Source]:
+    return [s.to_domain() for s in sources]
+
 SOURCES = Field(min_length=1, max_length=50, description="At least one source reporting the act.")
 SLUG = Field(min_length=1, max_length=100, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 PARTY = Field(min_length=1, max_length=40, description="ISO 3166-1 alpha-2, ISO 3166-3, or an organisation code")
@@ -79,6 +89,11 @@ class SummitCreate(Strict):
     confidence: Confidence
     notes: str | None = Field(None, max_length=5000)
 
+    def command(self) -> HostSummit:
+        return HostSummit(id=self.id, name=self.name, hosts=self.hosts, city=self.city, starts_on=self.starts_on,
+                          ends_on=self.ends_on, sources=_sources(self.sources), confidence=self.confidence,
+                          notes=self.notes)
+
 
 class DeclarationCreate(Strict):
     model_config = ConfigDict(
@@ -97,6 +112,11 @@ class DeclarationCreate(Strict):
     confidence: Confidence
     notes: str | None = Field(None, max_length=5000)
 
+    def command(self) -> PublishDeclaration:
+        return PublishDeclaration(id=self.id, title=self.title, published_on=self.published_on,
+                                  sources=_sources(self.sources), confidence=self.confidence,
+                                  summit_id=self.summit_id, notes=self.notes)
+
 
 class ActCreate(Strict):
     model_config = ConfigDict(
@@ -114,6 +134,12 @@ class ActCreate(Strict):
     note: str | None = Field(None, max_length=5000)
     sources: Sources = SOURCES
     confidence: Confidence
+
+    def command(self, declaration_id: str) -> RecordAct:
+        """The act on the declaration the path names."""
+        return RecordAct(declaration_id=declaration_id, kind=self.kind, party=self.party,
+                         occurred_on=self.occurred_on, sources=_sources(self.sources), confidence=self.confidence,
+                         precision=self.precision, reason=self.reason, note=self.note)
 
 
 class StatementCreate(Strict):
@@ -135,6 +161,11 @@ class StatementCreate(Strict):
     sources: Sources = SOURCES
     confidence: Confidence = Confidence.HIGH
 
+    def command(self) -> RecordStatement:
+        return RecordStatement(party=self.party, occurred_on=self.occurred_on, text=self.text,
+                               sources=_sources(self.sources), confidence=self.confidence, speaker=self.speaker,
+                               about=self.about, position=self.position, precision=self.precision, note=self.note)
+
 
 class RetractionCreate(Strict):
     model_config = ConfigDict(
@@ -147,6 +178,9 @@ class RetractionCreate(Strict):
     event_id: UUID
     reason: str = Field(min_length=1, max_length=5000)
     sources: Sources = SOURCES
+
+    def command(self) -> Retract:
+        return Retract(event_id=self.event_id, reason=self.reason, sources=_sources(self.sources))
 
 
 class WriteReceipt(BaseModel):

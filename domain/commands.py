@@ -8,7 +8,7 @@ aggregates up in the event store and saves each command in its own transaction, 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
@@ -240,4 +240,3 @@ class Retract:
 
 
 AnyCommand = HostSummit | PublishDeclaration | RecordAct | RecordStatement | Retract
-Decide = Callable[[Lookup], Decision]

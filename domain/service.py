@@ -1,4 +1,5 @@
-"""The application service: one method per command, each `get -> act -> save`, returning receipts.
+"""The application service and command bus: `handle(command)` decides a command (`get -> act -> save`) and
+returns its receipt; `handle_all` does the same for a whole command file, in one transaction.
 
 Optimistic concurrency: a command that loses a race on an aggregate is decided again on fresh
 state (it may then be refused, if the winner made it illegal). An idempotency key is saved in the
@@ -8,7 +9,7 @@ same transaction as the act, so a retried request can never store its act twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
@@ -18,25 +19,17 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoding
 
-from domain.commands import (
-    Command,
-    HostSummit,
-    PublishDeclaration,
-    Receipt,
-    RecordAct,
-    RecordStatement,
-    Retract,
-    declaration_named,
-)
+from domain.bulk import BulkImport, ImportResult
+from domain.commands import Command, Receipt, declaration_named
 from domain.declaration import Declaration
-from domain.errors import Conflict, DomainError, InvalidInput
+from domain.errors import Conflict, DomainError
 from domain.ledger import IdempotencyKey
 from domain.parties import PartyRegistry
 from domain.statement import Statement
 from domain.summit import Summit
-from domain.values import ActKind, Confidence, Position, Precision, Source, today_utc
+from domain.values import today_utc
 
-__all__ = ["DateAsISO", "DiplomaticRecord", "Idempotency", "Receipt", "require_date"]
+__all__ = ["DateAsISO", "DiplomaticRecord", "Idempotency", "Receipt"]
 
 MAX_ATTEMPTS = 8
 
@@ -101,93 +94,54 @@ class DiplomaticRecord(Application[UUID]):
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
 
-    # -- commands -------------------------------------------------------------------------------
-    # Each method builds its command (domain.commands, where the decisions live) and executes it
-    # against the store, in a transaction of its own.
+    # -- the command bus ------------------------------------------------------------------------
+    # Every command of the record (domain.commands, where the decisions live) is issued through these two:
+    # the HTTP routes and the seed loader hand one command at a time, a command file hands many at once.
 
-    def host_summit(
-        self,
-        *,
-        id: str,
-        name: str,
-        hosts: list[str],
-        city: str,
-        starts_on: date,
-        ends_on: date,
-        sources: list[Source],
-        confidence: Confidence,
-        notes: str | None = None,
-        idempotency: Idempotency | None = None,
-    ) -> Receipt:
-        """Records that a summit was held."""
-        return self.execute(HostSummit(id=id, name=name, hosts=hosts, city=city, starts_on=starts_on, ends_on=ends_on,
-                                       sources=sources, confidence=confidence, notes=notes), idempotency)
+    def handle(self, command: Command, idempotency: Idempotency | None = None) -> Receipt:
+        """Decides the command on the stored state and saves what it decided, in one transaction."""
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            if idempotency is not None and (prior := self._prior_answer(idempotency)) is not None:
+                return prior
+            try:
+                aggregates, receipt = command.decide(self)
+            except DomainError:
+                # A twin request with this key may have stored its act between our look-up and our
+                # decision; then the act it stored is why we are refused, and its answer is ours.
+                if idempotency is not None and (prior := self._prior_answer(idempotency)) is not None:
+                    return prior
+                raise
+            to_save: list[Aggregate] = list(aggregates)
+            if idempotency is not None:
+                to_save.append(
+                    IdempotencyKey.claim(
+                        key=idempotency.key, request_hash=idempotency.request_hash, receipt=receipt.stored_form()
+                    )
+                )
+            try:
+                recordings = self.save(*to_save)
+            except IntegrityError:
+                # Another writer got there first: decide again on what it stored.
+                log.info("optimistic concurrency conflict on %s (attempt %d); deciding again", receipt.kind, attempt)
+                continue
+            position = next(
+                r.notification.id for r in recordings if getattr(r.domain_event, "event_id", None) == receipt.event_id
+            )
+            return Receipt(
+                **{**asdict(receipt), "position": position, "last_position": max(r.notification.id for r in recordings)}
+            )
+        raise Conflict("the record changed too often while this command was decided; try again")
 
-    def publish_declaration(
+    def handle_all(
         self,
+        commands: Iterable[tuple[int, Command]],
         *,
-        id: str,
-        title: str,
-        published_on: date,
-        sources: list[Source],
-        confidence: Confidence,
-        summit_id: str | None = None,
-        notes: str | None = None,
-        idempotency: Idempotency | None = None,
-    ) -> Receipt:
-        """Records that a declaration was published (and opened for signature)."""
-        return self.execute(PublishDeclaration(id=id, title=title, published_on=published_on, sources=sources,
-                                               confidence=confidence, summit_id=summit_id, notes=notes), idempotency)
-
-    def record_act(
-        self,
-        *,
-        declaration_id: str,
-        kind: ActKind,
-        party: str,
-        occurred_on: date,
-        sources: list[Source],
-        confidence: Confidence,
-        precision: Precision = Precision.DAY,
-        reason: str | None = None,
-        note: str | None = None,
-        idempotency: Idempotency | None = None,
-    ) -> Receipt:
-        """Records that a party signed, declined or withdrew from a declaration."""
-        return self.execute(RecordAct(declaration_id=declaration_id, kind=kind, party=party, occurred_on=occurred_on,
-                                      sources=sources, confidence=confidence, precision=precision, reason=reason,
-                                      note=note), idempotency)
-
-    def record_statement(
-        self,
-        *,
-        party: str,
-        occurred_on: date,
-        text: str,
-        sources: list[Source],
-        confidence: Confidence = Confidence.HIGH,
-        speaker: str | None = None,
-        about: str | None = None,
-        position: Position | None = None,
-        precision: Precision = Precision.DAY,
-        note: str | None = None,
-        idempotency: Idempotency | None = None,
-    ) -> Receipt:
-        """Records words a party said; a statement never changes a formal stance."""
-        return self.execute(RecordStatement(party=party, occurred_on=occurred_on, text=text, sources=sources,
-                                            confidence=confidence, speaker=speaker, about=about, position=position,
-                                            precision=precision, note=note), idempotency)
-
-    def retract(
-        self,
-        *,
-        event_id: UUID,
-        reason: str,
-        sources: list[Source],
-        idempotency: Idempotency | None = None,
-    ) -> Receipt:
-        """Records that an earlier act no longer counts; the act itself stays in the log."""
-        return self.execute(Retract(event_id=event_id, reason=reason, sources=sources), idempotency)
+        progress: Callable[[int], None] | None = None,
+        every: int = 10_000,
+    ) -> ImportResult:
+        """Decides many commands by the same rules, in order, then stores all they decided in one transaction,
+        or nothing at the first refusal (domain.bulk)."""
+        return BulkImport(self).run(commands, progress=progress, every=every)
 
     # -- the state commands decide on (domain.commands.Lookup): the store as it is now -----------
 
@@ -224,47 +178,3 @@ class DiplomaticRecord(Application[UUID]):
                 "this Idempotency-Key was already used with a different request", field="Idempotency-Key"
             )
         return Receipt.from_stored(claimed.receipt)
-
-    def execute(self, command: Command, idempotency: Idempotency | None = None) -> Receipt:
-        """Decides the command on the stored state and saves what it decided, in one transaction."""
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            if idempotency is not None and (prior := self._prior_answer(idempotency)) is not None:
-                return prior
-            try:
-                aggregates, receipt = command.decide(self)
-            except DomainError:
-                # A twin request with this key may have stored its act between our look-up and our
-                # decision; then the act it stored is why we are refused, and its answer is ours.
-                if idempotency is not None and (prior := self._prior_answer(idempotency)) is not None:
-                    return prior
-                raise
-            to_save: list[Aggregate] = list(aggregates)
-            if idempotency is not None:
-                to_save.append(
-                    IdempotencyKey.claim(
-                        key=idempotency.key, request_hash=idempotency.request_hash, receipt=receipt.stored_form()
-                    )
-                )
-            try:
-                recordings = self.save(*to_save)
-            except IntegrityError:
-                # Another writer got there first: decide again on what it stored.
-                log.info("optimistic concurrency conflict on %s (attempt %d); deciding again", receipt.kind, attempt)
-                continue
-            position = next(
-                r.notification.id for r in recordings if getattr(r.domain_event, "event_id", None) == receipt.event_id
-            )
-            return Receipt(
-                **{**asdict(receipt), "position": position, "last_position": max(r.notification.id for r in recordings)}
-            )
-        raise Conflict("the record changed too often while this command was decided; try again")
-
-
-def require_date(value: Any, field: str) -> date:
-    """Parses an ISO date, naming the field when it is not one."""
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise InvalidInput(f"{field} must be an ISO 8601 date (YYYY-MM-DD), got {value!r}", field=field) from None

@@ -24,6 +24,7 @@ from eventsourcing.persistence import ApplicationRecorder, StoredEvent
 from pydantic import SecretStr
 
 from api.settings import Settings
+from domain.commands import HostSummit
 from domain.parties import PartyRegistry
 from domain.service import DiplomaticRecord
 from domain.values import Confidence, Source
@@ -72,9 +73,9 @@ def command_rate(settings: Settings, commands: int) -> float:
     try:
         started = time.perf_counter()
         for i in range(commands):
-            app.host_summit(id=f"s-{uuid.uuid4().hex[:8]}-{i}", name="Summit", hosts=["FR"], city="Paris",
+            app.handle(HostSummit(id=f"s-{uuid.uuid4().hex[:8]}-{i}", name="Summit", hosts=["FR"], city="Paris",
                             starts_on=date(2025, 2, 10), ends_on=date(2025, 2, 11), sources=sources,
-                            confidence=Confidence.HIGH)
+                            confidence=Confidence.HIGH))
         return commands / (time.perf_counter() - started)
     finally:
         app.close()

@@ -1,4 +1,4 @@
-"""Replays the seed file through the application service, so seeding makes real events.
+"""Replays the seed file through the application service's command bus, so seeding makes real events.
 
 Idempotent: what the record already holds (a summit or declaration id, the same act by the same
 party on the same day, the same statement) is skipped, so a second run stores nothing.
@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from domain.commands import HostSummit, PublishDeclaration, RecordAct, RecordStatement
 from domain.service import DiplomaticRecord
 from domain.values import ActKind, Confidence, Position, Precision, Source
 
@@ -59,22 +60,22 @@ def seed(
         if app.summit_exists(s["id"]):
             step(None)
             continue
-        r = app.host_summit(
+        r = app.handle(HostSummit(
             id=s["id"], name=s["name"], hosts=s["hosts"], city=s["city"],
             starts_on=date.fromisoformat(s["starts_on"]), ends_on=date.fromisoformat(s["ends_on"]),
             sources=_sources(s["sources"]), confidence=Confidence(s["confidence"]), notes=s.get("notes"),
-        )
+        ))
         step("summits", r.last_position)
 
     for d in data["declarations"]:
         if app.declaration_exists(d["id"]):
             step(None)
             continue
-        r = app.publish_declaration(
+        r = app.handle(PublishDeclaration(
             id=d["id"], title=d["title"], summit_id=d.get("summit_id"),
             published_on=date.fromisoformat(d["published_on"]), sources=_sources(d["sources"]),
             confidence=Confidence(d["confidence"]), notes=d.get("notes"),
-        )
+        ))
         step("declarations", r.last_position)
 
     for a in data["acts"]:
@@ -82,11 +83,11 @@ def seed(
         if app.declaration(a["declaration_id"]).has_act(a["party"], kind, occurred_on):
             step(None)
             continue
-        r = app.record_act(
+        r = app.handle(RecordAct(
             declaration_id=a["declaration_id"], kind=kind, party=a["party"], occurred_on=occurred_on,
-            precision=Precision(a.get("precision") or "day"), reason=a.get("reason"), note=a.get("note"),
+            precision=Precision(a.get("precision") or Precision.DAY), reason=a.get("reason"), note=a.get("note"),
             sources=_sources(a["sources"]), confidence=Confidence(a["confidence"]),
-        )
+        ))
         step("acts", r.last_position)
 
     for st in data["statements"]:
@@ -94,10 +95,10 @@ def seed(
         if app.statement_exists(st["party"], occurred_on, st.get("speaker"), st["text"]):
             step(None)
             continue
-        r = app.record_statement(
+        r = app.handle(RecordStatement(
             party=st["party"], speaker=st.get("speaker"), occurred_on=occurred_on, text=st["text"],
             about=st.get("about"), position=Position(st["position"]) if st.get("position") else None,
             note=st.get("note"), sources=_sources(st["sources"]), confidence=Confidence(st["confidence"]),
-        )
+        ))
         step("statements", r.last_position)
     return report

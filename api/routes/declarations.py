@@ -41,11 +41,7 @@ def create_declaration(
     body: DeclarationCreate, runtime: RuntimeDep, request: Request, key: IdempotencyKey = None
 ) -> JSONResponse:
     """Record that a declaration was published (opened for signature)."""
-    receipt = runtime.app.publish_declaration(
-        id=body.id, title=body.title, summit_id=body.summit_id, published_on=body.published_on,
-        sources=[s.to_domain() for s in body.sources], confidence=body.confidence, notes=body.notes,
-        idempotency=idempotency_for(key, request, body),
-    )
+    receipt = runtime.app.handle(body.command(), idempotency_for(key, request, body))
     return answer(runtime, receipt, f"/v1/declarations/{body.id}")
 
 
@@ -56,12 +52,7 @@ def record_act(
     key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Record that a party signed, declined or withdrew; checked against the stance rules at its date."""
-    receipt = runtime.app.record_act(
-        declaration_id=declaration_id, kind=body.kind, party=body.party, occurred_on=body.occurred_on,
-        precision=body.precision, reason=body.reason, note=body.note,
-        sources=[s.to_domain() for s in body.sources], confidence=body.confidence,
-        idempotency=idempotency_for(key, request, body),
-    )
+    receipt = runtime.app.handle(body.command(declaration_id), idempotency_for(key, request, body))
     return answer(runtime, receipt, f"/v1/declarations/{declaration_id}/signatories")
 
 

@@ -23,11 +23,7 @@ def create_summit(
     body: SummitCreate, runtime: RuntimeDep, request: Request, key: IdempotencyKey = None
 ) -> JSONResponse:
     """Record that a summit was held."""
-    receipt = runtime.app.host_summit(
-        id=body.id, name=body.name, hosts=body.hosts, city=body.city, starts_on=body.starts_on,
-        ends_on=body.ends_on, sources=[s.to_domain() for s in body.sources], confidence=body.confidence,
-        notes=body.notes, idempotency=idempotency_for(key, request, body),
-    )
+    receipt = runtime.app.handle(body.command(), idempotency_for(key, request, body))
     return answer(runtime, receipt, f"/v1/summits/{body.id}")
 
 

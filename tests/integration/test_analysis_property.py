@@ -19,6 +19,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from api.bootstrap import Runtime
+from domain.commands import PublishDeclaration, RecordAct, Retract
 from domain.errors import DomainError
 from domain.values import ActKind, Confidence, Precision, Source
 from projections.analysis import Scope, apply_frame, replay, world
@@ -57,20 +58,20 @@ def record(runtime: Runtime, commands: list[tuple[Any, ...]]) -> list[str]:
     app = runtime.app
     slugs = [f"prop-{uuid.uuid4().hex[:10]}" for _ in PUBLISHED]
     for slug, published_on in zip(slugs, PUBLISHED, strict=True):
-        app.publish_declaration(id=slug, title=slug, published_on=published_on, sources=SOURCES,
-                                confidence=Confidence.HIGH)
+        app.handle(PublishDeclaration(id=slug, title=slug, published_on=published_on, sources=SOURCES,
+                                confidence=Confidence.HIGH))
     accepted: list[UUID] = []
     last = 0
     for command in commands:
         try:
             if command[0] == "act":
                 _, kind, party, which, day, precision, confidence = command
-                receipt = app.record_act(declaration_id=slugs[which], kind=kind, party=party, occurred_on=day,
-                                         precision=precision, sources=SOURCES, confidence=confidence)
+                receipt = app.handle(RecordAct(declaration_id=slugs[which], kind=kind, party=party, occurred_on=day,
+                                         precision=precision, sources=SOURCES, confidence=confidence))
                 accepted.append(receipt.event_id)
             elif accepted:
-                receipt = app.retract(event_id=accepted[command[1] % len(accepted)], reason="a correction",
-                                      sources=SOURCES)
+                receipt = app.handle(Retract(event_id=accepted[command[1] % len(accepted)], reason="a correction",
+                                      sources=SOURCES))
             else:
                 continue
             last = max(last, receipt.last_position or 0)

@@ -28,6 +28,7 @@ from typer.testing import CliRunner
 from api import cli
 from api.bootstrap import Runtime, bootstrap
 from api.settings import Settings
+from domain.commands import RecordAct, RecordStatement, Retract
 from domain.service import Idempotency
 from domain.values import ActKind, Confidence, Position, Source
 from projections.backup import FORMAT
@@ -111,18 +112,18 @@ def write_corrections(runtime: Runtime) -> None:
     """After the seeds: a later act, a backfill, a retracted act, a retracted statement, an act with an
     idempotency key, and a statement whose text needs escaping everywhere."""
     app = runtime.app
-    app.record_act(declaration_id="bletchley-declaration", kind=ActKind.WITHDRAWN, party="NZ",
-                   occurred_on=date(2025, 3, 1), sources=SOURCES, confidence=Confidence.LOW)
-    signed = app.record_act(declaration_id="paris-statement", kind=ActKind.SIGNED, party="GB",
-                            occurred_on=date(2025, 3, 1), sources=SOURCES, confidence=Confidence.LOW)
-    app.retract(event_id=signed.event_id, reason="The wire report was wrong.", sources=SOURCES)
-    app.record_act(declaration_id="coe-framework-convention-ai", kind=ActKind.SIGNED, party="NZ",
-                   occurred_on=date(2024, 9, 20), sources=SOURCES, confidence=Confidence.HIGH,
-                   idempotency=Idempotency("backfill-nz-coe", "hash-1"))
-    said = app.record_statement(party="FR", occurred_on=date(2025, 2, 11), sources=SOURCES,
+    app.handle(RecordAct(declaration_id="bletchley-declaration", kind=ActKind.WITHDRAWN, party="NZ",
+                   occurred_on=date(2025, 3, 1), sources=SOURCES, confidence=Confidence.LOW))
+    signed = app.handle(RecordAct(declaration_id="paris-statement", kind=ActKind.SIGNED, party="GB",
+                            occurred_on=date(2025, 3, 1), sources=SOURCES, confidence=Confidence.LOW))
+    app.handle(Retract(event_id=signed.event_id, reason="The wire report was wrong.", sources=SOURCES))
+    app.handle(RecordAct(declaration_id="coe-framework-convention-ai", kind=ActKind.SIGNED, party="NZ",
+                   occurred_on=date(2024, 9, 20), sources=SOURCES, confidence=Confidence.HIGH),
+               Idempotency("backfill-nz-coe", "hash-1"))
+    said = app.handle(RecordStatement(party="FR", occurred_on=date(2025, 2, 11), sources=SOURCES,
                                 text='Nous signons, "avec joie"\net sans réserve — 署名', about="paris-statement",
-                                position=Position.SUPPORTS)
-    app.retract(event_id=said.event_id, reason="Misattributed.", sources=SOURCES)
+                                position=Position.SUPPORTS))
+    app.handle(Retract(event_id=said.event_id, reason="Misattributed.", sources=SOURCES))
 
 
 def make_source(backend: str, data_dir: Path) -> Iterator[Settings]:
@@ -205,13 +206,13 @@ def test_a_restored_store_takes_new_writes_and_remembers_idempotency_keys(
     with store("sqlite", tmp_path / "target") as target:
         restore_into(target, file)
         with opened(target) as runtime:
-            again = runtime.app.record_act(
+            again = runtime.app.handle(RecordAct(
                 declaration_id="coe-framework-convention-ai", kind=ActKind.SIGNED, party="NZ",
-                occurred_on=date(2024, 9, 20), sources=SOURCES, confidence=Confidence.HIGH,
-                idempotency=Idempotency("backfill-nz-coe", "hash-1"))
+                occurred_on=date(2024, 9, 20), sources=SOURCES, confidence=Confidence.HIGH),
+                Idempotency("backfill-nz-coe", "hash-1"))
             assert again.replayed
-            new = runtime.app.record_act(declaration_id="paris-statement", kind=ActKind.SIGNED, party="US",
-                                         occurred_on=date(2025, 4, 1), sources=SOURCES, confidence=Confidence.LOW)
+            new = runtime.app.handle(RecordAct(declaration_id="paris-statement", kind=ActKind.SIGNED, party="US",
+                                         occurred_on=date(2025, 4, 1), sources=SOURCES, confidence=Confidence.LOW))
             assert new.position == len(log_of(runtime)) - 1  # the act, then its index entry
 
 
@@ -330,7 +331,7 @@ def test_a_store_restored_from_the_events_export_can_retract_its_acts(
             with runtime.store.reading() as sql:
                 act = sql.one("SELECT event_id FROM timeline WHERE party = 'US' AND declaration_id = 'paris-statement'")
             assert act is not None
-            receipt = runtime.app.retract(event_id=uuid.UUID(act["event_id"]), reason="test", sources=SOURCES)
+            receipt = runtime.app.handle(Retract(event_id=uuid.UUID(act["event_id"]), reason="test", sources=SOURCES))
             assert receipt.kind == "retracted"
 
 

@@ -26,6 +26,7 @@ from api import cli
 from api.bootstrap import Runtime
 from api.command_lines import MODELS, CommandLineError, read_commands
 from domain.bulk import BulkImport, CommandRefused
+from domain.commands import RecordAct
 from domain.declaration import Declaration
 from domain.errors import Conflict
 from domain.values import ActKind, Confidence, Source, event_id_for
@@ -185,9 +186,9 @@ def test_a_writer_on_the_same_declaration_meanwhile_makes_the_import_fail_whole(
     def commands() -> Iterator[tuple[int, Any]]:
         yield from read_commands([json.dumps(act("paris-statement", "signed", "AQ", "2025-03-01"))])
         # After the file is decided, before it is stored: another writer records on the same declaration.
-        runtime.app.record_act(declaration_id="paris-statement", kind=ActKind.SIGNED, party="BV",
+        runtime.app.handle(RecordAct(declaration_id="paris-statement", kind=ActKind.SIGNED, party="BV",
                                occurred_on=date(2025, 3, 2), sources=[Source("R", "https://example.org/x")],
-                               confidence=Confidence.HIGH)
+                               confidence=Confidence.HIGH))
 
     with pytest.raises(Conflict, match="nothing was stored"):
         BulkImport(runtime.app).run(commands())

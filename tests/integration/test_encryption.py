@@ -22,6 +22,7 @@ from api import cli
 from api.app import create_app
 from api.bootstrap import Runtime, bootstrap
 from api.settings import Settings
+from domain.commands import HostSummit
 from domain.values import Confidence, Source
 from seeds.loader import seed
 from storage.chain import verify
@@ -123,9 +124,9 @@ def test_the_stored_log_holds_no_plaintext_and_the_api_answers_as_before(setting
 def write_a_little(settings: Settings) -> None:
     runtime = bootstrap(settings, start_projector=False, follow=False)
     try:
-        runtime.app.host_summit(id="paris-2025", name="AI Action Summit", hosts=["FR", "IN"], city="Paris",
+        runtime.app.handle(HostSummit(id="paris-2025", name="AI Action Summit", hosts=["FR", "IN"], city="Paris",
                                 starts_on=date(2025, 2, 10), ends_on=date(2025, 2, 11), sources=SOURCES,
-                                confidence=Confidence.HIGH)
+                                confidence=Confidence.HIGH))
     finally:
         runtime.close()
 

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from api.bootstrap import Runtime, bootstrap
 from api.settings import Settings
+from domain.commands import PublishDeclaration, RecordAct, RecordStatement, Retract
 from domain.declaration import Declaration
 from domain.values import ActKind, Confidence, Precision, Source, at_least, effective_on
 from projections.projector import Projector
@@ -343,10 +344,10 @@ def recorded(settings: Settings) -> Iterator[Runtime]:
     """No projector running; the declarations stored first, so a projector can stop between them and the acts."""
     runtime = bootstrap(settings, start_projector=False)
     app = runtime.app
-    app.publish_declaration(id="decl-a", title="A", published_on=date(2025, 1, 10), sources=SOURCES,
-                            confidence=Confidence.HIGH)
-    app.publish_declaration(id="decl-b", title="B", published_on=date(2025, 3, 1), sources=SOURCES,
-                            confidence=Confidence.MEDIUM)
+    app.handle(PublishDeclaration(id="decl-a", title="A", published_on=date(2025, 1, 10), sources=SOURCES,
+                            confidence=Confidence.HIGH))
+    app.handle(PublishDeclaration(id="decl-b", title="B", published_on=date(2025, 3, 1), sources=SOURCES,
+                            confidence=Confidence.MEDIUM))
     yield runtime
     runtime.close()
 
@@ -356,22 +357,22 @@ def record_acts(runtime: Runtime) -> None:
     app = runtime.app
 
     def record(kind: ActKind, party: str, slug: str, day: date, **more: Any) -> Any:
-        return app.record_act(declaration_id=slug, kind=kind, party=party, occurred_on=day, sources=SOURCES,
-                              confidence=more.pop("confidence", Confidence.HIGH), **more).event_id
+        return app.handle(RecordAct(declaration_id=slug, kind=kind, party=party, occurred_on=day, sources=SOURCES,
+                              confidence=more.pop("confidence", Confidence.HIGH), **more)).event_id
 
     record(ActKind.SIGNED, "US", "decl-a", date(2025, 1, 20))
     withdrawn = record(ActKind.WITHDRAWN, "US", "decl-a", date(2025, 4, 1), confidence=Confidence.LOW)
-    app.retract(event_id=withdrawn, reason="misreported", sources=SOURCES)
+    app.handle(Retract(event_id=withdrawn, reason="misreported", sources=SOURCES))
     record(ActKind.WITHDRAWN, "US", "decl-a", date(2025, 5, 1), confidence=Confidence.MEDIUM)
     record(ActKind.SIGNED, "GB", "decl-a", date(2025, 2, 15))
     record(ActKind.DECLINED, "GB", "decl-a", date(2025, 1, 5), precision=Precision.MONTH)  # backfilled; counts
     # from the declaration's publication on the 10th
     signed_b = record(ActKind.SIGNED, "FR", "decl-b", date(2025, 3, 2))
-    app.retract(event_id=signed_b, reason="never signed", sources=SOURCES)
+    app.handle(Retract(event_id=signed_b, reason="never signed", sources=SOURCES))
     record(ActKind.DECLINED, "FR", "decl-b", date(2025, 3, 3))
-    said = app.record_statement(party="FR", occurred_on=date(2025, 3, 4), text="We decline.", sources=SOURCES,
-                                about="decl-b")
-    app.retract(event_id=said.event_id, reason="never said", sources=SOURCES)
+    said = app.handle(RecordStatement(party="FR", occurred_on=date(2025, 3, 4), text="We decline.", sources=SOURCES,
+                                about="decl-b"))
+    app.handle(Retract(event_id=said.event_id, reason="never said", sources=SOURCES))
 
 
 def test_acts_recorded_after_their_declarations_page_give_the_rows_of_pages_of_one(

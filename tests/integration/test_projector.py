@@ -14,6 +14,7 @@ import pytest
 
 from api.bootstrap import Runtime, bootstrap
 from api.settings import Settings
+from domain.commands import PublishDeclaration, RecordAct
 from domain.service import DiplomaticRecord
 from domain.values import ActKind, Confidence, Source
 from projections.catalogue import Catalogue
@@ -151,10 +152,10 @@ def test_waiting_for_a_position_beyond_the_head_returns_false_after_the_timeout(
 def test_the_in_process_projector_picks_up_events_another_writer_stored_within_a_second(runtime: Runtime) -> None:
     other = DiplomaticRecord(runtime.settings.eventsourcing_env(), parties=runtime.parties)
     try:
-        other.publish_declaration(id="elsewhere-accord", title="Elsewhere Accord", published_on=date(2025, 5, 1),
-                                  sources=SOURCES, confidence=Confidence.HIGH)
-        receipt = other.record_act(declaration_id="elsewhere-accord", kind=ActKind.SIGNED, party="NZ",
-                                   occurred_on=date(2025, 5, 2), sources=SOURCES, confidence=Confidence.HIGH)
+        other.handle(PublishDeclaration(id="elsewhere-accord", title="Elsewhere Accord", published_on=date(2025, 5, 1),
+                                  sources=SOURCES, confidence=Confidence.HIGH))
+        receipt = other.handle(RecordAct(declaration_id="elsewhere-accord", kind=ActKind.SIGNED, party="NZ",
+                                   occurred_on=date(2025, 5, 2), sources=SOURCES, confidence=Confidence.HIGH))
         written = time.monotonic()
         assert receipt.last_position is not None
         assert runtime.projector.wait_for(receipt.last_position, 1.0)

@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 
 from api.bootstrap import Runtime
+from domain.commands import RecordAct, RecordStatement, Retract
 from domain.values import ActKind, Confidence, Position, Source
 from projections.projector import Projector
 from projections.store import ViewStore
@@ -22,16 +23,17 @@ SOURCES = [Source("Correction desk", "https://example.org/corrections")]
 def corrected(seeded: Runtime) -> Runtime:
     """The seeds, then later acts, a backfill, a retracted act and a retracted statement."""
     app = seeded.app
-    app.record_act(declaration_id="bletchley-declaration", kind=ActKind.WITHDRAWN, party="NZ",
-                   occurred_on=date(2025, 3, 1), sources=SOURCES, confidence=Confidence.LOW)
-    signed = app.record_act(declaration_id="paris-statement", kind=ActKind.SIGNED, party="US",
-                            occurred_on=date(2025, 4, 1), sources=SOURCES, confidence=Confidence.MEDIUM)
-    app.record_act(declaration_id="coe-framework-convention-ai", kind=ActKind.SIGNED, party="NZ",
-                   occurred_on=date(2024, 9, 20), sources=SOURCES, confidence=Confidence.HIGH)
-    said = app.record_statement(party="NZ", speaker="A minister", occurred_on=date(2025, 3, 2), text="We step back.",
-                                about="bletchley-declaration", position=Position.OPPOSES, sources=SOURCES)
-    app.retract(event_id=signed.event_id, reason="misreported", sources=SOURCES)
-    last = app.retract(event_id=said.event_id, reason="never said", sources=SOURCES)
+    app.handle(RecordAct(declaration_id="bletchley-declaration", kind=ActKind.WITHDRAWN, party="NZ",
+                   occurred_on=date(2025, 3, 1), sources=SOURCES, confidence=Confidence.LOW))
+    signed = app.handle(RecordAct(declaration_id="paris-statement", kind=ActKind.SIGNED, party="US",
+                            occurred_on=date(2025, 4, 1), sources=SOURCES, confidence=Confidence.MEDIUM))
+    app.handle(RecordAct(declaration_id="coe-framework-convention-ai", kind=ActKind.SIGNED, party="NZ",
+                   occurred_on=date(2024, 9, 20), sources=SOURCES, confidence=Confidence.HIGH))
+    said = app.handle(RecordStatement(party="NZ", speaker="A minister", occurred_on=date(2025, 3, 2),
+                                      text="We step back.", about="bletchley-declaration",
+                                      position=Position.OPPOSES, sources=SOURCES))
+    app.handle(Retract(event_id=signed.event_id, reason="misreported", sources=SOURCES))
+    last = app.handle(Retract(event_id=said.event_id, reason="never said", sources=SOURCES))
     assert last.last_position is not None
     assert seeded.projector.wait_for(last.last_position, 10)
     return seeded

@@ -26,6 +26,7 @@ from api import cli
 from api.app import create_app
 from api.bootstrap import Runtime, bootstrap
 from api.settings import Settings
+from domain.commands import HostSummit
 from domain.parties import PartyRegistry
 from domain.service import DiplomaticRecord
 from domain.values import Confidence, Source
@@ -377,9 +378,9 @@ def test_concurrent_writers_keep_one_valid_chain(settings: Settings, record: Run
         try:
             start.wait()
             for i in range(summits_each):
-                app.host_summit(id=f"summit-{n}-{i}", name=f"Summit {n}.{i}", hosts=["FR"], city="Paris",
+                app.handle(HostSummit(id=f"summit-{n}-{i}", name=f"Summit {n}.{i}", hosts=["FR"], city="Paris",
                                 starts_on=date(2025, 2, 10), ends_on=date(2025, 2, 11), sources=SOURCES,
-                                confidence=Confidence.HIGH)
+                                confidence=Confidence.HIGH))
         except BaseException as error:  # reported below, on the test's thread
             errors.append(error)
 
@@ -405,8 +406,8 @@ def test_an_upgraded_store_reports_where_its_chain_starts(settings: Settings, ra
     parties = PartyRegistry(load_organisations())
 
     def host(app: DiplomaticRecord, slug: str) -> None:
-        app.host_summit(id=slug, name=slug, hosts=["GB"], city="London", starts_on=date(2024, 1, 1),
-                        ends_on=date(2024, 1, 2), sources=SOURCES, confidence=Confidence.HIGH)
+        app.handle(HostSummit(id=slug, name=slug, hosts=["GB"], city="London", starts_on=date(2024, 1, 1),
+                        ends_on=date(2024, 1, 2), sources=SOURCES, confidence=Confidence.HIGH))
 
     # The plain eventsourcing recorder, as before this feature (the table of links is simply not written).
     plain = DiplomaticRecord({**settings.eventsourcing_env(), "APPLICATION_RECORDER_TOPIC": ""}, parties=parties)

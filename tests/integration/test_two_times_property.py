@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from api.bootstrap import Runtime, bootstrap
 from api.settings import Settings
+from domain.commands import PublishDeclaration, RecordAct, Retract
 from domain.declaration import Declaration
 from domain.errors import DomainError
 from domain.values import ActKind, Confidence, Source
@@ -73,19 +74,20 @@ def apply_commands(runtime: Runtime, commands: list[tuple[Any, ...]]) -> int:
     """Runs the commands through the application service; refused ones store nothing and are skipped."""
     app = runtime.app
     for slug, published_on in DECLARATIONS.items():
-        app.publish_declaration(id=slug, title=slug, published_on=published_on, sources=SOURCES,
-                                confidence=Confidence.HIGH)
+        app.handle(PublishDeclaration(id=slug, title=slug, published_on=published_on, sources=SOURCES,
+                                confidence=Confidence.HIGH))
     accepted: list[UUID] = []
     refused = 0
     for command in commands:
         try:
             if command[0] == "act":
                 _, kind, party, declaration_id, occurred_on = command
-                receipt = app.record_act(declaration_id=declaration_id, kind=kind, party=party,
-                                         occurred_on=occurred_on, sources=SOURCES, confidence=Confidence.HIGH)
+                receipt = app.handle(RecordAct(declaration_id=declaration_id, kind=kind, party=party,
+                                         occurred_on=occurred_on, sources=SOURCES, confidence=Confidence.HIGH))
                 accepted.append(receipt.event_id)
             elif accepted:
-                app.retract(event_id=accepted[command[1] % len(accepted)], reason="a correction", sources=SOURCES)
+                target = accepted[command[1] % len(accepted)]
+                app.handle(Retract(event_id=target, reason="a correction", sources=SOURCES))
         except DomainError:
             refused += 1
     return refused

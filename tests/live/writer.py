@@ -18,6 +18,7 @@ from typing import Any
 import psycopg
 
 from api.settings import Settings
+from domain.commands import RecordStatement
 from domain.ledger import EventIndex
 from domain.parties import PartyRegistry
 from domain.service import DiplomaticRecord
@@ -39,8 +40,8 @@ def write_statements(app: DiplomaticRecord, count: int, prefix: str, *, pause: f
     for i in range(count):
         party, text = PARTIES[i % len(PARTIES)], f"{prefix} statement {i}{padding}"
         if batch == 1:
-            receipt = app.record_statement(party=party, speaker=f"{prefix} speaker", occurred_on=SAID_ON, text=text,
-                                           sources=[SOURCE])
+            receipt = app.handle(RecordStatement(party=party, speaker=f"{prefix} speaker", occurred_on=SAID_ON,
+                                                 text=text, sources=[SOURCE]))
             last = receipt.last_position or last
         else:
             statement = Statement.issue(

@@ -13,6 +13,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from domain.commands import HostSummit, PublishDeclaration, RecordAct, RecordStatement, Retract
 from domain.declaration import Declaration
 from domain.errors import Conflict, DomainError, InvalidInput, NotFound, StanceRuleViolation
 from domain.parties import Party, PartyRegistry
@@ -42,7 +43,7 @@ def host(record: DiplomaticRecord, id: str = SUMMIT, **overrides: Any) -> Receip
         "sources": SOURCES,
         "confidence": Confidence.HIGH,
     }
-    return record.host_summit(id=id, **{**fields, **overrides})
+    return record.handle(HostSummit(id=id, **{**fields, **overrides}))
 
 
 def publish(record: DiplomaticRecord, id: str = DECLARATION, **overrides: Any) -> Receipt:
@@ -52,22 +53,25 @@ def publish(record: DiplomaticRecord, id: str = DECLARATION, **overrides: Any) -
         "sources": SOURCES,
         "confidence": Confidence.HIGH,
     }
-    return record.publish_declaration(id=id, **{**fields, **overrides})
+    return record.handle(PublishDeclaration(id=id, **{**fields, **overrides}))
 
 
-def act(record: DiplomaticRecord, kind: str, party: str, day: date, **overrides: Any) -> Receipt:
+def act(record: DiplomaticRecord, kind: str, party: str, day: date, idempotency: Idempotency | None = None,
+        **overrides: Any) -> Receipt:
     fields: dict[str, Any] = {"declaration_id": DECLARATION, "sources": SOURCES, "confidence": Confidence.HIGH}
-    return record.record_act(kind=ActKind(kind), party=party, occurred_on=day, **{**fields, **overrides})
+    command = RecordAct(kind=ActKind(kind), party=party, occurred_on=day, **{**fields, **overrides})
+    return record.handle(command, idempotency)
 
 
 def say(record: DiplomaticRecord, party: str = "US", text: str = "We will not sign.", **overrides: Any) -> Receipt:
     fields: dict[str, Any] = {"occurred_on": date(2025, 2, 11), "sources": SOURCES, "speaker": "JD Vance"}
-    return record.record_statement(party=party, text=text, **{**fields, **overrides})
+    return record.handle(RecordStatement(party=party, text=text, **{**fields, **overrides}))
 
 
-def retract(record: DiplomaticRecord, event_id: UUID, **overrides: Any) -> Receipt:
+def retract(record: DiplomaticRecord, event_id: UUID, idempotency: Idempotency | None = None,
+            **overrides: Any) -> Receipt:
     fields: dict[str, Any] = {"reason": "misreported", "sources": SOURCES}
-    return record.retract(event_id=event_id, **{**fields, **overrides})
+    return record.handle(Retract(event_id=event_id, **{**fields, **overrides}), idempotency)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from domain.commands import PublishDeclaration, RecordAct
 from domain.errors import StanceRuleViolation
 from domain.parties import Party, PartyRegistry
 from domain.service import DiplomaticRecord, Receipt
@@ -34,14 +35,14 @@ def record() -> DiplomaticRecord:
     record = DiplomaticRecord({"PERSISTENCE_MODULE": "eventsourcing.popo"},
                               parties=PartyRegistry([Party("EU", "European Union", "supranational")]),
                               today=lambda: TODAY)
-    record.publish_declaration(id=DECLARATION, title="Paris statement", published_on=PUBLISHED, sources=SOURCES,
-                               confidence=Confidence.HIGH)
+    record.handle(PublishDeclaration(id=DECLARATION, title="Paris statement", published_on=PUBLISHED, sources=SOURCES,
+                               confidence=Confidence.HIGH))
     return record
 
 
 def act(record: DiplomaticRecord, kind: str, party: str, day: date, precision: str = "day") -> Receipt:
-    return record.record_act(declaration_id=DECLARATION, kind=ActKind(kind), party=party, occurred_on=day,
-                             precision=Precision(precision), sources=SOURCES, confidence=Confidence.HIGH)
+    return record.handle(RecordAct(declaration_id=DECLARATION, kind=ActKind(kind), party=party, occurred_on=day,
+                             precision=Precision(precision), sources=SOURCES, confidence=Confidence.HIGH))
 
 
 def stance(record: DiplomaticRecord, party: str, on: date) -> str | None:

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from domain.commands import PublishDeclaration, RecordAct, Retract
 from domain.declaration import first_illegal
 from domain.errors import Conflict, InvalidInput, StanceRuleViolation
 from domain.parties import Party, PartyRegistry
@@ -27,13 +28,13 @@ PARTIES = PartyRegistry([Party("EU", "European Union", "supranational")])
 
 def new_record(published_on: date = PUBLISHED) -> DiplomaticRecord:
     record = DiplomaticRecord({"PERSISTENCE_MODULE": "eventsourcing.popo"}, parties=PARTIES, today=lambda: TODAY)
-    record.publish_declaration(
+    record.handle(PublishDeclaration(
         id=DECLARATION,
         title="Statement on inclusive and sustainable AI",
         published_on=published_on,
         sources=SOURCES,
         confidence=Confidence.HIGH,
-    )
+    ))
     return record
 
 
@@ -43,18 +44,18 @@ def record() -> DiplomaticRecord:
 
 
 def act(record: DiplomaticRecord, kind: str, party: str, day: date, declaration: str = DECLARATION) -> Receipt:
-    return record.record_act(
+    return record.handle(RecordAct(
         declaration_id=declaration,
         kind=ActKind(kind),
         party=party,
         occurred_on=day,
         sources=SOURCES,
         confidence=Confidence.HIGH,
-    )
+    ))
 
 
 def retract(record: DiplomaticRecord, event_id: UUID) -> Receipt:
-    return record.retract(event_id=event_id, reason="misreported", sources=SOURCES)
+    return record.handle(Retract(event_id=event_id, reason="misreported", sources=SOURCES))
 
 
 def live(record: DiplomaticRecord, party: str) -> list[tuple[str, date]]:
@@ -176,13 +177,13 @@ def test_the_rules_hold_per_party(record: DiplomaticRecord) -> None:
 
 
 def test_the_rules_hold_per_declaration(record: DiplomaticRecord) -> None:
-    record.publish_declaration(
+    record.handle(PublishDeclaration(
         id="bletchley-declaration",
         title="Bletchley Declaration",
         published_on=date(2023, 11, 1),
         sources=SOURCES,
         confidence=Confidence.HIGH,
-    )
+    ))
     act(record, "signed", "EU", date(2023, 11, 1), declaration="bletchley-declaration")
     act(record, "declined", "EU", date(2025, 2, 11))
     assert stance(record, "EU", date(2025, 2, 11)) == "declined"

@@ -31,7 +31,7 @@ from domain.declaration import Declaration
 from projections.projector import Projector
 from projections.readmodel import timestamp
 from projections.stance_history import EVERY_DECLARATION, ONE_PAIR, both_times, stance_of, stances_of
-from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore
+from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore, postgres_placeholders
 
 Log = Callable[[str], None]
 
@@ -280,7 +280,7 @@ def stance_in_process(rt: Runtime, ws: Workspace, store: ViewStore, *, queries: 
     # (the one pair at 1M measured 2.11x its floor so). So each question is asked once, untimed, first.
     # The floors run the engine's very statements on a bare driver, in its placeholders.
     raw_sql, pair_sql = ((EVERY_DECLARATION, ONE_PAIR) if ws.backend == "sqlite"
-                         else (EVERY_DECLARATION.replace("?", "%s"), ONE_PAIR.replace("?", "%s")))
+                         else (postgres_placeholders(EVERY_DECLARATION), postgres_placeholders(ONE_PAIR)))
     conn = _raw_view_connection(ws, store)
     for party, at in questions:
         conn.execute(raw_sql, (party, *both_times(at, known_at, "low"))).fetchall()

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from domain.declaration import Declaration
 from domain.summit import Summit
-from projections.readmodel import Applied, Item, ReadModel, as_json, handles
+from projections.readmodel import Item, Page, ReadModel, as_json, handles
 from projections.store import Sql
 
 
@@ -51,46 +49,30 @@ class Catalogue(ReadModel):
         "CREATE INDEX IF NOT EXISTS declarations_by_summit ON declarations (summit_id)",
     )
 
-    def apply(self, event: Any, at: Applied) -> None:
-        self.apply_page(at.sql, [Item(event, at.position, at.recorded_at)])
-
-    def apply_page(self, sql: Sql, items: Sequence[Item]) -> None:
-        """Each table's rows for the page, then one INSERT per table. Acts and statements are not part of
-        the catalogue."""
-        page = _Page()
-        for item in items:
-            handler = self.handler(type(item.event))
-            if handler is not None:
-                handler(self, item, page)
-        sql.insert("summits", ("id", "name", "hosts", "city", "starts_on", "ends_on", "notes", "sources",
-                               "confidence", "event_id", "position", "recorded_at"), page.summits)
-        sql.insert("summit_hosts", ("party", "summit_id"), page.hosts)
-        sql.insert("declarations", ("id", "title", "summit_id", "published_on", "notes", "sources", "confidence",
-                                    "event_id", "position", "recorded_at"), page.declarations)
+    # Acts and statements are not part of the catalogue.
+    columns = {
+        "summits": ("id", "name", "hosts", "city", "starts_on", "ends_on", "notes", "sources", "confidence",
+                    "event_id", "position", "recorded_at"),
+        "summit_hosts": ("party", "summit_id"),
+        "declarations": ("id", "title", "summit_id", "published_on", "notes", "sources", "confidence", "event_id",
+                         "position", "recorded_at"),
+    }
 
     @handles(Summit.Hosted)
-    def _hosted(self, item: Item, page: _Page) -> None:
+    def _hosted(self, item: Item, page: Page) -> None:
         event = item.event
-        page.summits.append((event.slug, event.name, as_json(event.hosts), event.city, event.starts_on.isoformat(),
-                             event.ends_on.isoformat(), event.notes, as_json(event.sources), event.confidence,
-                             str(event.event_id), item.position, item.recorded_at))
-        page.hosts.extend((host, event.slug) for host in event.hosts)
+        page.rows["summits"].append((event.slug, event.name, as_json(event.hosts), event.city,
+                                     event.starts_on.isoformat(), event.ends_on.isoformat(), event.notes,
+                                     as_json(event.sources), event.confidence, str(event.event_id), item.position,
+                                     item.recorded_at))
+        page.rows["summit_hosts"].extend((host, event.slug) for host in event.hosts)
 
     @handles(Declaration.Published)
-    def _published(self, item: Item, page: _Page) -> None:
+    def _published(self, item: Item, page: Page) -> None:
         event = item.event
-        page.declarations.append((event.slug, event.title, event.summit_id, event.published_on.isoformat(),
-                                  event.notes, as_json(event.sources), event.confidence, str(event.event_id),
-                                  item.position, item.recorded_at))
-
-
-@dataclass
-class _Page:
-    """The rows a page adds to each table."""
-
-    summits: list[tuple[Any, ...]] = field(default_factory=list)
-    hosts: list[tuple[str, str]] = field(default_factory=list)
-    declarations: list[tuple[Any, ...]] = field(default_factory=list)
+        page.rows["declarations"].append((event.slug, event.title, event.summit_id, event.published_on.isoformat(),
+                                          event.notes, as_json(event.sources), event.confidence, str(event.event_id),
+                                          item.position, item.recorded_at))
 
 
 def _summit(row: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ live stream both use it, so `/v1/events` and `/v1/events/stream` always say the 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 from uuid import UUID
@@ -16,7 +16,7 @@ from domain.declaration import Declaration
 from domain.statement import Statement
 from domain.summit import Summit
 from domain.values import EventKind, is_approximate
-from projections.readmodel import Applied, Item, ReadModel, timestamp
+from projections.readmodel import Item, Page, ReadModel, handles, timestamp
 from projections.store import Sql
 
 
@@ -137,20 +137,18 @@ class EventLog(ReadModel):
         )""",
     )
 
-    def apply(self, event: Any, at: Applied) -> None:
-        self.apply_page(at.sql, [Item(event, at.position, at.recorded_at)])
+    columns = {"event_log": ("position", "event_id", "kind", "occurred_on", "recorded_at", "party", "declaration_id",
+                             "data")}
 
-    def apply_page(self, sql: Sql, items: Sequence[Item]) -> None:
-        """One INSERT of every public event of the page, each as describe() shows it."""
-        rows = []
-        for event, position, recorded_at in items:
-            shape = _shape(event)
-            if shape is not None:
-                rows.append((position, str(event.event_id), shape.kind, shape.occurred_on, recorded_at,
-                             shape.parties[0] if len(shape.parties) == 1 else None, shape.declaration_id,
-                             event_data_json(event)))
-        sql.insert("event_log", ("position", "event_id", "kind", "occurred_on", "recorded_at", "party",
-                                 "declaration_id", "data"), rows)
+    @handles(*_SHAPES)
+    def _public(self, item: Item, page: Page) -> None:
+        """Every public event, as describe() shows it."""
+        event, position, recorded_at = item
+        shape = _shape(event)
+        assert shape is not None
+        page.rows["event_log"].append((position, str(event.event_id), shape.kind, shape.occurred_on, recorded_at,
+                                       shape.parties[0] if len(shape.parties) == 1 else None, shape.declaration_id,
+                                       event_data_json(event)))
 
 
 def list_events(sql: Sql, after: int, limit: int) -> list[dict[str, Any]]:

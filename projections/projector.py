@@ -76,9 +76,30 @@ class Projector:
 
     # -- schema -----------------------------------------------------------------------------------
 
+    def dependants(self) -> dict[str, set[str]]:
+        """For each model, the models that read its tables (ReadModel.reads), directly or through another."""
+        owner = {table: model.name for model in self.read_models for table in model.tables}
+        readers: dict[str, set[str]] = {model.name: set() for model in self.read_models}
+        for model in self.read_models:
+            for table in model.reads:
+                if table in owner and owner[table] != model.name:
+                    readers[owner[table]].add(model.name)
+        found: dict[str, set[str]] = {}
+        for name in readers:
+            seen: set[str] = set()
+            todo = list(readers[name])
+            while todo:
+                reader = todo.pop()
+                if reader not in seen:
+                    seen.add(reader)
+                    todo.extend(readers[reader])
+            found[name] = seen
+        return found
+
     def setup(self) -> None:
         """Creates what is missing. A model built at another version than the code's is dropped and starts
-        again from position 0, so it replays the log as a newly added model does (the others keep theirs)."""
+        again from position 0, so it replays the log as a newly added model does (the others keep theirs);
+        so is every model that reads its tables (ReadModel.reads), whose answers joined what was dropped."""
         with self.store.transaction() as sql:
             # CREATE TABLE IF NOT EXISTS is not safe against a concurrent twin on PostgreSQL.
             self.store.serialise_schema_changes(sql)
@@ -86,11 +107,18 @@ class Projector:
             sql.execute(VERSIONS_DDL)
             tracked = {r["name"] for r in sql.rows("SELECT name FROM view_tracking")}
             built = {r["name"]: int(r["version"]) for r in sql.rows("SELECT name, version FROM view_versions")}
+            changed = {m.name for m in self.read_models if m.name in tracked and built.get(m.name, 0) != m.version}
+            dependants = self.dependants()
+            replayed = changed | {reader for name in changed for reader in dependants[name] if reader in tracked}
             for model in self.read_models:
                 was = built.get(model.name, 0)
-                if model.name in tracked and was != model.version:
-                    log.warning("read model %s was built at version %s; this release writes version %s: "
-                                "replaying it from the log", model.name, was, model.version)
+                if model.name in replayed:
+                    if model.name in changed:
+                        log.warning("read model %s was built at version %s; this release writes version %s: "
+                                    "replaying it from the log", model.name, was, model.version)
+                    else:
+                        log.warning("read model %s reads the tables of a model replayed from the log: replaying "
+                                    "it too", model.name)
                     model.drop(sql)
                     sql.execute("DELETE FROM view_tracking WHERE name = ?", (model.name,))
                 model.create(sql)
@@ -195,11 +223,7 @@ class Projector:
                     theirs = items if mine <= start else [i for i in items if i.position > mine]
                     if not theirs:
                         continue
-                    if "apply" in vars(model):
-                        # apply replaced on the instance (a wrapper, a test's spy): honour it event by event.
-                        ReadModel.apply_page(model, sql, theirs)
-                    else:
-                        model.apply_page(sql, theirs)
+                    model.apply_page(sql, theirs)
         except BaseException:
             self._kept.clear()
             raise

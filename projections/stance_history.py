@@ -26,135 +26,14 @@ from __future__ import annotations
 import json
 from bisect import insort
 from collections.abc import Sequence
-from datetime import date
 from typing import Any
 
 from domain.declaration import Declaration
 from domain.values import CONFIDENCE_RANK, ActKind, Confidence, effective_on, is_approximate
-from projections.readmodel import Applied, Item, ReadModel, as_json, chunks, handles
+from projections.readmodel import Item, Page, ReadModel, as_json, chunks, handles
 from projections.store import Sql
 
 THRESHOLDS = tuple(str(c) for c in (Confidence.LOW, Confidence.MEDIUM, Confidence.HIGH))
-
-
-class StanceHistory(ReadModel):
-    name = "stance_history"
-    tables = ("stance_declarations", "stance_acts", "stance_spans")
-    ddl = (
-        # Publication dates: an approximate act never counts from before its declaration's.
-        """CREATE TABLE IF NOT EXISTS stance_declarations (
-            declaration_id TEXT PRIMARY KEY,
-            published_on TEXT NOT NULL
-        )""",
-        # The input state: each formal act and when (if ever) it was retracted.
-        """CREATE TABLE IF NOT EXISTS stance_acts (
-            event_id TEXT PRIMARY KEY,
-            position BIGINT NOT NULL,
-            declaration_id TEXT NOT NULL,
-            party TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            occurred_on TEXT NOT NULL,
-            effective_on TEXT NOT NULL,
-            precision TEXT NOT NULL,
-            recorded_at TEXT NOT NULL,
-            retracted_at TEXT,
-            confidence TEXT NOT NULL,
-            sources TEXT NOT NULL
-        )""",
-        "CREATE INDEX IF NOT EXISTS stance_acts_by_pair ON stance_acts (party, declaration_id, effective_on, position)",
-        """CREATE TABLE IF NOT EXISTS stance_spans (
-            party TEXT NOT NULL,
-            declaration_id TEXT NOT NULL,
-            min_confidence TEXT NOT NULL,
-            stance TEXT NOT NULL,
-            valid_from TEXT NOT NULL,
-            valid_to TEXT,
-            recorded_from TEXT NOT NULL,
-            recorded_to TEXT,
-            event_id TEXT NOT NULL,
-            position BIGINT NOT NULL,
-            precision TEXT NOT NULL,
-            confidence TEXT NOT NULL,
-            sources TEXT NOT NULL
-        )""",
-        "CREATE INDEX IF NOT EXISTS stance_spans_by_party"
-        " ON stance_spans (party, min_confidence, declaration_id, valid_from)",
-        "CREATE INDEX IF NOT EXISTS stance_spans_by_declaration"
-        " ON stance_spans (declaration_id, min_confidence, party, valid_from)",
-        # Replays ask which spans began between two frames, across every pair. valid_from leads: an index
-        # led by min_confidence looked cheaper to SQLite's planner (without statistics) than the party and
-        # declaration indexes, and turned every stance lookup into a scan of all spans begun by `at`.
-        "DROP INDEX IF EXISTS stance_spans_by_start",
-        "CREATE INDEX IF NOT EXISTS stance_spans_by_day ON stance_spans (valid_from, min_confidence)",
-    )
-
-    def __init__(self) -> None:
-        # Publication date per declaration: a fact that never changes once recorded, kept so an act does
-        # not ask the table for it. Dropped by forget(); a miss asks the table once.
-        self._published: dict[str, date] = {}
-
-    def forget(self) -> None:
-        self._published = {}
-
-    def apply(self, event: Any, at: Applied) -> None:
-        self.apply_page(at.sql, [Item(event, at.position, at.recorded_at)])
-
-    def apply_page(self, sql: Sql, items: Sequence[Item]) -> None:
-        """The page's acts replayed per (party, declaration) in memory, as one statement per event would
-        have left the tables, then each table written once. Statements never move stances."""
-        page = _Page(self._published)
-        touched: dict[tuple[str, str], None] = {}  # ordered, unlike a set
-        needed: set[str] = set()
-        for item in items:
-            event = item.event
-            if isinstance(event, Declaration.ActRecorded | Declaration.Retracted):
-                touched[(event.party, event.declaration_id)] = None
-                if isinstance(event, Declaration.ActRecorded):
-                    needed.add(event.declaration_id)
-        for chunk in chunks(sorted(needed - page.published.keys())):
-            for row in sql.rows("SELECT declaration_id, published_on FROM stance_declarations"
-                                f" WHERE declaration_id IN ({', '.join('?' for _ in chunk)})", chunk):
-                if row["published_on"]:
-                    page.published[row["declaration_id"]] = date.fromisoformat(row["published_on"])
-        page.load(sql, list(touched))
-        for item in items:
-            handler = self.handler(type(item.event))
-            if handler is not None:
-                handler(self, item, page)
-        page.write(sql)
-
-    @handles(Declaration.Published)
-    def _published_declaration(self, item: Item, page: _Page) -> None:
-        event = item.event
-        page.published[event.slug] = event.published_on
-        page.declarations.append((event.slug, event.published_on.isoformat()))
-
-    @handles(Declaration.ActRecorded)
-    def _act(self, item: Item, page: _Page) -> None:
-        event, position, recorded_at = item
-        counts_from = effective_on(event.occurred_on, event.precision, page.published.get(event.declaration_id))
-        row = [str(event.event_id), position, event.declaration_id, event.party, str(event.kind),
-               event.occurred_on.isoformat(), counts_from.isoformat(), event.precision, recorded_at, None,
-               event.confidence, as_json(event.sources)]
-        page.acts.append(row)
-        act = _Act(row[0], position, row[4], row[6], event.precision, event.confidence, row[11], row)
-        page.by_event_id[act.event_id] = act
-        pair = page.pairs[(event.party, event.declaration_id)]
-        insort(pair.acts, act, key=_Act.order)
-        page.respan(pair, recorded_at)
-
-    @handles(Declaration.Retracted)
-    def _retracted(self, item: Item, page: _Page) -> None:
-        event, _, recorded_at = item
-        target = str(event.target_event_id)
-        act = page.by_event_id.get(target)
-        if act is not None:
-            act.retracted = True
-        if act is not None and act.row is not None:
-            act.row[9] = recorded_at  # inserted by this page: retracted_at goes in with it
-        else:
-            page.retractions.append((recorded_at, target))
-        page.respan(page.pairs[(event.party, event.declaration_id)], recorded_at)
 
 
 THRESHOLD_RANKS = tuple((threshold, CONFIDENCE_RANK[Confidence(threshold)]) for threshold in THRESHOLDS)
@@ -221,11 +100,11 @@ def same_span(a: list[Any], b: list[Any]) -> bool:
     return a[3] == b[3] and a[5] == b[5] and a[8:] == b[8:]
 
 
-class _Page:
+class _Page(Page):
     """What one page does to the tables, replayed in memory in log order, then written table by table."""
 
-    def __init__(self, published: dict[str, date]) -> None:
-        self.published = published
+    def __init__(self, model: ReadModel) -> None:
+        super().__init__(model)
         self.pairs: dict[tuple[str, str], _Pair] = {}
         self.by_event_id: dict[str, _Act] = {}
         self.declarations: list[tuple[str, str]] = []
@@ -293,6 +172,108 @@ class _Page:
         sql.executemany(CLOSE_STORED_SPAN[0], self.closings)
         sql.executemany(CLOSE_STORED_SPAN[1], [(t, p, d, m, v) for p, d, m, v, t in self.closings])
         sql.insert("stance_spans", SPAN_COLUMNS, [span for span in self.spans if span[RECORDED_TO] is not DELETED])
+
+
+class StanceHistory(ReadModel):
+    name = "stance_history"
+    tables = ("stance_declarations", "stance_acts", "stance_spans")
+    ddl = (
+        # Publication dates: an approximate act never counts from before its declaration's.
+        """CREATE TABLE IF NOT EXISTS stance_declarations (
+            declaration_id TEXT PRIMARY KEY,
+            published_on TEXT NOT NULL
+        )""",
+        # The input state: each formal act and when (if ever) it was retracted.
+        """CREATE TABLE IF NOT EXISTS stance_acts (
+            event_id TEXT PRIMARY KEY,
+            position BIGINT NOT NULL,
+            declaration_id TEXT NOT NULL,
+            party TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            occurred_on TEXT NOT NULL,
+            effective_on TEXT NOT NULL,
+            precision TEXT NOT NULL,
+            recorded_at TEXT NOT NULL,
+            retracted_at TEXT,
+            confidence TEXT NOT NULL,
+            sources TEXT NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS stance_acts_by_pair ON stance_acts (party, declaration_id, effective_on, position)",
+        """CREATE TABLE IF NOT EXISTS stance_spans (
+            party TEXT NOT NULL,
+            declaration_id TEXT NOT NULL,
+            min_confidence TEXT NOT NULL,
+            stance TEXT NOT NULL,
+            valid_from TEXT NOT NULL,
+            valid_to TEXT,
+            recorded_from TEXT NOT NULL,
+            recorded_to TEXT,
+            event_id TEXT NOT NULL,
+            position BIGINT NOT NULL,
+            precision TEXT NOT NULL,
+            confidence TEXT NOT NULL,
+            sources TEXT NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS stance_spans_by_party"
+        " ON stance_spans (party, min_confidence, declaration_id, valid_from)",
+        "CREATE INDEX IF NOT EXISTS stance_spans_by_declaration"
+        " ON stance_spans (declaration_id, min_confidence, party, valid_from)",
+        # Replays ask which spans began between two frames, across every pair. valid_from leads: an index
+        # led by min_confidence looked cheaper to SQLite's planner (without statistics) than the party and
+        # declaration indexes, and turned every stance lookup into a scan of all spans begun by `at`.
+        "DROP INDEX IF EXISTS stance_spans_by_start",
+        "CREATE INDEX IF NOT EXISTS stance_spans_by_day ON stance_spans (valid_from, min_confidence)",
+    )
+
+    # The page's acts are replayed per (party, declaration) in memory, as one statement per event would have
+    # left the tables, then each table is written once (_Page). Statements never move stances.
+    page_type = _Page
+    reads = ("declarations",)  # answers carry each declaration's title, from the catalogue
+    publication_dates = "SELECT declaration_id, published_on FROM stance_declarations WHERE declaration_id IN ({})"
+
+    def prepare(self, sql: Sql, items: Sequence[Item], page: Page) -> None:
+        """The publication dates, and the live acts of every pair the page's acts and retractions touch."""
+        super().prepare(sql, items, page)
+        touched: dict[tuple[str, str], None] = {}  # ordered, unlike a set
+        for item in items:
+            event = item.event
+            if isinstance(event, Declaration.ActRecorded | Declaration.Retracted):
+                touched[(event.party, event.declaration_id)] = None
+        assert isinstance(page, _Page)
+        page.load(sql, list(touched))
+
+    @handles(Declaration.Published)
+    def _published_declaration(self, item: Item, page: _Page) -> None:
+        event = item.event
+        page.published[event.slug] = event.published_on
+        page.declarations.append((event.slug, event.published_on.isoformat()))
+
+    @handles(Declaration.ActRecorded)
+    def _act(self, item: Item, page: _Page) -> None:
+        event, position, recorded_at = item
+        counts_from = effective_on(event.occurred_on, event.precision, page.published.get(event.declaration_id))
+        row = [str(event.event_id), position, event.declaration_id, event.party, str(event.kind),
+               event.occurred_on.isoformat(), counts_from.isoformat(), event.precision, recorded_at, None,
+               event.confidence, as_json(event.sources)]
+        page.acts.append(row)
+        act = _Act(row[0], position, row[4], row[6], event.precision, event.confidence, row[11], row)
+        page.by_event_id[act.event_id] = act
+        pair = page.pairs[(event.party, event.declaration_id)]
+        insort(pair.acts, act, key=_Act.order)
+        page.respan(pair, recorded_at)
+
+    @handles(Declaration.Retracted)
+    def _retracted(self, item: Item, page: _Page) -> None:
+        event, _, recorded_at = item
+        target = str(event.target_event_id)
+        act = page.by_event_id.get(target)
+        if act is not None:
+            act.retracted = True
+        if act is not None and act.row is not None:
+            act.row[9] = recorded_at  # inserted by this page: retracted_at goes in with it
+        else:
+            page.retractions.append((recorded_at, target))
+        page.respan(page.pairs[(event.party, event.declaration_id)], recorded_at)
 
 
 _OPEN_SPAN = " WHERE party = ? AND declaration_id = ? AND min_confidence = ? AND valid_from = ? AND recorded_to IS NULL"

@@ -1,7 +1,8 @@
 """Where the read models live: a SQLite file beside the event store, or tables in PostgreSQL.
 
 SQL is written once with `?` placeholders and text columns that sort correctly in both engines
-(ISO dates and fixed-width UTC timestamps), so every read model runs unchanged on either.
+(ISO dates and fixed-width UTC timestamps), so every read model runs unchanged on either: for PostgreSQL,
+`postgres_placeholders` turns each `?` outside quotes into psycopg's `%s`.
 """
 
 from __future__ import annotations
@@ -15,12 +16,45 @@ import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
 Row = dict[str, Any]
+
+
+@lru_cache(maxsize=4096)  # a handful of statements, asked again and again: translated once each
+def postgres_placeholders(sql: str) -> str:
+    """SQL written with `?` placeholders, in psycopg's style: each `?` outside a quoted literal, identifier or
+    comment becomes `%s`, and every `%` (a LIKE pattern, a modulo, inside quotes or not) is doubled, since
+    psycopg reads `%` as a placeholder wherever it stands once parameters are passed. A `?` inside quotes or
+    a comment stays as written."""
+    out: list[str] = []
+    i, n = 0, len(sql)
+    while i < n:
+        c = sql[i]
+        if c in "'\"":  # a literal or a quoted identifier, to its closing quote (a doubled quote is inside)
+            j = i + 1
+            while j < n and not (sql[j] == c and not sql.startswith(c * 2, j)):
+                j += 2 if sql.startswith(c * 2, j) else 1
+            out.append(sql[i:j + 1].replace("%", "%%"))
+            i = j + 1
+        elif sql.startswith("--", i):
+            j = sql.find("\n", i)
+            j = n if j < 0 else j
+            out.append(sql[i:j].replace("%", "%%"))
+            i = j
+        elif sql.startswith("/*", i):
+            j = sql.find("*/", i + 2)
+            j = n if j < 0 else j + 2
+            out.append(sql[i:j].replace("%", "%%"))
+            i = j
+        else:
+            out.append("%s" if c == "?" else "%%" if c == "%" else c)
+            i += 1
+    return "".join(out)
 
 
 class Sql:
@@ -31,7 +65,7 @@ class Sql:
         self._postgres = postgres
 
     def _sql(self, sql: str) -> str:
-        return sql.replace("?", "%s") if self._postgres else sql
+        return postgres_placeholders(sql) if self._postgres else sql
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         self._cursor.execute(self._sql(sql), tuple(params))
@@ -56,7 +90,8 @@ class Sql:
         """`planned_each_time`: never a prepared statement on PostgreSQL, for a query whose best plan changes as
         its tables grow: a plan cached while a rebuild's tables were nearly empty (a scan) would stay."""
         if self._postgres:
-            self._cursor.execute(self._sql(sql), tuple(params), prepare=False if planned_each_time else None)
+            self._cursor.execute(postgres_placeholders(sql), tuple(params),
+                                 prepare=False if planned_each_time else None)
             return list(self._cursor.fetchall())
         self._cursor.execute(sql, tuple(params))
         # Plain tuples zipped with the names once: several times cheaper than dict(sqlite3.Row) per row.

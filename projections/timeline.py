@@ -9,15 +9,13 @@ publication), the same date the stance rules and the stance history use. occurre
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from datetime import date
 from typing import Any
 
 from domain.declaration import Declaration
 from domain.statement import Statement
 from domain.summit import Summit
 from domain.values import ACT_KINDS, EventKind, Precision, effective_on, is_approximate
-from projections.readmodel import Applied, Item, ReadModel, as_json, chunks, handles
+from projections.readmodel import Item, Page, ReadModel, as_json, handles
 from projections.store import Sql
 
 COLUMNS = (
@@ -29,6 +27,44 @@ RETRACTION_COLUMNS = (
     "retraction_event_id", "retraction_position", "retracted_at", "retraction_reason", "retraction_sources",
 )
 ALL_COLUMNS = COLUMNS + RETRACTION_COLUMNS
+
+
+class _Page(Page):
+    """The rows a page inserts, and the retractions it makes of rows inserted before it."""
+
+    def __init__(self, model: ReadModel) -> None:
+        super().__init__(model)
+        self.inserted = self.rows["timeline"]
+        self.by_event_id: dict[str, list[Any]] = {}
+        self.retractions: list[tuple[Any, ...]] = []
+
+    def write(self, sql: Sql) -> None:
+        # The UPDATE goes first: it is for rows of earlier pages, and must not reach a row this page
+        # inserts after the retraction (as one statement per event would not have).
+        sql.executemany(
+            "UPDATE timeline SET retraction_event_id = ?, retraction_position = ?, retracted_at = ?,"
+            " retraction_reason = ?, retraction_sources = ? WHERE event_id = ?",
+            self.retractions,
+        )
+        super().write(sql)
+
+    def add(self, item: Item, **values: Any) -> None:
+        row = dict.fromkeys(ALL_COLUMNS)  # in column order; values only fill the columns in place
+        row["effective_on"] = values["occurred_on"]
+        row.update(values, position=item.position, recorded_at=item.recorded_at)
+        out = list(row.values())
+        if len(out) != len(ALL_COLUMNS):
+            raise ValueError(f"not timeline columns: {sorted(row.keys() - set(ALL_COLUMNS))}")
+        self.inserted.append(out)
+        self.by_event_id[str(row["event_id"])] = out
+
+    def retract(self, target_event_id: str, marks: tuple[Any, ...]) -> None:
+        """Marks the target in place when this page inserted it already, else updates its row."""
+        row = self.by_event_id.get(target_event_id)
+        if row is None:
+            self.retractions.append((*marks, target_event_id))
+        else:
+            row[len(COLUMNS):] = marks
 
 
 class Timeline(ReadModel):
@@ -69,40 +105,13 @@ class Timeline(ReadModel):
         "CREATE INDEX IF NOT EXISTS timeline_by_retraction ON timeline (retracted_at)",
     )
 
-    def __init__(self) -> None:
-        # Publication date per declaration: a fact that never changes once recorded, kept so an act does
-        # not ask the table for it. Dropped by forget(); a miss asks the table once.
-        self._published: dict[str, date] = {}
-
-    def forget(self) -> None:
-        self._published = {}
-
-    def apply(self, event: Any, at: Applied) -> None:
-        self.apply_page(at.sql, [Item(event, at.position, at.recorded_at)])
-
-    def apply_page(self, sql: Sql, items: Sequence[Item]) -> None:
-        """The page's rows in one INSERT, a retraction of a row the page inserted marked on it in memory,
-        and retractions of earlier rows in one UPDATE. Bookkeeping events are not acts."""
-        page = _Page(self._published)
-        missing = {item.event.declaration_id for item in items
-                   if isinstance(item.event, Declaration.ActRecorded)} - page.published.keys()
-        for chunk in chunks(sorted(missing)):
-            for row in sql.rows(f"SELECT declaration_id, occurred_on FROM timeline WHERE kind = '{EventKind.PUBLISHED}'"
-                                f" AND declaration_id IN ({', '.join('?' for _ in chunk)})", chunk):
-                if row["occurred_on"]:
-                    page.published[row["declaration_id"]] = date.fromisoformat(row["occurred_on"])
-        for item in items:
-            handler = self.handler(type(item.event))
-            if handler is not None:
-                handler(self, item, page)
-        # The UPDATE goes first: it is for rows of earlier pages, and must not reach a row this page
-        # inserts after the retraction (as one statement per event would not have).
-        sql.executemany(
-            "UPDATE timeline SET retraction_event_id = ?, retraction_position = ?, retracted_at = ?,"
-            " retraction_reason = ?, retraction_sources = ? WHERE event_id = ?",
-            page.retractions,
-        )
-        sql.insert("timeline", ALL_COLUMNS, page.rows)
+    # The page's rows go in one INSERT, a retraction of a row the page inserted is marked on it in memory, and
+    # retractions of earlier rows in one UPDATE (_Page). Bookkeeping events are not acts.
+    columns = {"timeline": ALL_COLUMNS}
+    page_type = _Page
+    reads = ("summit_hosts",)  # a party's history shows the summits it hosted, from the catalogue
+    publication_dates = (f"SELECT declaration_id, occurred_on AS published_on FROM timeline"
+                         f" WHERE kind = '{EventKind.PUBLISHED}' AND declaration_id IN ({{}})")
 
     @handles(Summit.Hosted)
     def _hosted(self, item: Item, page: _Page) -> None:
@@ -144,34 +153,6 @@ class Timeline(ReadModel):
         event = item.event
         page.retract(str(event.target_event_id),
                      (str(event.event_id), item.position, item.recorded_at, event.reason, as_json(event.sources)))
-
-
-class _Page:
-    """The rows a page inserts, and the retractions it makes of rows inserted before it."""
-
-    def __init__(self, published: dict[str, date]) -> None:
-        self.published = published
-        self.rows: list[list[Any]] = []
-        self.by_event_id: dict[str, list[Any]] = {}
-        self.retractions: list[tuple[Any, ...]] = []
-
-    def add(self, item: Item, **values: Any) -> None:
-        row = dict.fromkeys(ALL_COLUMNS)  # in column order; values only fill the columns in place
-        row["effective_on"] = values["occurred_on"]
-        row.update(values, position=item.position, recorded_at=item.recorded_at)
-        out = list(row.values())
-        if len(out) != len(ALL_COLUMNS):
-            raise ValueError(f"not timeline columns: {sorted(row.keys() - set(ALL_COLUMNS))}")
-        self.rows.append(out)
-        self.by_event_id[str(row["event_id"])] = out
-
-    def retract(self, target_event_id: str, marks: tuple[Any, ...]) -> None:
-        """Marks the target in place when this page inserted it already, else updates its row."""
-        row = self.by_event_id.get(target_event_id)
-        if row is None:
-            self.retractions.append((*marks, target_event_id))
-        else:
-            row[len(COLUMNS):] = marks
 
 
 def entry(row: dict[str, Any], known_at: str) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -20,7 +21,7 @@ from domain.commands import PublishDeclaration, RecordAct, RecordStatement, Retr
 from domain.declaration import Declaration
 from domain.values import ActKind, Confidence, Precision, Source, at_least, effective_on
 from projections.projector import Projector
-from projections.readmodel import Applied, Item, ReadModel, as_json, timestamp
+from projections.readmodel import Item, ReadModel, as_json, timestamp
 from projections.stance_history import BOTH_TIMES, THRESHOLDS, StanceHistory, both_times
 from projections.store import Sql, SQLiteViewStore, ViewStore
 from tests.integration.support import dump
@@ -53,6 +54,15 @@ def wanted_spans(
             spans[(threshold, act["effective_on"])] = (act["kind"], valid_to, act["event_id"], int(act["position"]),
                                                        act["precision"], act["confidence"], act["sources"])
     return spans
+
+
+@dataclass(frozen=True)
+class Applied:
+    """Where one event sits in the two times, as the event-at-a-time reference models below need it."""
+
+    sql: Sql
+    position: int
+    recorded_at: str
 
 
 class OneEventAtATime(StanceHistory):
@@ -414,7 +424,7 @@ def test_a_page_that_fails_after_writing_leaves_nothing_and_forgets_what_it_kept
         projector.run_once()
     assert projector.position() == 0
     assert all(not rows for rows in dump(projector.store).values())
-    assert stances._published  # it had kept the publication dates of the page that failed ...
+    assert stances.published  # it had kept the publication dates of the page that failed ...
 
     monkeypatch.setattr(StanceHistory, "apply_page", original)
     forgotten = []

@@ -22,6 +22,7 @@ from projections.event_log import EventLog
 from projections.projector import Projector, StaleTracking
 from projections.stance_history import StanceHistory, stances_of
 from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore
+from projections.timeline import Timeline
 from seeds.loader import seed
 from tests.integration.support import Dump, dump
 
@@ -114,25 +115,23 @@ def test_a_page_that_fails_midway_moves_neither_rows_nor_tracking_and_the_next_r
     assert projector.run_once() == 100
     before_rows, before_tracking = dump(unprojected.store), tracking(unprojected.store)
 
-    stances = next(m for m in projector.read_models if isinstance(m, StanceHistory))  # the last model of each event
-    original = stances.apply
-    calls = 0
+    stances = next(m for m in projector.read_models if isinstance(m, StanceHistory))  # the last model of a page
+    original = stances.apply_page
+    written: list[int] = []
 
-    def fail_on_the_37th(event: Any, at: Any) -> None:
-        nonlocal calls
-        calls += 1
-        if calls == 37:
-            raise RuntimeError("the store went away mid-page")
-        original(event, at)
+    def write_36_then_fail(sql: Any, items: Any) -> None:
+        original(sql, items[:36])  # the other models and 36 of the page's events are written, then the store goes
+        written.append(len(items[:36]))
+        raise RuntimeError("the store went away mid-page")
 
-    monkeypatch.setattr(stances, "apply", fail_on_the_37th)
+    monkeypatch.setattr(stances, "apply_page", write_36_then_fail)
     with pytest.raises(RuntimeError, match="mid-page"):
         projector.run_once()
-    assert calls == 37
+    assert written == [36]
     assert tracking(unprojected.store) == before_tracking == {m.name: 100 for m in projector.read_models}
     assert dump(unprojected.store) == before_rows
 
-    monkeypatch.setattr(stances, "apply", original)
+    monkeypatch.setattr(stances, "apply_page", original)
     assert projector.run_once() == 100
     assert projector.position() == 200
     projector.catch_up()
@@ -217,6 +216,26 @@ def test_a_read_model_built_at_another_version_is_dropped_and_replayed_and_the_o
     with store.reading() as sql:
         assert {r["name"]: r["version"] for r in sql.rows("SELECT name, version FROM view_versions")} == {
             "event_log": 1, "catalogue": 1, "timeline": 1, "stance_history": 1}
+
+
+def test_a_model_replayed_for_a_new_version_replays_the_models_that_read_its_tables(
+    unprojected: Runtime, open_store: Callable[[str | None], ViewStore]
+) -> None:
+    app, store = unprojected.app, unprojected.store
+    Projector(app.recorder, app.mapper, store).catch_up()
+    head = app.recorder.max_notification_id()
+
+    class ReshapedCatalogue(Catalogue):
+        version = Catalogue.version + 1  # a release that changes the declarations stance answers join
+
+    models = [EventLog(), ReshapedCatalogue(), Timeline(), StanceHistory()]
+    newer = Projector(app.recorder, app.mapper, store, read_models=models)
+    assert newer.dependants()["catalogue"] == {"stance_history", "timeline"}
+    assert newer.dependants()["stance_history"] == set() and newer.dependants()["event_log"] == set()
+    # The catalogue, and the two models whose answers read its tables, replay; the event log keeps its place.
+    assert tracking(store) == {"event_log": head, "catalogue": 0, "timeline": 0, "stance_history": 0}
+    newer.catch_up()
+    assert dump(store) == reference(unprojected, open_store)
 
 
 def wait_until_blocked_by(settings: Settings, pids: list[int]) -> None:

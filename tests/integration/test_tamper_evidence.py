@@ -30,6 +30,7 @@ from domain.commands import HostSummit
 from domain.parties import PartyRegistry
 from domain.service import DiplomaticRecord
 from domain.values import Confidence, Source
+from projections.store import postgres_placeholders
 from seeds.loader import seed
 from seeds.organisations import load_organisations
 from storage import chain
@@ -71,7 +72,7 @@ class RawLog:
         """Runs one statement; `{events}`, `{hashes}`, `{pos}` name the tables and the position column."""
         statement = template.format(events=self.events, hashes=self.hashes, pos=self.pos)
         if self.postgres:
-            cursor = self.pg.execute(statement.replace("?", "%s"), params)
+            cursor = self.pg.execute(postgres_placeholders(statement), params)
             return list(cursor.fetchall()) if cursor.description else []
         return self.lite.execute(statement, params).fetchall()
 

@@ -27,7 +27,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from api.answers import checked, parse_known_at
 from api.bootstrap import Runtime
 from api.command_lines import CommandLineError, looks_like_commands, read_commands
-from api.terminal import day, one_shot
+from api.terminal import iso_day, one_shot
 from domain.bulk import CommandRefused
 from domain.errors import DomainError
 from domain.values import ActKind, Confidence, EventKind
@@ -87,11 +87,6 @@ def _counted(pages: Iterator[Page], counter: list[int]) -> Iterator[Page]:
         yield page
 
 
-def _day(value: datetime | None) -> str | None:
-    found = day(value)
-    return found.isoformat() if found else None
-
-
 def export(
     dataset: Annotated[Dataset | None, typer.Argument(help="events, stances or timeline (or --all)")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Back up the whole log, bookkeeping included (JSON lines)")]
@@ -139,8 +134,8 @@ def export(
     try:
         selection = ExportFilter(
             known_at=parse_known_at(known_at),
-            at=(_day(at) or datetime.now(UTC).date().isoformat()) if dataset is Dataset.STANCES else _day(at),
-            date_from=_day(date_from), date_to=_day(date_to), parties=tuple(party or ()),
+            at=(iso_day(at) or datetime.now(UTC).date().isoformat()) if dataset is Dataset.STANCES else iso_day(at),
+            date_from=iso_day(date_from), date_to=iso_day(date_to), parties=tuple(party or ()),
             declarations=tuple(declaration or ()), kinds=tuple(kind or ()), stances=tuple(stance or ()),
             min_confidence=min_confidence, after=after,
         )

@@ -393,11 +393,3 @@ class EventsPage(BaseModel):
     events: list[EventPublic]
     next_after: int
 
-
-class Health(BaseModel):
-    status: str
-    store: str
-    head: int | None = None
-    position: int | None = None
-    lag: int | None = None
-    detail: str | None = None

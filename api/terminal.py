@@ -39,3 +39,8 @@ def one_shot(*, catch_up: bool = True) -> Iterator[Runtime]:
 def day(value: datetime | None) -> date | None:
     """A date option (Typer parses dates as datetimes) as the date it names."""
     return value.date() if value is not None else None
+
+
+def iso_day(value: datetime | None) -> str | None:
+    """A date option as ISO 8601 text, as the read models compare dates."""
+    return value.date().isoformat() if value is not None else None

@@ -16,6 +16,7 @@ from typing import Any
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 from eventsourcing.postgres import PostgresApplicationRecorder
 
+from projections.background import Loop
 from projections.event_log import PublicEvent, describe
 
 log = logging.getLogger(__name__)
@@ -33,21 +34,19 @@ def public_events(mapper: Mapper[Any], notifications: Sequence[Notification]) ->
     return found
 
 
-class LogFollower:
+class LogFollower(Loop):
     """One reader of the store for the whole process; listeners get (public events, last position)."""
+
+    name = "diplo-log-follower"
 
     def __init__(self, recorder: ApplicationRecorder, mapper: Mapper[Any], *, poll_interval: float = 0.1,
                  page_size: int = 500) -> None:
+        super().__init__(poll_interval)
         self.recorder = recorder
         self.mapper = mapper
-        self.poll_interval = poll_interval
         self.page_size = page_size
         self.position = 0
         self.listeners: list[Listener] = []
-        self.last_error: BaseException | None = None
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     @property
     def notifies(self) -> bool:
@@ -56,19 +55,7 @@ class LogFollower:
     def start(self, after: int | None = None) -> None:
         """Follows from `after` (default: the head now, so only new events are handed on)."""
         self.position = (self.recorder.max_notification_id() or 0) if after is None else after
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="diplo-log-follower", daemon=True)
-        self._thread.start()
-
-    def wake(self, *_: Any) -> None:
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        self.start_thread()
 
     def _hand_on(self, notifications: Sequence[Notification]) -> None:
         events = public_events(self.mapper, notifications)
@@ -79,33 +66,16 @@ class LogFollower:
             except Exception:  # one faulty listener must not stop the others
                 log.exception("log follower listener failed")
 
-    def _run(self) -> None:
-        backoff = self.poll_interval
-        while not self._stop.is_set():
-            try:
-                if self.notifies:
-                    self._follow_notifications()
-                else:
-                    self._poll()
-                backoff = self.poll_interval
-            except Exception as error:  # the store went away; resume from the last position seen
-                self.last_error = error
-                log.warning("log follower lost the store (%s); retrying in %.1fs", error, backoff)
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, 5.0)
-
-    def _poll(self) -> None:
-        while not self._stop.is_set():
-            page = self.recorder.select_notifications(
-                start=self.position, limit=self.page_size, inclusive_of_start=False
-            )
-            if page:
-                self.last_error = None
-                self._hand_on(page)
-                if len(page) == self.page_size:
-                    continue
-            self._wake.wait(self.poll_interval)
-            self._wake.clear()
+    def step(self) -> bool:
+        """PostgreSQL: follow the notifications until stopped (or the subscription ends: an error, retried).
+        SQLite: hand on the next page after the last position seen; True when the page was full."""
+        if self.notifies:
+            self._follow_notifications()
+            return False
+        page = self.recorder.select_notifications(start=self.position, limit=self.page_size, inclusive_of_start=False)
+        if page:
+            self._hand_on(page)
+        return len(page) == self.page_size
 
     def _follow_notifications(self) -> None:
         subscription = self.recorder.subscribe(gt=self.position)
@@ -114,7 +84,6 @@ class LogFollower:
         try:
             with subscription:
                 stopper.start()
-                self.last_error = None
                 for notification in subscription:
                     self._hand_on([notification])
         finally:

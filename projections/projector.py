@@ -16,6 +16,7 @@ from typing import Any
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 
 from domain.ledger import INTERNAL_TOPIC_PREFIX
+from projections.background import Loop
 from projections.catalogue import Catalogue
 from projections.event_log import EventLog
 from projections.readmodel import Item, ReadModel, timestamp
@@ -41,7 +42,9 @@ class StaleTracking(Exception):
     """Another projector applied this page first; nothing was written."""
 
 
-class Projector:
+class Projector(Loop):
+    name = "diplo-projector"
+
     def __init__(
         self,
         recorder: ApplicationRecorder,
@@ -63,12 +66,8 @@ class Projector:
         self.max_page_size = max(page_size, CATCH_UP_PAGE_MAX if max_page_size is None else max_page_size)
         self._limit = page_size  # the next page's size: grows while catching up (run_once)
         self.more_waiting = False  # the last page was full
-        self.poll_interval = poll_interval
-        self._wake = threading.Event()
-        self._stop = threading.Event()
+        super().__init__(poll_interval)
         self._progress = threading.Condition()
-        self._thread: threading.Thread | None = None
-        self.last_error: BaseException | None = None
         # Each model's position after this projector's last committed page: while it still stands
         # there, what the model keeps in memory (publication dates) matches its tables.
         self._kept: dict[str, int] = {}
@@ -260,10 +259,6 @@ class Projector:
             if not self.more_waiting:
                 return total
 
-    def wake(self, *_: Any) -> None:
-        """Called after a local save, so a write is projected at once rather than at the next poll."""
-        self._wake.set()
-
     def wait_for(self, position: int, timeout: float) -> bool:
         """Blocks until every read model has reached `position`, or the timeout passes."""
         deadline = time.monotonic() + timeout
@@ -277,31 +272,18 @@ class Projector:
                 # Woken by a local page; the short cap also notices a projector in another process.
                 self._progress.wait(min(remaining, 0.05))
 
-    # -- the background thread --------------------------------------------------------------------
+    # -- the background thread (projections.background.Loop) ----------------------------------------
+
+    def step(self) -> bool:
+        try:
+            self.run_once()
+        except StaleTracking:
+            return True  # another projector applied that page: read the next at once
+        return self.more_waiting
 
     def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="diplo-projector", daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
-        backoff = self.poll_interval
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-                self.last_error = None
-                backoff = self.poll_interval
-            except StaleTracking:
-                continue
-            except Exception as error:  # the store may be briefly away; keep the thread alive
-                self.last_error = error
-                log.exception("projector page failed; retrying in %.1fs", backoff)
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, 5.0)
-                continue
-            if not self.more_waiting:
-                self._wake.wait(self.poll_interval)
-                self._wake.clear()
+        """Runs the read models in a thread of this process, through any store outage."""
+        self.start_thread()
 
     def run_forever(self, stop: threading.Event) -> None:
         """The projector process: catch up, then apply new events as they are woken, until `stop`.
@@ -309,18 +291,4 @@ class Projector:
         Unlike the in-process thread, store errors are raised, so the process exits non-zero and
         its supervisor restarts it; it then resumes from the tracking positions.
         """
-        while not stop.is_set():
-            try:
-                self.run_once()
-            except StaleTracking:
-                continue
-            if not self.more_waiting:
-                self._wake.wait(self.poll_interval)
-                self._wake.clear()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        self.repeat(stop, survive=False)

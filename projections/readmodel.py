@@ -86,7 +86,7 @@ class ReadModel:
       run. Override `prepare` to read anything else a page needs, and `forget` to drop anything else kept.
 
     Handlers are found by the event's type in a table built once per class, rather than through
-    functools.singledispatchmethod, which rebuilds its wrapper on every call (8% of a rebuild).
+    functools.singledispatchmethod, which rebuilds its wrapper on every call (docs/benchmarks.md has its cost).
     """
 
     name: str = ""

@@ -325,7 +325,7 @@ def stance_of(
     """The party's stance on one declaration, at `at` as recorded by `known_at`, counting only acts at or
     above `min_confidence`; None when it has none. One lookup on a span index keyed on the pair, read
     backwards from `at`: the spans visible at one known_at never overlap in valid time, so the first that
-    matches is the answer, and a pair's older spans are not read (p99 0.11 -> 0.025 ms at 1M acts)."""
+    matches is the answer, and a pair's older spans are not read (docs/benchmarks.md, round 2)."""
     row = sql.one(ONE_PAIR, (party, declaration_id, *both_times(at, known_at, min_confidence)))
     return None if row is None else span(row)
 

@@ -15,6 +15,7 @@ from domain.declaration import Declaration
 from domain.statement import Statement
 from domain.summit import Summit
 from domain.values import ACT_KINDS, EventKind, Precision, effective_on, is_approximate
+from projections.catalogue import summits_hosted_by
 from projections.readmodel import Item, Page, ReadModel, as_json, handles
 from projections.store import Sql
 
@@ -217,7 +218,7 @@ def party_history(
 ) -> list[dict[str, Any]]:
     """The party's acts, statements and hosted summits in valid-time order; each formal act carries
     the stance it set and the one before it, over the acts that counted at `known_at`."""
-    hosted = [r["summit_id"] for r in sql.rows("SELECT summit_id FROM summit_hosts WHERE party = ?", (party,))]
+    hosted = summits_hosted_by(sql, party)
     hosted_in = f"summit_id IN ({', '.join('?' for _ in hosted)})"
     hosted_clause = f" OR (kind = '{EventKind.HOSTED}' AND {hosted_in})" if hosted else ""
     where = f"(party = ?{hosted_clause})"

@@ -8,70 +8,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
 
-from domain.commands import HostSummit, PublishDeclaration, RecordAct, RecordStatement, Retract
 from domain.declaration import Declaration
 from domain.errors import Conflict, DomainError, InvalidInput, NotFound, StanceRuleViolation
-from domain.parties import Party, PartyRegistry
-from domain.service import DiplomaticRecord, Idempotency, Receipt
+from domain.service import DiplomaticRecord, Idempotency
 from domain.statement import Statement
 from domain.summit import Summit
-from domain.values import ActKind, Confidence, Position, Source, event_id_for
-
-TODAY = date(2026, 11, 25)
-DECLARATION = "paris-statement"
-SUMMIT = "paris-ai-action-summit"
-SOURCES = [Source("Report", "https://example.org/r")]
-PARTIES = PartyRegistry([Party("EU", "European Union", "supranational")])
-
-
-def new_record() -> DiplomaticRecord:
-    return DiplomaticRecord({"PERSISTENCE_MODULE": "eventsourcing.popo"}, parties=PARTIES, today=lambda: TODAY)
-
-
-def host(record: DiplomaticRecord, id: str = SUMMIT, **overrides: Any) -> Receipt:
-    fields: dict[str, Any] = {
-        "name": "AI Action Summit",
-        "hosts": ["FR", "IN"],
-        "city": "Paris",
-        "starts_on": date(2025, 2, 10),
-        "ends_on": date(2025, 2, 11),
-        "sources": SOURCES,
-        "confidence": Confidence.HIGH,
-    }
-    return record.handle(HostSummit(id=id, **{**fields, **overrides}))
-
-
-def publish(record: DiplomaticRecord, id: str = DECLARATION, **overrides: Any) -> Receipt:
-    fields: dict[str, Any] = {
-        "title": "Statement on inclusive and sustainable AI",
-        "published_on": date(2025, 2, 10),
-        "sources": SOURCES,
-        "confidence": Confidence.HIGH,
-    }
-    return record.handle(PublishDeclaration(id=id, **{**fields, **overrides}))
-
-
-def act(record: DiplomaticRecord, kind: str, party: str, day: date, idempotency: Idempotency | None = None,
-        **overrides: Any) -> Receipt:
-    fields: dict[str, Any] = {"declaration_id": DECLARATION, "sources": SOURCES, "confidence": Confidence.HIGH}
-    command = RecordAct(kind=ActKind(kind), party=party, occurred_on=day, **{**fields, **overrides})
-    return record.handle(command, idempotency)
-
-
-def say(record: DiplomaticRecord, party: str = "US", text: str = "We will not sign.", **overrides: Any) -> Receipt:
-    fields: dict[str, Any] = {"occurred_on": date(2025, 2, 11), "sources": SOURCES, "speaker": "JD Vance"}
-    return record.handle(RecordStatement(party=party, text=text, **{**fields, **overrides}))
-
-
-def retract(record: DiplomaticRecord, event_id: UUID, idempotency: Idempotency | None = None,
-            **overrides: Any) -> Receipt:
-    fields: dict[str, Any] = {"reason": "misreported", "sources": SOURCES}
-    return record.handle(Retract(event_id=event_id, **{**fields, **overrides}), idempotency)
+from domain.values import ActKind, Position, Source, event_id_for
+from tests.factories import DECLARATION, SOURCES, SUMMIT, TODAY, act, host, new_record, publish, retract, say
 
 
 @pytest.fixture

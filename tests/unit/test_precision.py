@@ -9,40 +9,24 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.commands import PublishDeclaration, RecordAct
 from domain.errors import StanceRuleViolation
-from domain.parties import Party, PartyRegistry
-from domain.service import DiplomaticRecord, Receipt
+from domain.service import DiplomaticRecord
 from domain.values import (
-    ActKind,
-    Confidence,
-    Precision,
-    Source,
     effective_on,
     is_approximate,
     period_end,
     period_start,
 )
+from tests.factories import DECLARATION, act, new_record, publish
 
-TODAY = date(2026, 11, 25)
 PUBLISHED = date(2025, 2, 11)
-DECLARATION = "paris-statement"
-SOURCES = [Source("Report", "https://example.org/r")]
 
 
 @pytest.fixture
 def record() -> DiplomaticRecord:
-    record = DiplomaticRecord({"PERSISTENCE_MODULE": "eventsourcing.popo"},
-                              parties=PartyRegistry([Party("EU", "European Union", "supranational")]),
-                              today=lambda: TODAY)
-    record.handle(PublishDeclaration(id=DECLARATION, title="Paris statement", published_on=PUBLISHED, sources=SOURCES,
-                               confidence=Confidence.HIGH))
+    record = new_record()
+    publish(record, title="Paris statement", published_on=PUBLISHED)
     return record
-
-
-def act(record: DiplomaticRecord, kind: str, party: str, day: date, precision: str = "day") -> Receipt:
-    return record.handle(RecordAct(declaration_id=DECLARATION, kind=ActKind(kind), party=party, occurred_on=day,
-                             precision=Precision(precision), sources=SOURCES, confidence=Confidence.HIGH))
 
 
 def stance(record: DiplomaticRecord, party: str, on: date) -> str | None:

@@ -6,35 +6,26 @@ See DESIGN.md, "Two times" and "Stance rules". Every test runs against the appli
 from __future__ import annotations
 
 from datetime import date, timedelta
-from uuid import UUID
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.commands import PublishDeclaration, RecordAct, Retract
+from domain.commands import PublishDeclaration
 from domain.declaration import first_illegal
 from domain.errors import Conflict, InvalidInput, StanceRuleViolation
-from domain.parties import Party, PartyRegistry
 from domain.service import DiplomaticRecord, Receipt
-from domain.values import ActKind, Confidence, Source
+from domain.values import ActKind, Confidence
+from tests.factories import DECLARATION, SOURCES, TODAY, publish, retract
+from tests.factories import act as record_act
+from tests.factories import new_record as fresh_record
 
-TODAY = date(2026, 11, 25)
 PUBLISHED = date(2025, 2, 10)
-DECLARATION = "paris-statement"
-SOURCES = [Source("Report", "https://example.org/r")]
-PARTIES = PartyRegistry([Party("EU", "European Union", "supranational")])
 
 
 def new_record(published_on: date = PUBLISHED) -> DiplomaticRecord:
-    record = DiplomaticRecord({"PERSISTENCE_MODULE": "eventsourcing.popo"}, parties=PARTIES, today=lambda: TODAY)
-    record.handle(PublishDeclaration(
-        id=DECLARATION,
-        title="Statement on inclusive and sustainable AI",
-        published_on=published_on,
-        sources=SOURCES,
-        confidence=Confidence.HIGH,
-    ))
+    record = fresh_record()
+    publish(record, published_on=published_on)
     return record
 
 
@@ -44,18 +35,7 @@ def record() -> DiplomaticRecord:
 
 
 def act(record: DiplomaticRecord, kind: str, party: str, day: date, declaration: str = DECLARATION) -> Receipt:
-    return record.handle(RecordAct(
-        declaration_id=declaration,
-        kind=ActKind(kind),
-        party=party,
-        occurred_on=day,
-        sources=SOURCES,
-        confidence=Confidence.HIGH,
-    ))
-
-
-def retract(record: DiplomaticRecord, event_id: UUID) -> Receipt:
-    return record.handle(Retract(event_id=event_id, reason="misreported", sources=SOURCES))
+    return record_act(record, kind, party, day, declaration_id=declaration)
 
 
 def live(record: DiplomaticRecord, party: str) -> list[tuple[str, date]]:

@@ -4,32 +4,34 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
-from api.schemas import APPROXIMATE, SourceOut, TimelineItem
+from api.schemas import APPROXIMATE, Public, SourceOut, TimelineItem
+from domain.values import ActKind, Confidence, EventKind, Precision, Stance
+from projections.analysis import Step
 
 
-class DeclarationRef(BaseModel):
+class DeclarationRef(Public):
     id: str
     title: str
     published_on: str
 
 
-class StanceCell(BaseModel):
+class StanceCell(Public):
     """One party's stance on one declaration (only stances other than none are listed)."""
 
     party: str
     declaration_id: str
-    stance: str = Field(description="signed, declined or withdrawn")
+    stance: ActKind = Field(description="signed, declined or withdrawn")
     since: str = Field(description="The date the stance counts from (the act's effective date)")
-    precision: str
+    precision: Precision
     approximate: bool = APPROXIMATE
-    confidence: str
+    confidence: Confidence
     event_id: str
     position: int
 
 
-class WorldPublic(BaseModel):
+class WorldPublic(Public):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "at": "2025-02-12", "known_at": "2026-11-25T12:00:00.000000+00:00", "min_confidence": "low",
         "declarations": [{"id": "paris-statement", "title": "Statement on Inclusive and Sustainable Artificial "
@@ -41,7 +43,7 @@ class WorldPublic(BaseModel):
     }]})
     at: str
     known_at: str
-    min_confidence: str
+    min_confidence: Confidence
     declarations: list[DeclarationRef] = Field(description="The columns of the matrix, in publication order")
     parties: list[str] = Field(description="The rows of the matrix: every party with a stance, and any asked for")
     matrix: list[list[str | None]] = Field(
@@ -49,22 +51,22 @@ class WorldPublic(BaseModel):
     cells: list[StanceCell] = Field(description="The details of every stance in the matrix, once each")
 
 
-class StanceChange(BaseModel):
+class StanceChange(Public):
     """A stance that differs from the previous frame's."""
 
     party: str
     declaration_id: str
-    stance: str = Field(description="signed, declined, withdrawn, or none")
-    previous: str = Field(description="The stance in the previous frame (none if there was none)")
+    stance: Stance = Field(description="signed, declined, withdrawn, or none")
+    previous: Stance = Field(description="The stance in the previous frame (none if there was none)")
     since: str | None
-    precision: str | None
+    precision: Precision | None
     approximate: bool = APPROXIMATE
-    confidence: str | None
+    confidence: Confidence | None
     event_id: str | None = Field(description="The act that set the new stance; it is among the frame's events")
     position: int | None
 
 
-class ReplayFrame(BaseModel):
+class ReplayFrame(Public):
     """The record at the end of one calendar period of the replay."""
 
     frame: int = Field(description="0 for the first frame")
@@ -80,14 +82,14 @@ class ReplayFrame(BaseModel):
         "retracted ones are marked")
 
 
-class ReplayHeader(BaseModel):
+class ReplayHeader(Public):
     model_config = ConfigDict(populate_by_name=True)
 
     from_: str = Field(alias="from")
     to: str
-    step: str
+    step: Step
     known_at: str
-    min_confidence: str
+    min_confidence: Confidence
     parties: list[str] = Field(description="The parties asked for (empty: all)")
     declarations: list[DeclarationRef] = Field(
         description="The declarations asked for, or every one published by `to` and recorded by `known_at`")
@@ -99,26 +101,26 @@ class ReplayPublic(ReplayHeader):
     frames: list[ReplayFrame]
 
 
-class StanceSide(BaseModel):
-    stance: str = Field(description="signed, declined, withdrawn, or none")
+class StanceSide(Public):
+    stance: Stance = Field(description="signed, declined, withdrawn, or none")
     since: str | None
-    precision: str | None
+    precision: Precision | None
     approximate: bool = APPROXIMATE
-    confidence: str | None
+    confidence: Confidence | None
     event_id: str | None
     position: int | None
 
 
-class DiffAct(BaseModel):
+class DiffAct(Public):
     event_id: str
-    kind: str
+    kind: EventKind
     party: str
     declaration_id: str
     occurred_on: str | None
     effective_on: str | None
-    precision: str | None
+    precision: Precision | None
     approximate: bool = APPROXIMATE
-    confidence: str | None
+    confidence: Confidence | None
     position: int
     recorded_at: str
     reason: str | None
@@ -132,7 +134,7 @@ class DiffEvent(DiffAct):
     retracts: DiffAct | None = None
 
 
-class Difference(BaseModel):
+class Difference(Public):
     party: str
     declaration_id: str
     before: StanceSide
@@ -141,7 +143,7 @@ class Difference(BaseModel):
     events: list[DiffEvent] = Field(description="What made the difference, in log order")
 
 
-class DiffPublic(BaseModel):
+class DiffPublic(Public):
     kind: Literal["valid_time", "knowledge_time"] = Field(
         description="valid_time: two dates, one version of the record; knowledge_time: one date, two versions")
     from_at: str | None = None
@@ -150,5 +152,5 @@ class DiffPublic(BaseModel):
     at: str | None = Field(None, description="knowledge_time: the date both versions are asked about")
     known_at_a: str | None = None
     known_at_b: str | None = None
-    min_confidence: str
+    min_confidence: Confidence
     differences: list[Difference]

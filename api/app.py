@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from api import errors
+from api import errors, openapi
 from api.bootstrap import Runtime, bootstrap
 from api.deps import refuse_nul
 from api.limits import BodyLimit
@@ -55,10 +55,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                 rt.close()
 
     app = FastAPI(title="Diplomatic Timeline", version="1", description=DESCRIPTION, lifespan=lifespan,
-                  dependencies=[Depends(refuse_nul)])
+                  dependencies=[Depends(refuse_nul)], generate_unique_id_function=openapi.operation_id)
     errors.install(app)
     errors.document_problems(app)
     document_links(app)
+    openapi.document(app)
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     if config.cors_origin_list:  # closed by default: no CORS headers, so browsers refuse other origins
         app.add_middleware(

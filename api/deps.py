@@ -49,7 +49,11 @@ def _known(token: str | None, allowed: list[str]) -> bool:
 UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 
 
-async def require_writer(runtime: RuntimeDep, authorization: Annotated[str | None, Header()] = None) -> None:
+# Authorization is declared as the bearer security scheme (api/openapi.py), not as a header parameter.
+AuthorizationHeader = Annotated[str | None, Header(include_in_schema=False)]
+
+
+async def require_writer(runtime: RuntimeDep, authorization: AuthorizationHeader = None) -> None:
     token = _token(authorization)
     if token is None:
         raise HTTPException(401, "a write needs 'Authorization: Bearer <token>'", headers=UNAUTHORIZED)
@@ -57,7 +61,7 @@ async def require_writer(runtime: RuntimeDep, authorization: Annotated[str | Non
         raise HTTPException(401, "unknown token", headers=UNAUTHORIZED)
 
 
-async def require_reader(runtime: RuntimeDep, authorization: Annotated[str | None, Header()] = None) -> None:
+async def require_reader(runtime: RuntimeDep, authorization: AuthorizationHeader = None) -> None:
     allowed = runtime.settings.read_token_list
     if not allowed:
         return

@@ -14,7 +14,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from domain.errors import Conflict, DomainError, InvalidInput, NotFound
+from domain.errors import (
+    Conflict,
+    Contention,
+    DomainError,
+    Duplicate,
+    IdempotencyConflict,
+    InvalidInput,
+    NotFound,
+    StanceRuleViolation,
+)
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +31,21 @@ PROBLEM = "application/problem+json"
 STATUS = {InvalidInput: 422, NotFound: 404, Conflict: 409}
 TITLES = {401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict",
           413: "Payload Too Large", 422: "Unprocessable Content", 503: "Service Unavailable"}
+
+# Each kind of refusal has a `type` of its own (RFC 9457), so a client can act on it without reading the
+# detail: docs/problems.md lists them. The status says how bad; the type says what happened.
+PROBLEM_TYPE = "urn:diplo:problem:"
+DOMAIN_TYPES: dict[type[DomainError], str] = {
+    StanceRuleViolation: "stance-rule", Duplicate: "duplicate", IdempotencyConflict: "idempotency-conflict",
+    Contention: "contention", Conflict: "conflict", NotFound: "not-found", InvalidInput: "validation",
+}
+STATUS_TYPES = {401: "unauthorized", 404: "not-found", 405: "method-not-allowed", 409: "conflict",
+                413: "payload-too-large", 422: "validation", 500: "internal", 503: "unavailable"}
+PROBLEM_TYPES = sorted(PROBLEM_TYPE + kind for kind in {*DOMAIN_TYPES.values(), *STATUS_TYPES.values()})
+
+
+def problem_type(kind: str) -> str:
+    return PROBLEM_TYPE + kind
 
 
 # The shape of every problem answer, declared once in the OpenAPI document (see `document_problems`).
@@ -31,7 +55,8 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     "description": "RFC 9457 problem details",
     "required": ["type", "title", "status", "detail"],
     "properties": {
-        "type": {"type": "string"},
+        "type": {"type": "string", "enum": PROBLEM_TYPES,
+                 "description": "What kind of refusal this is (docs/problems.md); the detail says it in words"},
         "title": {"type": "string"},
         "status": {"type": "integer"},
         "detail": {"type": "string"},
@@ -60,8 +85,10 @@ WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
 
 
 def problem(status: int, detail: str, *, title: str | None = None, headers: dict[str, str] | None = None,
-            **extra: Any) -> JSONResponse:
-    body = {"type": "about:blank", "title": title or TITLES.get(status, "Error"), "status": status, "detail": detail}
+            kind: str | None = None, **extra: Any) -> JSONResponse:
+    """An RFC 9457 problem answer; `kind` names its type (by default, the status's)."""
+    body = {"type": problem_type(kind or STATUS_TYPES.get(status, "internal")),
+            "title": title or TITLES.get(status, "Error"), "status": status, "detail": detail}
     return JSONResponse({**body, **extra}, status_code=status, media_type=PROBLEM, headers=headers)
 
 
@@ -80,11 +107,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     def domain_error(_: Request, error: DomainError) -> JSONResponse:
         status = next((code for kind, code in STATUS.items() if isinstance(error, kind)), 409)
+        kind = next((name for klass, name in DOMAIN_TYPES.items() if isinstance(error, klass)), "conflict")
         errors = [{"field": error.field, "message": error.message}] if error.field and status == 422 else None
         extra: dict[str, Any] = {"errors": errors} if errors else {}
         if error.field and status != 422:
             extra["field"] = error.field
-        return problem(status, error.message, **extra)
+        return problem(status, error.message, kind=kind, **extra)
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:

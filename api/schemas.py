@@ -13,7 +13,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from domain.commands import HostSummit, PublishDeclaration, RecordAct, RecordStatement, Retract
-from domain.values import ActKind, Confidence, Position, Precision, Source
+from domain.values import ActKind, Confidence, EventKind, Position, Precision, Source, Stance, TimelineKind
 
 PARIS_SOURCE: dict[str, Any] = {
     "title": "UK and US refuse to sign international AI declaration",
@@ -36,6 +36,13 @@ def _no_nul(value: Any, path: str = "") -> None:
     if isinstance(value, list):
         for i, item in enumerate(value):
             _no_nul(item, f"{path}[{i}]")
+
+
+class Public(BaseModel):
+    """An answer: a field with a default is always present in it, so the schema says required (and nullable,
+    where it may be null) rather than optional."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
 
 
 class Strict(BaseModel):
@@ -183,12 +190,12 @@ class RetractionCreate(Strict):
         return Retract(event_id=self.event_id, reason=self.reason, sources=_sources(self.sources))
 
 
-class WriteReceipt(BaseModel):
+class WriteReceipt(Public):
     """What a write answers: the stored event, its log position, and whether reads already show it."""
 
     event_id: UUID
     position: int | None
-    kind: str
+    kind: EventKind
     status: str = Field(description="'applied' once the read models show it; 'pending' (202) if not yet")
     replayed: bool = Field(False, description="True when answered from an earlier request with this Idempotency-Key")
     declaration_id: str | None = None
@@ -196,21 +203,21 @@ class WriteReceipt(BaseModel):
     statement_id: str | None = None
     party: str | None = None
     occurred_on: str | None = None
-    stance: str | None = None
-    previous: str | None = None
+    stance: ActKind | None = None
+    previous: ActKind | None = None
     about: str | None = None
     retracted_event_id: str | None = None
-    retracted_kind: str | None = None
+    retracted_kind: EventKind | None = None
 
 
-class SourceOut(BaseModel):
+class SourceOut(Public):
     title: str
     url: str
     outlet: str | None = None
     published_on: str | None = None
 
 
-class PartyPublic(BaseModel):
+class PartyPublic(Public):
     code: str
     name: str
     kind: str
@@ -218,7 +225,7 @@ class PartyPublic(BaseModel):
     aliases: list[str] = []
 
 
-class Retraction(BaseModel):
+class Retraction(Public):
     event_id: str
     position: int
     recorded_at: str
@@ -230,16 +237,16 @@ APPROXIMATE = Field(False, description="True when the act is known only to its m
                     "first day of that period (or the declaration's publication, if later)")
 
 
-class ExplainedAct(BaseModel):
+class ExplainedAct(Public):
     """One act in the chain that produced a stance (explain=true), in valid-time order."""
 
     event_id: str
-    kind: str
+    kind: ActKind
     occurred_on: str = Field(description="As recorded")
     effective_on: str = Field(description="The date the act counts from")
-    precision: str
+    precision: Precision
     approximate: bool = APPROXIMATE
-    confidence: str
+    confidence: Confidence
     position: int
     recorded_at: str
     reason: str | None = None
@@ -248,28 +255,28 @@ class ExplainedAct(BaseModel):
     retraction: Retraction | None = None
     counts: bool = Field(description="Whether the act counts in this answer (not retracted, confident enough)")
     why_not: str | None = Field(None, description="'retracted' or 'below min_confidence' when it does not count")
-    stance_after: str | None = Field(None, description="The stance once this act counted (null when it does not)")
+    stance_after: ActKind | None = Field(None, description="The stance once this act counted (null when it does not)")
 
 
 EXPLANATION = Field(None, description="With explain=true: the chain of acts, up to `at` and recorded by `known_at`, "
                     "that produced the stance, retracted and unconfident ones marked")
 
 
-class StanceItem(BaseModel):
+class StanceItem(Public):
     declaration_id: str
     title: str | None
-    stance: str = Field(description="signed, declined, withdrawn, or none")
+    stance: Stance = Field(description="signed, declined, withdrawn, or none")
     since: str | None = Field(description="The date the stance counts from (the act's effective date)")
-    precision: str | None = None
+    precision: Precision | None = None
     approximate: bool = APPROXIMATE
-    confidence: str | None = None
+    confidence: Confidence | None = None
     event_id: str | None
     position: int | None = None
     sources: list[SourceOut]
     explanation: list[ExplainedAct] | None = EXPLANATION
 
 
-class StancesPublic(BaseModel):
+class StancesPublic(Public):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "party": "US", "at": "2025-02-12", "known_at": "2026-11-25T12:00:00.000000+00:00",
         "stances": [{"declaration_id": "paris-statement", "title": "Statement on Inclusive and Sustainable "
@@ -282,23 +289,23 @@ class StancesPublic(BaseModel):
     stances: list[StanceItem]
 
 
-class HistoryEntry(BaseModel):
+class HistoryEntry(Public):
     occurred_on: str
     effective_on: str = Field(description="The date the act counts from, by which entries are ordered")
-    precision: str
+    precision: Precision
     approximate: bool = APPROXIMATE
-    kind: str
+    kind: TimelineKind
     declaration_id: str | None = None
     summit_id: str | None = None
     title: str | None = None
-    stance: str | None = None
-    previous: str | None = None
+    stance: ActKind | None = None
+    previous: ActKind | None = None
     speaker: str | None = None
     text: str | None = None
-    position_on: str | None = Field(None, description="A statement's position on the declaration it is about")
+    position_on: Position | None = Field(None, description="A statement's position on the declaration it is about")
     reason: str | None = None
     note: str | None = None
-    confidence: str
+    confidence: Confidence
     event_id: str
     position: int
     recorded_at: str
@@ -307,24 +314,24 @@ class HistoryEntry(BaseModel):
     retraction: Retraction | None = None
 
 
-class HistoryPublic(BaseModel):
+class HistoryPublic(Public):
     party: str
     known_at: str
     entries: list[HistoryEntry]
 
 
-class SummitRef(BaseModel):
+class SummitRef(Public):
     id: str
     name: str
 
 
-class DeclarationPublic(BaseModel):
+class DeclarationPublic(Public):
     id: str
     title: str
     summit: SummitRef | None
     published_on: str
     notes: str | None
-    confidence: str
+    confidence: Confidence
     sources: list[SourceOut]
     event_id: str
     position: int
@@ -332,19 +339,19 @@ class DeclarationPublic(BaseModel):
     counts: dict[str, int] = Field(description="How many parties signed, declined, withdrew (at `at`, by `known_at`)")
 
 
-class SignatoryItem(BaseModel):
+class SignatoryItem(Public):
     party: str
     since: str
-    precision: str
+    precision: Precision
     approximate: bool = APPROXIMATE
-    confidence: str
+    confidence: Confidence
     event_id: str
     position: int
     sources: list[SourceOut]
     explanation: list[ExplainedAct] | None = EXPLANATION
 
 
-class SignatoriesPublic(BaseModel):
+class SignatoriesPublic(Public):
     declaration_id: str
     at: str
     known_at: str
@@ -353,7 +360,7 @@ class SignatoriesPublic(BaseModel):
     withdrawn: list[SignatoryItem]
 
 
-class SummitPublic(BaseModel):
+class SummitPublic(Public):
     id: str
     name: str
     hosts: list[str]
@@ -361,7 +368,7 @@ class SummitPublic(BaseModel):
     starts_on: str
     ends_on: str
     notes: str | None
-    confidence: str
+    confidence: Confidence
     sources: list[SourceOut]
     event_id: str
     position: int
@@ -374,22 +381,22 @@ class TimelineItem(HistoryEntry):
     hosts: list[str] | None = None
 
 
-class TimelinePage(BaseModel):
+class TimelinePage(Public):
     items: list[TimelineItem]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
 
 
-class EventPublic(BaseModel):
+class EventPublic(Public):
     position: int
     event_id: str
-    kind: str
+    kind: EventKind
     occurred_on: str | None
     approximate: bool = APPROXIMATE
     recorded_at: str
     data: dict[str, Any]
 
 
-class EventsPage(BaseModel):
+class EventsPage(Public):
     events: list[EventPublic]
     next_after: int
 

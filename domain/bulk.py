@@ -28,7 +28,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from domain.commands import Command
-from domain.errors import Conflict, DomainError
+from domain.errors import Contention, DomainError
 from domain.parties import PartyRegistry
 
 if TYPE_CHECKING:
@@ -131,7 +131,7 @@ class BulkImport:
         try:
             recordings = self.app.store_events(events)
         except IntegrityError:
-            raise Conflict("the record changed while the import was decided (another writer stored an event on "
+            raise Contention("the record changed while the import was decided (another writer stored an event on "
                            "one of the same aggregates); nothing was stored; run the import again") from None
         positions = [r.notification.id for r in recordings]
         return ImportResult(commands=n, events=len(events), kinds=dict(kinds),

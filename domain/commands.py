@@ -18,7 +18,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
 from domain.declaration import Declaration
-from domain.errors import Conflict, NotFound
+from domain.errors import Conflict, Duplicate, NotFound
 from domain.ledger import EventIndex
 from domain.parties import PartyRegistry
 from domain.statement import Statement
@@ -94,7 +94,7 @@ class HostSummit:
         codes = [state.parties.require(h, f"hosts[{i}]") for i, h in enumerate(self.hosts)]
         stored_sources = check_sources(self.sources)
         if state.exists(Summit.id_for(self.id)):
-            raise Conflict(f"summit {self.id!r} already exists", field="id")
+            raise Duplicate(f"summit {self.id!r} already exists", field="id")
         summit = Summit.host(
             slug=self.id, name=self.name, hosts=codes, city=self.city, starts_on=self.starts_on,
             ends_on=self.ends_on, notes=self.notes, sources=stored_sources, confidence=str(self.confidence),
@@ -122,7 +122,7 @@ class PublishDeclaration:
         if self.summit_id is not None and not state.exists(Summit.id_for(self.summit_id)):
             raise NotFound(f"unknown summit {self.summit_id!r}", field="summit_id")
         if state.exists(Declaration.id_for(self.id)):
-            raise Conflict(f"declaration {self.id!r} already exists", field="id")
+            raise Duplicate(f"declaration {self.id!r} already exists", field="id")
         declaration = Declaration.publish(
             slug=self.id, title=self.title, summit_id=self.summit_id, published_on=self.published_on,
             notes=self.notes, sources=stored_sources, confidence=str(self.confidence), today=state.today(),
@@ -197,7 +197,7 @@ class RecordStatement:
             note=self.note, sources=stored_sources, confidence=str(self.confidence), today=state.today(),
         )
         if state.exists(statement.id):
-            raise Conflict(
+            raise Duplicate(
                 f"this statement by {code} on {self.occurred_on.isoformat()} is already recorded "
                 f"(statement {statement.id})"
             )

@@ -18,7 +18,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.errors import Conflict, InvalidInput, NotFound, StanceRuleViolation
+from domain.errors import Duplicate, InvalidInput, NotFound, StanceRuleViolation
 from domain.values import (
     ActKind,
     Precision,
@@ -306,7 +306,7 @@ class Declaration(Aggregate):
         if act is None:
             raise NotFound(f"event {target_event_id} is not an act on {self.slug}", field="event_id")
         if act.retracted:
-            raise Conflict(f"event {target_event_id} has already been retracted", field="event_id")
+            raise Duplicate(f"event {target_event_id} has already been retracted", field="event_id")
         if not reason.strip():
             raise InvalidInput("a retraction needs a reason", field="reason")
         remaining = [a for a in self.live_acts(act.party) if a.event_id != target_event_id]

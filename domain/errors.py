@@ -26,3 +26,15 @@ class Conflict(DomainError):
 
 class StanceRuleViolation(Conflict):
     """The act would leave a party's stance sequence illegal at some point in valid time."""
+
+
+class Duplicate(Conflict):
+    """The record holds it already: an id taken, the same statement, an act already retracted."""
+
+
+class IdempotencyConflict(Conflict):
+    """An Idempotency-Key already answered another request."""
+
+
+class Contention(Conflict):
+    """Other writers changed what the command decides on, again and again; nothing was stored, try again."""

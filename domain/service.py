@@ -22,7 +22,7 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording,
 from domain.bulk import BulkImport, ImportResult
 from domain.commands import Command, Receipt, declaration_named
 from domain.declaration import Declaration
-from domain.errors import Conflict, DomainError
+from domain.errors import Contention, DomainError, IdempotencyConflict
 from domain.ledger import IdempotencyKey
 from domain.parties import PartyRegistry
 from domain.statement import Statement
@@ -130,7 +130,7 @@ class DiplomaticRecord(Application[UUID]):
             return Receipt(
                 **{**asdict(receipt), "position": position, "last_position": max(r.notification.id for r in recordings)}
             )
-        raise Conflict("the record changed too often while this command was decided; try again")
+        raise Contention("the record changed too often while this command was decided; try again")
 
     def handle_all(
         self,
@@ -174,7 +174,7 @@ class DiplomaticRecord(Application[UUID]):
         except AggregateNotFoundError:
             return None
         if claimed.request_hash != idempotency.request_hash:
-            raise Conflict(
+            raise IdempotencyConflict(
                 "this Idempotency-Key was already used with a different request", field="Idempotency-Key"
             )
         return Receipt.from_stored(claimed.receipt)

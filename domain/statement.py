@@ -9,7 +9,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.errors import Conflict, InvalidInput
+from domain.errors import Duplicate, InvalidInput
 from domain.values import aggregate_id, check_not_future, event_id_for
 
 
@@ -106,7 +106,7 @@ class Statement(Aggregate):
 
     def retract(self, *, target_event_id: UUID, reason: str, sources: list[dict[str, Any]]) -> UUID:
         if self.retracted:
-            raise Conflict(f"event {target_event_id} has already been retracted", field="event_id")
+            raise Duplicate(f"event {target_event_id} has already been retracted", field="event_id")
         if not reason.strip():
             raise InvalidInput("a retraction needs a reason", field="reason")
         event_id = event_id_for(self.id, self.version + 1)

@@ -143,7 +143,7 @@ def test_healthz_answers_503_as_a_problem_with_retry_after_when_the_store_does_n
     assert int(response.headers["Retry-After"]) >= 1
     body = response.json()
     assert {k: body[k] for k in ("type", "title", "status", "store")} == {
-        "type": "about:blank", "title": "Service Unavailable", "status": 503, "store": "down"}
+        "type": "urn:diplo:problem:unavailable", "title": "Service Unavailable", "status": 503, "store": "down"}
     assert "OperationalError" in body["detail"]
 
 

@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from api.deps import parse_known_at
+from api.answers import parse_known_at
 from api.routes.log import _decode, _encode
 from api.routes.stream import _start
 from domain.errors import InvalidInput

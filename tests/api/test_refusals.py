@@ -143,6 +143,7 @@ def test_every_write_route_refuses_a_request_without_a_valid_bearer_token_with_4
     for method, path in routes:
         response = client.request(method, concrete(path), json=bodies.get(path, {}), headers=credentials)
         body = assert_problem(response, 401)
+        assert body["type"] == "urn:diplo:problem:unauthorized"
         assert response.headers.get("WWW-Authenticate", "").startswith("Bearer"), (method, path)
         assert "token" in body["detail"].lower()
     assert stored_events(seeded) == before
@@ -171,7 +172,7 @@ def test_a_write_with_the_right_token_and_a_lower_case_scheme_is_not_a_401(clien
 )
 def test_a_read_naming_an_unknown_thing_in_its_path_is_404(client: TestClient, seeded: Runtime, path: str) -> None:
     before = stored_events(seeded)
-    assert_problem(client.get(path), 404)
+    assert assert_problem(client.get(path), 404)["type"] == "urn:diplo:problem:not-found"
     assert stored_events(seeded) == before
 
 
@@ -207,7 +208,7 @@ def test_a_statement_about_an_unknown_declaration_is_404(client: TestClient, see
 
 
 def test_an_unknown_url_is_a_404_problem(client: TestClient) -> None:
-    assert_problem(client.get("/v1/no-such-thing"), 404)
+    assert assert_problem(client.get("/v1/no-such-thing"), 404)["type"] == "urn:diplo:problem:not-found"
 
 
 def test_a_wrong_method_is_a_405_problem(client: TestClient, seeded: Runtime) -> None:
@@ -275,6 +276,7 @@ def test_an_act_that_breaks_the_stance_rules_is_409(
     before = stored_events(seeded)
     problem = assert_problem(post(client, path, body), 409)
     assert body["party"] in problem["detail"]
+    assert problem["type"] == "urn:diplo:problem:stance-rule"
     assert stored_events(seeded) == before
 
 
@@ -301,7 +303,7 @@ def test_a_retraction_that_would_leave_a_later_act_illegal_is_409(
 def test_retracting_an_act_twice_is_409(client: TestClient, seeded: Runtime, story: Story) -> None:
     before = stored_events(seeded)
     body = {"event_id": story.sweden_signed, "reason": "Still misreported.", "sources": [SOURCE]}
-    assert_problem(post(client, "/v1/retractions", body), 409)
+    assert assert_problem(post(client, "/v1/retractions", body), 409)["type"] == "urn:diplo:problem:duplicate"
     assert stored_events(seeded) == before
 
 
@@ -310,6 +312,7 @@ def test_a_duplicate_id_is_409(client: TestClient, seeded: Runtime, path: str, t
     before = stored_events(seeded)
     problem = assert_problem(post(client, path, {**valid_bodies(client)[path], "id": taken}), 409)
     assert taken in problem["detail"]
+    assert problem["type"] == "urn:diplo:problem:duplicate"
     assert stored_events(seeded) == before
 
 
@@ -402,6 +405,7 @@ def test_a_malformed_field_is_422_naming_that_field(
     before = stored_events(seeded)
     problem = assert_problem(post(client, concrete(path), body), 422)
     assert expected in error_fields(problem)
+    assert problem["type"] == "urn:diplo:problem:validation"
     assert stored_events(seeded) == before
 
 

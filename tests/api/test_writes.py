@@ -381,7 +381,7 @@ def test_the_same_statement_recorded_twice_is_a_409_and_stored_once(client: Test
     body = statement_body("SG")
     assert post(client, "/v1/statements", body).status_code == 201
     before = stored_events(runtime)
-    assert_problem(post(client, "/v1/statements", body), 409)
+    assert assert_problem(post(client, "/v1/statements", body), 409)["type"] == "urn:diplo:problem:duplicate"
     assert stored_events(runtime) == before
 
 
@@ -421,7 +421,7 @@ def test_the_same_idempotency_key_with_another_body_is_a_409_that_stores_nothing
     assert post(client, write.path, write.body, **{"Idempotency-Key": key}).status_code == 201
     before = stored_events(runtime)
     response = post(client, write.path, write.other_body, **{"Idempotency-Key": key})
-    assert_problem(response, 409)
+    assert assert_problem(response, 409)["type"] == "urn:diplo:problem:idempotency-conflict"
     assert stored_events(runtime) == before
 
 

@@ -34,7 +34,7 @@ test: dev  ## the whole suite, SQLite and PostgreSQL (DIPLO_TEST_DATABASE_URL, d
 	$(BIN)/python -m pytest
 
 # The web page (web/dist, served at /) needs Node.js 20.19+ and npm; without them the API still works.
-WEB_SOURCES := $(wildcard web/src/*.ts web/src/*.css web/src/generated/iso-numeric.json web/scripts/*.mjs web/public/*) \
+WEB_SOURCES := $(wildcard web/src/*.ts web/src/*.css web/src/generated/iso-numeric.json web/src/generated/api.ts web/scripts/*.mjs web/public/*) \
                web/index.html web/vite.config.ts web/tsconfig.json
 
 web:  ## build the web page into web/dist when Node.js and npm are here (npm ci + npm run build)

@@ -56,3 +56,20 @@ def document(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def dump() -> str:
+    """The document as the page's types are generated from it (web/openapi.json): sorted keys, two-space indent."""
+    import json
+
+    from api.app import create_app
+    from api.settings import Settings
+
+    return json.dumps(create_app(Settings()).openapi(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+if __name__ == "__main__":
+    # python -m api.openapi > web/openapi.json; then `cd web && npm run types` makes src/generated/api.ts.
+    import sys
+
+    sys.stdout.write(dump())

@@ -48,7 +48,7 @@ export function entryItem(entry: Entry, names: Map<string, string>, options: Opt
     what.push("hosted ", h("strong", {}, entry.title ?? entry.summit_id ?? "a summit"));
   } else {
     what.push(kindLabel(entry));
-    if (entry.previous && entry.previous !== "none") what.push(" ", h("span", { class: "muted" }, `(was ${entry.previous})`));
+    if (entry.previous) what.push(" ", h("span", { class: "muted" }, `(was ${entry.previous})`));
   }
   if (options.declaration && entry.declaration_id) {
     what.push(" ", entry.kind === "statement" ? "on " : "",

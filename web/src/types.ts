@@ -1,157 +1,34 @@
-// The shapes of the API's answers that the page reads (a subset of api/schemas.py).
+// The shapes of the API's answers that the page reads, named as the page names them. They are generated from
+// /openapi.json (`npm run types` writes src/generated/api.ts from openapi.json, which `python -m api.openapi`
+// writes), never written by hand: a change to the API that the page does not follow breaks `tsc`, not a user.
 
-export type Stance = "signed" | "declined" | "withdrawn" | "none";
+import type { components } from "./generated/api";
+
+type Schemas = components["schemas"];
+
+export type Stance = Schemas["Stance"];
 export const STANCES: Stance[] = ["signed", "declined", "withdrawn", "none"];
 
-export interface Source {
-  title: string;
-  url: string;
-  outlet: string | null;
-  published_on: string | null;
-}
-
-export interface Party {
-  code: string;
-  name: string;
-  kind: string;
-  official_name: string | null;
-  aliases: string[];
-}
-
-export interface Declaration {
-  id: string;
-  title: string;
-  summit: { id: string; name: string } | null;
-  published_on: string;
-  notes: string | null;
-  confidence: string;
-  sources: Source[];
-  counts: Record<string, number>;
-}
-
-export interface Summit {
-  id: string;
-  name: string;
-  hosts: string[];
-  city: string;
-  starts_on: string;
-  ends_on: string;
-  sources: Source[];
-  declarations: string[];
-}
-
-export interface Signatory {
-  party: string;
-  since: string;
-  precision: string;
-  approximate: boolean;
-  confidence: string;
-  event_id: string;
-  position: number;
-  sources: Source[];
-}
-
-export interface Signatories {
-  declaration_id: string;
-  at: string;
-  known_at: string;
-  signed: Signatory[];
-  declined: Signatory[];
-  withdrawn: Signatory[];
-}
-
-export interface Retraction {
-  event_id: string;
-  position: number;
-  recorded_at: string;
-  reason: string;
-  sources: Source[];
-}
+export type Source = Schemas["SourceOut"];
+export type Party = Schemas["PartyPublic"];
+export type Declaration = Schemas["DeclarationPublic"];
+export type Summit = Schemas["SummitPublic"];
+export type Signatory = Schemas["SignatoryItem"];
+export type Signatories = Schemas["SignatoriesPublic"];
+export type Retraction = Schemas["Retraction"];
 
 /** One entry of a party's history, or one item of the timeline (which also names the party). */
-export interface Entry {
-  occurred_on: string;
-  effective_on: string;
-  precision: string;
-  approximate: boolean;
-  kind: string;
-  declaration_id: string | null;
-  summit_id: string | null;
-  title: string | null;
-  stance: string | null;
-  previous: string | null;
-  speaker: string | null;
-  text: string | null;
-  position_on: string | null;
-  reason: string | null;
-  note: string | null;
-  confidence: string;
-  event_id: string;
-  position: number;
-  recorded_at: string;
-  sources: Source[];
-  retracted: boolean;
-  retraction: Retraction | null;
-  party?: string | null;
-  hosts?: string[] | null;
-}
-
-export interface History {
-  party: string;
-  known_at: string;
-  entries: Entry[];
-}
-
-export interface TimelinePage {
-  items: Entry[];
-  next_cursor: string | null;
-}
+export type Entry = Schemas["HistoryEntry"] & Partial<Pick<Schemas["TimelineItem"], "party" | "hosts">>;
+export type History = Schemas["HistoryPublic"];
+export type TimelinePage = Schemas["TimelinePage"];
 
 /** One message of GET /v1/events/stream (and one item of GET /v1/events). */
-export interface LogEvent {
-  position: number;
-  event_id: string;
-  kind: string;
-  occurred_on: string | null;
-  /** Known only to its month or year (data.precision): occurred_on is the period's first day. */
-  approximate: boolean;
-  recorded_at: string;
-  data: Record<string, unknown>;
-}
+export type LogEvent = Schemas["EventPublic"];
 
 /** One frame of GET /v1/replay: the record at the end of one calendar period. */
-export interface ReplayFrame {
-  frame: number;
-  period: string;
-  starts_on: string;
-  at: string;
-  changes: { party: string; declaration_id: string; stance: string; previous: string; since: string | null }[];
-  events: Entry[];
-}
-
-export interface Replay {
-  from: string;
-  to: string;
-  step: string;
-  frames: ReplayFrame[];
-}
+export type ReplayFrame = Schemas["ReplayFrame"];
+export type Replay = Schemas["ReplayPublic"];
 
 /** One act in the chain that produced a stance (explain=true). */
-export interface ExplainedAct {
-  event_id: string;
-  kind: string;
-  occurred_on: string;
-  effective_on: string;
-  confidence: string;
-  retracted: boolean;
-  counts: boolean;
-  why_not: string | null;
-  stance_after: string | null;
-}
-
-export interface Stances {
-  party: string;
-  at: string;
-  known_at: string;
-  stances: { declaration_id: string; stance: string; since: string | null; explanation?: ExplainedAct[] | null }[];
-}
+export type ExplainedAct = Schemas["ExplainedAct"];
+export type Stances = Schemas["StancesPublic"];

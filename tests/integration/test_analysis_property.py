@@ -21,13 +21,13 @@ from hypothesis import strategies as st
 from api.bootstrap import Runtime
 from domain.commands import PublishDeclaration, RecordAct, Retract
 from domain.errors import DomainError
-from domain.values import ActKind, Confidence, Precision, Source
+from domain.values import ActKind, Confidence, Precision
 from projections.analysis import Scope, apply_frame, replay, world
 from projections.readmodel import timestamp
+from tests.factories import SOURCES
 
 PARTIES = ("US", "GB", "FR")
 PUBLISHED = (date(2025, 1, 1), date(2025, 4, 10))
-SOURCES = [Source("Report", "https://example.org/report")]
 COMMON_DAYS = [date(2025, 1, 15), date(2025, 4, 10), date(2025, 6, 30), date(2025, 6, 30), date(2025, 11, 2)]
 
 acts = st.tuples(

@@ -30,12 +30,12 @@ from api.bootstrap import Runtime, bootstrap
 from api.settings import Settings
 from domain.commands import RecordAct, RecordStatement, Retract
 from domain.service import Idempotency
-from domain.values import ActKind, Confidence, Position, Source
+from domain.values import ActKind, Confidence, Position
 from projections.backup import FORMAT
 from seeds.loader import seed
+from tests.factories import SOURCES
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
-SOURCES = [Source("Correction desk", "https://example.org/corrections")]
 PG = pytest.mark.postgres
 LogRow = tuple[int, str, int, str, bytes]
 

@@ -23,13 +23,13 @@ from api.app import create_app
 from api.bootstrap import Runtime, bootstrap
 from api.settings import Settings
 from domain.commands import HostSummit
-from domain.values import Confidence, Source
+from domain.values import Confidence
 from seeds.loader import seed
 from storage.chain import verify
 from storage.encryption import UnreadableLog
 from storage.log import open_chained_log
+from tests.factories import SOURCES
 
-SOURCES = [Source("Wire report", "https://example.org/wire")]
 PLAINTEXT = (b"paris-statement", b"Vance", b"Bletchley", b"declined")
 READS = [
     "/v1/parties/US/stances?at=2025-02-12",

@@ -19,14 +19,14 @@ from api.bootstrap import Runtime, bootstrap
 from api.settings import Settings
 from domain.commands import PublishDeclaration, RecordAct, RecordStatement, Retract
 from domain.declaration import Declaration
-from domain.values import ActKind, Confidence, Precision, Source, at_least, effective_on
+from domain.values import ActKind, Confidence, Precision, at_least, effective_on
 from projections.projector import Projector
 from projections.readmodel import Item, ReadModel, as_json, timestamp
 from projections.stance_history import BOTH_TIMES, THRESHOLDS, StanceHistory, both_times
 from projections.store import Sql, SQLiteViewStore, ViewStore
+from tests.factories import SOURCES
 from tests.integration.support import dump
 
-SOURCES = [Source("Wire report", "https://example.org/wire")]
 STANCE_TABLES = ("stance_declarations", "stance_acts", "stance_spans")
 
 

@@ -16,7 +16,7 @@ from api.bootstrap import Runtime, bootstrap
 from api.settings import Settings
 from domain.commands import PublishDeclaration, RecordAct
 from domain.service import DiplomaticRecord
-from domain.values import ActKind, Confidence, Source
+from domain.values import ActKind, Confidence
 from projections.catalogue import Catalogue
 from projections.event_log import EventLog
 from projections.projector import Projector, StaleTracking
@@ -24,10 +24,8 @@ from projections.stance_history import StanceHistory, stances_of
 from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore
 from projections.timeline import Timeline
 from seeds.loader import seed
+from tests.factories import SOURCES
 from tests.integration.support import Dump, dump
-
-SOURCES = [Source("Wire report", "https://example.org/wire")]
-
 
 
 def tracking(store: ViewStore) -> dict[str, int]:

@@ -10,13 +10,11 @@ import pytest
 
 from api.bootstrap import Runtime
 from domain.commands import RecordAct, RecordStatement, Retract
-from domain.values import ActKind, Confidence, Position, Source
+from domain.values import ActKind, Confidence, Position
 from projections.projector import Projector
 from projections.store import ViewStore
+from tests.factories import SOURCES
 from tests.integration.support import TABLES, dump
-
-SOURCES = [Source("Correction desk", "https://example.org/corrections")]
-
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from api.settings import Settings
 from domain.commands import HostSummit
 from domain.parties import PartyRegistry
 from domain.service import DiplomaticRecord
-from domain.values import Confidence, Source
+from domain.values import Confidence
 from projections.store import postgres_placeholders
 from seeds.loader import seed
 from seeds.organisations import load_organisations
@@ -49,6 +49,7 @@ from storage.chain import (
     verify_rows,
 )
 from storage.log import open_chained_log
+from tests.factories import SOURCES
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = 37  # small and odd, so pages end in awkward places around the damage
@@ -365,7 +366,6 @@ def test_a_failure_while_linking_stores_no_event(record: Runtime, settings: Sett
     assert report.ok and report.linked == 5
 
 
-SOURCES = [Source("Wire report", "https://example.org/wire")]
 
 
 def test_concurrent_writers_keep_one_valid_chain(settings: Settings, record: Runtime, raw: RawLog) -> None:

@@ -27,14 +27,14 @@ from api.settings import Settings
 from domain.commands import PublishDeclaration, RecordAct, Retract
 from domain.declaration import Declaration
 from domain.errors import DomainError
-from domain.values import ActKind, Confidence, Source
+from domain.values import ActKind, Confidence
 from projections.readmodel import timestamp
 from projections.stance_history import signatories, stances_of
+from tests.factories import SOURCES
 
 PARTIES = ("US", "GB", "FR")
 # The second declaration is published in April, so acts dated before it are refused.
 DECLARATIONS = {"decl-a": date(2025, 1, 1), "decl-b": date(2025, 4, 1)}
-SOURCES = [Source("Report", "https://example.org/report")]
 # A few fixed days make same-day acts (and their tie-break by position) common.
 COMMON_DAYS = [date(2025, 1, 15), date(2025, 4, 1), date(2025, 6, 30), date(2025, 6, 30), date(2025, 11, 2)]
 

@@ -125,6 +125,23 @@ def test_each_package_imports_only_what_its_layer_allows(package: str) -> None:
     assert not offending, f"importing {package} pulls in {offending}"
 
 
+def test_the_command_line_and_the_routes_never_import_each_other() -> None:
+    """What both use lives in modules that are neither (api/answers.py, api/terminal.py, api/deps.py)."""
+    import ast
+
+    def imported(path: Path) -> set[str]:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+        return names | {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+
+    api = ROOT / "api"
+    command_line = [*api.glob("cli*.py"), api / "follow.py", api / "terminal.py", api / "answers.py"]
+    for path in command_line:
+        assert not {m for m in imported(path) if m.startswith("api.routes")}, f"{path.name} imports a route module"
+    for path in (api / "routes").glob("*.py"):
+        assert not {m for m in imported(path) if m.startswith(("api.cli", "api.terminal", "api.follow"))}, path.name
+
+
 # -- nothing happens at import time ----------------------------------------------------------------------
 
 IMPORT_THE_APP = """

@@ -13,7 +13,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from domain.declaration import Declaration
-from domain.errors import Conflict, DomainError, InvalidInput, NotFound, StanceRuleViolation
+from domain.errors import Conflict, DomainError, Duplicate, InvalidInput, NotFound, StanceRuleViolation
 from domain.service import DiplomaticRecord, Idempotency
 from domain.statement import Statement
 from domain.summit import Summit
@@ -377,12 +377,12 @@ def test_retracting_a_statement(record: DiplomaticRecord) -> None:
     assert stored.retracted
 
 
-def test_retracting_an_act_twice_is_a_conflict(record: DiplomaticRecord) -> None:
+def test_retracting_an_act_twice_is_a_duplicate(record: DiplomaticRecord) -> None:
     signed = act(record, "signed", "EU", date(2025, 2, 11))
     retract(record, signed.event_id)
     with pytest.raises(Conflict) as refused:
         retract(record, signed.event_id)
-    assert type(refused.value) is Conflict
+    assert type(refused.value) is Duplicate
     assert refused.value.field == "event_id"
     assert "already been retracted" in refused.value.message
 
@@ -509,9 +509,9 @@ def test_a_refused_command_does_not_claim_its_idempotency_key(record: Diplomatic
 
 Command = Callable[[DiplomaticRecord], object]
 REFUSALS: list[tuple[str, Command, type[DomainError], str]] = [
-    ("duplicate summit", lambda r: host(r), Conflict, "already exists"),
+    ("duplicate summit", lambda r: host(r), Duplicate, "already exists"),
     ("unknown host", lambda r: host(r, id="other-summit", hosts=["ZZ"]), InvalidInput, "unknown party code"),
-    ("duplicate declaration", lambda r: publish(r), Conflict, "already exists"),
+    ("duplicate declaration", lambda r: publish(r), Duplicate, "already exists"),
     ("unknown summit", lambda r: publish(r, id="other", summit_id="nope"), NotFound, "unknown summit"),
     (
         "future declaration",

@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
@@ -42,6 +43,21 @@ class StaleTracking(Exception):
     """Another projector applied this page first; nothing was written."""
 
 
+@dataclass(frozen=True)
+class PageApplied:
+    """One committed page, for whoever watches the projector (metrics, traces)."""
+
+    read: int  # notifications read, bookkeeping included
+    items: Sequence[Item]  # the public events among them, as the read models were given them
+    first: int
+    last: int
+    started_ns: int  # wall clock (time.time_ns), so a trace can place the page
+    ended_ns: int
+
+
+PageListener = Callable[[PageApplied], None]
+
+
 class Projector(Loop):
     name = "diplo-projector"
 
@@ -68,6 +84,7 @@ class Projector(Loop):
         self.more_waiting = False  # the last page was full
         super().__init__(poll_interval)
         self._progress = threading.Condition()
+        self.page_listeners: list[PageListener] = []  # told of each page this projector commits
         # Each model's position after this projector's last committed page: while it still stands
         # there, what the model keeps in memory (publication dates) matches its tables.
         self._kept: dict[str, int] = {}
@@ -193,6 +210,7 @@ class Projector(Loop):
         Read models may stand at different positions (one added in a later release, say): the page
         starts at the lowest, and each model is given only the events past its own position.
         """
+        started_ns = time.time_ns()
         with self.store.reading() as sql:
             positions = self._positions(sql)
         start = min(positions.values())
@@ -232,7 +250,16 @@ class Projector(Loop):
         self._limit = min(limit * 2, self.max_page_size) if self.more_waiting else self.page_size
         with self._progress:
             self._progress.notify_all()
+        if self.page_listeners:
+            self._tell(PageApplied(len(notifications), items, notifications[0].id, end, started_ns, time.time_ns()))
         return len(notifications)
+
+    def _tell(self, page: PageApplied) -> None:
+        for listener in self.page_listeners:
+            try:
+                listener(page)
+            except Exception:  # a watcher's fault must not stop the read models
+                log.exception("projector page listener failed")
 
     def _decode(self, notifications: Sequence[Notification]) -> list[Item]:
         """The page's public events, decoded; bookkeeping (half the log) is skipped before decoding,

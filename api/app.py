@@ -9,11 +9,12 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from api import errors, openapi
+from api import errors, metrics, openapi, telemetry
 from api.bootstrap import Runtime, bootstrap
 from api.deps import refuse_nul
 from api.limits import BodyLimit
 from api.links import document_links
+from api.request_id import RequestId
 from api.routes import (
     analysis,
     declarations,
@@ -21,12 +22,15 @@ from api.routes import (
     health,
     log,
     parties,
+    probes,
     retractions,
     statements,
     stream,
     summits,
     web,
 )
+from api.routes import metrics as metrics_route
+from api.serving import streams_end_on_signal
 from api.settings import Settings
 from api.streaming import StreamHub
 
@@ -47,15 +51,19 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         app.state.runtime = rt = runtime or bootstrap(config)
         app.state.stream_hub = hub = StreamHub(asyncio.get_running_loop(), rt.settings.stream_buffer)
         hub.attach(rt.follower)
+        metrics.watch_projector(rt.projector)
         try:
-            yield
+            with streams_end_on_signal(hub):
+                yield
         finally:
+            metrics.unwatch_projector(rt.projector)
             hub.detach(rt.follower)
             if own:
                 rt.close()
 
     app = FastAPI(title="Diplomatic Timeline", version="1", description=DESCRIPTION, lifespan=lifespan,
-                  dependencies=[Depends(refuse_nul)], generate_unique_id_function=openapi.operation_id)
+                  dependencies=[Depends(refuse_nul)], generate_unique_id_function=openapi.operation_id,
+                  telemetry=telemetry.fastapi_config())
     errors.install(app)
     errors.document_problems(app)
     document_links(app)
@@ -67,6 +75,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"],
             expose_headers=["Location", "Retry-After", "Idempotent-Replayed"], max_age=600,
         )
-    for module in (summits, declarations, statements, retractions, parties, stream, log, analysis, export, health, web):
+    for module in (summits, declarations, statements, retractions, parties, stream, log, analysis, export, health,
+                   probes, metrics_route, web):
         app.include_router(module.router)
+    # Outermost, so every answer above is counted and carries its request id (413s and CORS refusals too).
+    app.add_middleware(metrics.HttpMetrics)
+    app.add_middleware(RequestId)
     return app

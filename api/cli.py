@@ -11,9 +11,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api import logging_setup
 from api.answers import parse_at, parse_known_at
 from api.answers import status as read_status
 from api.bootstrap import Runtime, bootstrap, development_token
+from api.logging_setup import LogLevel
 from api.settings import Settings
 from api.terminal import day, one_shot, style
 from domain.errors import DomainError
@@ -59,15 +61,30 @@ def seed() -> None:
     console.print(f"stored {report.total_stored} events ({stored}); {report.skipped} already in the record")
 
 
+LogLevelOption = Annotated[
+    LogLevel | None,
+    typer.Option(case_sensitive=False, help="The lowest level logged (default DIPLO_LOG_LEVEL, else info)"),
+]
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes sharing the port (with more than "
+                                         "one, run the read models in `diplo project`: DIPLO_PROJECTOR=external)")] = 1,
+    log_level: LogLevelOption = None,
+    proxy_headers: Annotated[bool, typer.Option(
+        help="Take the client's address and scheme from X-Forwarded-For and X-Forwarded-Proto, from the proxies "
+             "--forwarded-allow-ips names")] = True,
+    forwarded_allow_ips: Annotated[str | None, typer.Option(
+        help="Comma-separated addresses (or *) of the proxies trusted with those headers (default 127.0.0.1, or "
+             "FORWARDED_ALLOW_IPS)")] = None,
+    root_path: Annotated[str, typer.Option(help="The path prefix a proxy serves this API under, e.g. /diplo "
+                                           "(the proxy strips it; links and /docs include it)")] = "",
 ) -> None:
     """Serve the HTTP API (OpenAPI at /docs). Never seeds by itself."""
-    import uvicorn
-
-    from api.app import create_app
+    from api import serving
 
     settings = Settings()
     if not settings.write_token_list:
@@ -75,23 +92,15 @@ def serve(
         where = settings.data_dir / "dev-write-token"
         console.print(f"development write token (kept in {where}): [bold]{token}[/bold]")
         console.print(f'  curl -H "Authorization: Bearer {token}" ...')
-    console.print(f"serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    # Open event streams never end by themselves: give them a few seconds, then close them, so a
-    # restart is graceful (clients resume with Last-Event-ID) and the lifespan shutdown runs.
-    web_app = create_app(settings)
-
-    class Server(uvicorn.Server):
-        def handle_exit(self, sig: int, frame: Any) -> None:
-            # Streams end first, cleanly, so uvicorn's wait for open connections is short.
-            hub = getattr(web_app.state, "stream_hub", None)
-            loop = getattr(hub, "loop", None)
-            if hub is not None and loop is not None:
-                loop.call_soon_threadsafe(hub.close_all)
-            super().handle_exit(sig, frame)
-
-    config = uvicorn.Config(web_app, host=host, port=port, log_level="info",
-                            timeout_graceful_shutdown=settings.shutdown_grace_seconds)
-    Server(config).run()
+    if workers > 1 and settings.projector == "inprocess":
+        console.print(f"[yellow]note:[/] each of the {workers} workers runs the read models too; with several, "
+                      "prefer DIPLO_PROJECTOR=external and one `diplo project`")
+    console.print(f"serving on http://{host}:{port}{root_path}  (API docs: http://{host}:{port}{root_path}/docs)")
+    # Open event streams are ended first on a shutdown, so it is graceful (clients resume with Last-Event-ID);
+    # whatever still runs after DIPLO_SHUTDOWN_GRACE_SECONDS is cancelled, and the lifespan shutdown runs.
+    serving.run(host=host, port=port, workers=workers, log_level=str(log_level or settings.log_level),
+                log_format=settings.log_format, proxy_headers=proxy_headers, forwarded_allow_ips=forwarded_allow_ips,
+                root_path=root_path.rstrip("/"), grace_seconds=settings.shutdown_grace_seconds)
 
 
 @app.command()
@@ -189,22 +198,41 @@ def rebuild() -> None:
 
 
 @app.command()
-def project() -> None:
+def project(
+    metrics_port: Annotated[int | None, typer.Option(
+        min=0, max=65535, help="Serve this process's /metrics on this port (pages, events, each read model's lag)"
+    )] = None,
+    metrics_host: Annotated[str, typer.Option(help="Interface for --metrics-port")] = "127.0.0.1",
+    log_level: LogLevelOption = None,
+) -> None:
     """Run the read models in this process (for DIPLO_PROJECTOR=external); exits non-zero if the store is lost."""
     import signal
     import threading
 
+    from api import metrics
+
+    settings = Settings()
+    logging_setup.configure(str(log_level or settings.log_level), settings.log_format)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    runtime = bootstrap(Settings(), start_projector=False, follow=True)
+    runtime = bootstrap(settings, start_projector=False, follow=True)
+    metrics.watch_projector(runtime.projector)
+    server = None
     try:
+        if metrics_port is not None:
+            tokens = metrics.allowed_tokens(settings.metrics_token_list, settings.read_token_list,
+                                            runtime.write_tokens)
+            server = metrics.serve_metrics(metrics.StoreCollector.of(runtime), metrics_host, metrics_port, tokens)
+            console.print(f"metrics on http://{metrics_host}:{server.server_port}/metrics")
         console.print(f"projecting from position {runtime.projector.position()} (head {runtime.projector.head()})")
         runtime.projector.run_forever(stop)
     except Exception as error:  # a lost store: say so and let the supervisor restart us
         console.print(f"[red]projector stopped:[/red] {type(error).__name__}: {error}")
         raise typer.Exit(1) from None
     finally:
+        if server is not None:
+            server.shutdown()
         runtime.close()
     console.print("projector stopped")
 

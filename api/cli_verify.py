@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 import typer
@@ -10,8 +11,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from api.settings import Settings
 from domain.service import DiplomaticRecord
+from storage import verifications
 from storage.chain import ChainReport, parse_anchor, verify
 from storage.log import open_chained_log
+from storage.verifications import Verification
 
 console = Console(soft_wrap=True)  # hashes and positions stay on one line, for copying and for scripts
 SHOWN_BREAKS = 10
@@ -29,6 +32,8 @@ def verify_command(
     strict: Annotated[bool, typer.Option(
         help="Also fail when events stored before the chain began are not covered by it")] = False,
     page_size: Annotated[int, typer.Option(min=1, max=100_000, help="Events read per query")] = 5_000,
+    record: Annotated[bool, typer.Option(
+        help="Keep the result beside the log, where the API's /metrics reports the last run")] = True,
 ) -> None:
     """Recompute the hash chain over the whole event log: OK with the count and the head hash, or the
     first position that was altered, inserted or removed (exit status 1)."""
@@ -38,17 +43,31 @@ def verify_command(
         raise typer.BadParameter(str(error), param_hint="--anchor") from None
     settings = Settings()
     try:
-        with open_chained_log(DiplomaticRecord.name, settings.eventsourcing_env()) as recorder, Progress(
-            TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=console, transient=True, disable=not console.is_terminal,
-        ) as bar:
-            task = bar.add_task("verify", total=None)
-            report = verify(recorder, anchor=expected, page_size=page_size,
-                            progress=lambda done, stop: bar.update(task, completed=done, total=stop))
+        with open_chained_log(DiplomaticRecord.name, settings.eventsourcing_env()) as recorder:
+            with Progress(
+                TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                console=console, transient=True, disable=not console.is_terminal,
+            ) as bar:
+                task = bar.add_task("verify", total=None)
+                report = verify(recorder, anchor=expected, page_size=page_size,
+                                progress=lambda done, stop: bar.update(task, completed=done, total=stop))
+            status = _print(report, strict=strict)
+            if record:
+                _record(recorder, report, ok=status == 0)
     except Exception as error:  # an unreachable store: say so, do not pretend the chain holds
         console.print(f"[red]cannot verify:[/red] {type(error).__name__}: {error}")
         raise typer.Exit(2) from None
-    raise typer.Exit(_print(report, strict=strict))
+    raise typer.Exit(status)
+
+
+def _record(recorder: object, report: ChainReport, *, ok: bool) -> None:
+    """Keeps the result beside the log, for the API's /metrics; a store that refuses it changes no verdict."""
+    first = report.first_break
+    try:
+        verifications.record(recorder, Verification(time.time(), ok, report.linked, report.head_position,
+                                                    first.position if first is not None else None))
+    except Exception as error:
+        console.print(f"[yellow]note:[/] the result was not recorded for /metrics: {type(error).__name__}: {error}")
 
 
 def _print(report: ChainReport, *, strict: bool) -> int:

@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.request_id import REQUEST_ID
 from domain.errors import (
     Conflict,
     Contention,
@@ -61,6 +62,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "status": {"type": "integer"},
         "detail": {"type": "string"},
         "field": {"type": "string", "description": "the input the problem is about"},
+        "request_id": {"type": "string", "description": "the request's X-Request-ID, as the server's logs name it"},
         "errors": {
             "type": "array",
             "description": "422: each invalid field and why",
@@ -89,6 +91,9 @@ def problem(status: int, detail: str, *, title: str | None = None, headers: dict
     """An RFC 9457 problem answer; `kind` names its type (by default, the status's)."""
     body = {"type": problem_type(kind or STATUS_TYPES.get(status, "internal")),
             "title": title or TITLES.get(status, "Error"), "status": status, "detail": detail}
+    request_id = REQUEST_ID.get()
+    if request_id is not None:
+        body["request_id"] = request_id  # what to quote to whoever runs the server: it is in their logs
     return JSONResponse({**body, **extra}, status_code=status, media_type=PROBLEM, headers=headers)
 
 

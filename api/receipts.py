@@ -6,6 +6,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from api.bootstrap import Runtime
+from api.metrics import process_metrics
 from api.schemas import WriteReceipt
 from domain.service import Receipt
 from projections.event_log import find_event
@@ -29,6 +30,7 @@ def answer(runtime: Runtime, receipt: Receipt, location: str | None = None) -> J
         replayed=receipt.replayed,
         **{k: v for k, v in receipt.subject.items() if k in WriteReceipt.model_fields},
     )
+    process_metrics().write(receipt.kind, applied=reached, replayed=receipt.replayed)
     headers = {"Location": location} if location else {}
     if receipt.replayed:
         headers["Idempotent-Replayed"] = "true"

@@ -42,6 +42,19 @@ class Settings(BaseSettings):
     cors_origins: str | None = Field(
         None, description="Comma-separated origins allowed by CORS (`*` for any); unset: no cross-origin access."
     )
+    log_format: Literal["plain", "json"] = Field(
+        "plain", description="plain: one readable line per record (for a terminal); json: one JSON object a line."
+    )
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = Field(
+        "info", description="The lowest level logged."
+    )
+    metrics_tokens: str | None = Field(
+        None, description="Comma-separated bearer tokens for /metrics alone; unset: /metrics is guarded like reads."
+    )
+    ready_max_lag: int | None = Field(
+        10_000, ge=0, description="/readyz fails while a read model is more than this many events behind the log;"
+        " unset (empty): lag is not judged."
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -49,6 +62,16 @@ class Settings(BaseSettings):
         if value and urlparse(value).scheme not in ("postgresql", "postgres"):
             raise ValueError("DIPLO_DATABASE_URL must be a postgresql:// URL")
         return value or None
+
+    @field_validator("log_format", "log_level", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("ready_max_lag", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("cipher_key")
     @classmethod
@@ -70,6 +93,10 @@ class Settings(BaseSettings):
     @property
     def read_token_list(self) -> list[str]:
         return _split(self.read_tokens)
+
+    @property
+    def metrics_token_list(self) -> list[str]:
+        return _split(self.metrics_tokens)
 
     @property
     def cors_origin_list(self) -> list[str]:

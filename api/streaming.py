@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from fastapi.sse import ServerSentEvent
 
+from api.metrics import process_metrics
 from projections.event_log import PublicEvent
 from projections.follower import LogFollower
 
@@ -97,6 +98,7 @@ class StreamHub:
                     subscriber.overflowed = True
                     self.subscribers.discard(subscriber)
                     self.closed_slow += 1
+                    process_metrics().closed_slow.inc()
                     break
 
     def close_all(self) -> None:
@@ -108,9 +110,12 @@ class StreamHub:
                 subscriber.queue.put_nowait(None)  # wakes a waiting stream; a full one is ending anyway
 
     def subscribe(self, stream_filter: StreamFilter) -> Subscriber:
+        """A new subscriber; each is given back to `unsubscribe` exactly once, when its stream ends."""
         subscriber = Subscriber(stream_filter, self.capacity)
         self.subscribers.add(subscriber)
+        process_metrics().subscribers.inc()
         return subscriber
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self.subscribers.discard(subscriber)
+        process_metrics().subscribers.dec()

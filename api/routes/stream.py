@@ -14,6 +14,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from api.bootstrap import Runtime
 from api.deps import RuntimeDep, require_reader
+from api.metrics import process_metrics
 from api.routes.log import MAX_POSITION
 from api.streaming import StreamFilter, message
 from domain.errors import InvalidInput
@@ -72,6 +73,7 @@ async def stream(
     # Subscribe before catching up: whatever is stored from now on reaches the buffer, and
     # whatever was stored before is read from the log, so the switch can lose nothing.
     subscriber = hub.subscribe(stream_filter)
+    sent = process_metrics().messages
     try:
         yield ServerSentEvent(comment="diplomatic timeline event stream", retry=settings.stream_retry_ms)
         page_size = settings.page_size
@@ -82,6 +84,7 @@ async def stream(
             )
             for event in public_events(runtime.app.mapper, page):
                 if stream_filter.matches(event):
+                    sent.inc()
                     yield message(event)
             if page:
                 last = page[-1].id
@@ -107,6 +110,7 @@ async def stream(
                 continue  # the shutdown's wake-up: `closing` ends the stream above
             if delivery.event.position > last:  # anything at or before `last` was sent while catching up
                 last = delivery.event.position
+                sent.inc()
                 yield delivery.message  # encoded once by the hub, shared by every subscriber
     finally:
         hub.unsubscribe(subscriber)

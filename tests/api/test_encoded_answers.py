@@ -132,6 +132,8 @@ def test_healthz_answers_503_as_a_problem_with_retry_after_when_the_store_does_n
     seeded: Runtime,
 ) -> None:
     class Unavailable:
+        page_listeners: list[Any] = []  # (watched by /metrics: no store involved)
+
         def __getattr__(self, name: str) -> Any:
             raise sqlite3.OperationalError("unable to open database file")
 

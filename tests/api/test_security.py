@@ -43,7 +43,7 @@ READ_TOKEN = "test-reader-token"
 OTHER_WRITER = "second-writer-token"
 # Decided: the health check (for load balancers), the OpenAPI document with its pages, and the web page's
 # static shell (it holds no data; its calls to /v1 carry the token) stay open. Every other GET needs a token.
-OPEN_ROUTES = {"/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc",
+OPEN_ROUTES = {"/healthz", "/livez", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc",
                "/", "/index.html", "/favicon.svg", "/assets/{name:path}"}
 PATH_VALUES = {"declaration_id": "paris-statement", "code": "US", "summit_id": "paris-2025", "dataset": "events",
                "name:path": "index.js"}

@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -199,8 +199,10 @@ def finish(process: subprocess.Popen[str], timeout: float = 60) -> str:
 class Server:
     """A real `diplo serve` (uvicorn) on a free loopback port, with a store and settings of its own."""
 
-    def __init__(self, store: Store, log_dir: Path, port: int | None = None, **env: str | float | int) -> None:
+    def __init__(self, store: Store, log_dir: Path, port: int | None = None, args: Sequence[str] = (),
+                 **env: str | float | int) -> None:
         self.store = store
+        self.args = list(args)  # more options of `diplo serve`
         self.fixed_port = port is not None
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -218,7 +220,8 @@ class Server:
         if self._log is None:
             self._log = self.log_path.open("w")
         self.process = subprocess.Popen(
-            [*DIPLO, "serve", "--host", "127.0.0.1", "--port", str(self.port)], cwd=REPO, env=self.environment,
+            [*DIPLO, "serve", "--host", "127.0.0.1", "--port", str(self.port), *self.args], cwd=REPO,
+            env=self.environment,
             stdout=self._log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
@@ -282,8 +285,8 @@ class Server:
 
 
 @contextlib.contextmanager
-def serving(store: Store, log_dir: Path, **env: str | float | int) -> Iterator[Server]:
-    server = Server(store, log_dir, **env)
+def serving(store: Store, log_dir: Path, args: Sequence[str] = (), **env: str | float | int) -> Iterator[Server]:
+    server = Server(store, log_dir, args=args, **env)
     try:
         yield server.start()
     finally:

@@ -24,6 +24,68 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/livez": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Livez
+         * @description 200 while the process answers at all; asks nothing of the store (restart the process when this fails).
+         */
+        get: operations["livez"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Metrics
+         * @description Requests, writes, streams and projector pages of this server (every worker's), and what the store says:
+         *     the head of the log, each read model's position and lag, the last `diplo verify`.
+         */
+        get: operations["metrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/readyz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Readyz
+         * @description 200 when the store answers and every read model is within DIPLO_READY_MAX_LAG events of the log; 503 (a
+         *     problem naming what is wrong) otherwise: send this process no traffic meanwhile.
+         */
+        get: operations["readyz"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/declarations": {
         parameters: {
             query?: never;
@@ -830,6 +892,14 @@ export interface components {
          * @enum {string}
          */
         HttpFormat: "csv" | "jsonl" | "ndjson";
+        /** LiveOut */
+        LiveOut: {
+            /**
+             * Status
+             * @example ok
+             */
+            status: string;
+        };
         /** PartyPublic */
         PartyPublic: {
             /**
@@ -870,6 +940,8 @@ export interface components {
             }[];
             /** @description the input the problem is about */
             field?: string;
+            /** @description the request's X-Request-ID, as the server's logs name it */
+            request_id?: string;
             status: number;
             title: string;
             /**
@@ -877,6 +949,29 @@ export interface components {
              * @enum {string}
              */
             type: "urn:diplo:problem:conflict" | "urn:diplo:problem:contention" | "urn:diplo:problem:duplicate" | "urn:diplo:problem:idempotency-conflict" | "urn:diplo:problem:internal" | "urn:diplo:problem:method-not-allowed" | "urn:diplo:problem:not-found" | "urn:diplo:problem:payload-too-large" | "urn:diplo:problem:stance-rule" | "urn:diplo:problem:unauthorized" | "urn:diplo:problem:unavailable" | "urn:diplo:problem:validation";
+        };
+        /** ReadyOut */
+        ReadyOut: {
+            /**
+             * Head
+             * @description The last position in the event log
+             */
+            head: number;
+            /**
+             * Lag
+             * @description How far the furthest-behind read model is behind the head
+             */
+            lag: number;
+            /**
+             * Max Lag
+             * @description DIPLO_READY_MAX_LAG: the lag past which this answers 503 (null: any)
+             */
+            max_lag: number | null;
+            /**
+             * Status
+             * @example ready
+             */
+            status: string;
         };
         /**
          * ReplayEncoding
@@ -1565,6 +1660,129 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description malformed input; `errors` names each invalid field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the store is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    livez: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LiveOut"];
+                };
+            };
+            /** @description malformed input; `errors` names each invalid field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the store is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    metrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Prometheus text format 0.0.4 (OpenMetrics when asked for in Accept) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description a missing or unknown bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description malformed input; `errors` names each invalid field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the store is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    readyz: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadyOut"];
                 };
             };
             /** @description malformed input; `errors` names each invalid field */

@@ -9,7 +9,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 COPY . /app
-RUN pip install ".[encryption]" \
+# `otel`: tracing, off until OTEL_EXPORTER_OTLP_ENDPOINT (or another OTEL_* variable) asks for it.
+RUN pip install ".[encryption,otel]" \
     && useradd --system --create-home --uid 10001 diplo \
     && mkdir -p /data \
     && chown diplo:diplo /data
@@ -17,4 +18,8 @@ RUN pip install ".[encryption]" \
 # Without DIPLO_DATABASE_URL the embedded SQLite store lives in /data: mount a volume there to keep it.
 USER diplo
 EXPOSE 8000
+# Liveness only: the process answers. Readiness (/readyz: the store answers and the read models keep up) is for
+# whatever routes traffic (compose's depends_on, a load balancer, an orchestrator's readiness probe).
+HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/livez', timeout=3)"]
 CMD ["diplo", "serve", "--host", "0.0.0.0", "--port", "8000"]

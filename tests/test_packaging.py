@@ -39,7 +39,16 @@ def test_compose_runs_postgres_and_the_api_both_with_healthchecks() -> None:
     for name in ("postgres", "api"):
         assert services[name].get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
     assert "pg_isready" in json.dumps(services["postgres"]["healthcheck"]["test"])
-    assert "/healthz" in json.dumps(services["api"]["healthcheck"]["test"])
+    assert "/readyz" in json.dumps(services["api"]["healthcheck"]["test"])  # healthy = ready to serve
+
+
+def test_the_projector_serves_its_metrics_on_a_published_port() -> None:
+    projector = compose()["services"]["projector"]
+    command = projector["command"]
+    assert command[:2] == ["diplo", "project"]
+    port = command[command.index("--metrics-port") + 1]
+    assert command[command.index("--metrics-host") + 1] == "0.0.0.0"  # reachable from outside its container
+    assert any(str(mapping).endswith(f":{port}") for mapping in projector["ports"])
 
 
 def test_the_api_points_at_the_postgres_service() -> None:
@@ -66,6 +75,8 @@ def test_the_dockerfile_serves_the_api() -> None:
     cmd = next(line for line in reversed(lines) if line.startswith("CMD"))
     assert "diplo" in cmd and "serve" in cmd
     assert any(line.startswith("USER") and "root" not in line for line in lines), "the image should not run as root"
+    healthcheck = next(i for i, line in enumerate(lines) if line.startswith("HEALTHCHECK"))
+    assert "/livez" in " ".join(lines[healthcheck:healthcheck + 2])
 
 
 # -- dependencies point one way -------------------------------------------------------------------------
@@ -181,7 +192,7 @@ def test_the_compose_api_leaves_the_read_models_to_the_projector_service() -> No
     services = compose()["services"]
     assert environment(services["api"])["DIPLO_PROJECTOR"] == "external"
     projector = services["projector"]
-    assert projector["command"] == ["diplo", "project"]
+    assert projector["command"][:2] == ["diplo", "project"]
     assert projector["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert projector["restart"] == "unless-stopped"
     assert urlparse(environment(projector)["DIPLO_DATABASE_URL"]).hostname == "postgres"

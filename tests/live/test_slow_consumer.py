@@ -26,6 +26,7 @@ from tests.live.support import (
     serving,
 )
 from tests.live.writer import write_statements
+from tests.prometheus_text import parse, value
 
 BUFFER = 20
 TEXT = 20_000  # characters per statement (the API's maximum)
@@ -85,6 +86,9 @@ def test_a_consumer_that_stops_reading_is_detached_with_bounded_memory_and_resum
 
             assert health["stream"]["closed_slow"] == 1  # the stalled one, not the one that kept up
             assert health["stream"]["subscribers"] == 1  # nothing is buffered for the stalled one any more
+            metrics = parse(httpx.get(f"{server.url}/metrics", timeout=10).text)  # and the same for Prometheus
+            assert value(metrics, "diplo_stream_closed_slow_total") == 1
+            assert value(metrics, "diplo_stream_subscribers") == 2  # open connections: the stalled one still drains
             assert fast.ids() == expected
 
             buffered = slow.rest()  # reading again: what was buffered, then the server ends the stream

@@ -72,8 +72,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     if config.cors_origin_list:  # closed by default: no CORS headers, so browsers refuse other origins
         app.add_middleware(
             CORSMiddleware, allow_origins=config.cors_origin_list, allow_methods=["GET", "POST"],
-            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"],
-            expose_headers=["Location", "Retry-After", "Idempotent-Replayed"], max_age=600,
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID", "X-Request-ID"],
+            expose_headers=["Location", "Retry-After", "Idempotent-Replayed", "X-Request-ID"], max_age=600,
         )
     for module in (summits, declarations, statements, retractions, parties, stream, log, analysis, export, health,
                    probes, metrics_route, web):

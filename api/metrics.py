@@ -59,6 +59,9 @@ log = logging.getLogger(__name__)
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Any other token is a valid HTTP method to uvicorn: one label for them all, so a client cannot add series.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER_METHOD = "other"
 # From a cached read (~1 ms) to a write that waited its full DIPLO_WRITE_WAIT_SECONDS and more.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 PAGE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -167,7 +170,7 @@ class HttpMetrics:
             await self.app(scope, receive, send_watched)
         finally:
             route = getattr(scope.get("route"), "path", None) or UNMATCHED
-            method = scope["method"]
+            method = scope["method"] if scope["method"] in METHODS else OTHER_METHOD
             counter, latency = self.metrics.http(method, route, status)
             counter.inc()
             if not streaming:

@@ -103,6 +103,19 @@ def test_every_problem_answer_names_the_request_id_of_its_request(client: TestCl
         assert body["request_id"] == response.headers["x-request-id"] == f"req-{status}"
 
 
+def test_a_browser_page_from_an_allowed_origin_may_send_and_read_the_request_id(own_runtime: Any) -> None:
+    origin = "https://analyst.example.org"
+    runtime = own_runtime(cors_origins=origin)
+    with TestClient(create_app(runtime=runtime)) as client:
+        preflight = client.options("/v1/parties/US", headers={
+            "Origin": origin, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "x-request-id"})
+        assert preflight.status_code == 200, preflight.text
+        assert "x-request-id" in preflight.headers["access-control-allow-headers"].lower()
+        read = client.get("/v1/parties/US", headers={"Origin": origin, "X-Request-ID": "from-the-page"})
+        assert read.headers["x-request-id"] == "from-the-page"
+        assert "x-request-id" in read.headers["access-control-expose-headers"].lower()
+
+
 # -- probes ---------------------------------------------------------------------------------------------
 
 
@@ -183,6 +196,20 @@ def test_requests_are_counted_by_route_template_and_status(client: TestClient) -
     # No series per concrete path: the label is the template.
     paths = {dict(labels)["route"] for labels in series(after, "diplo_http_requests_total")}
     assert not {p for p in paths if "US" in p or "such" in p}, paths
+
+
+def test_a_client_cannot_add_series_with_made_up_methods_or_paths(client: TestClient) -> None:
+    before = scrape(client)
+    for i in range(5):
+        client.request(f"BREW{i}", f"/v1/parties/US/{uuid.uuid4().hex}")
+        client.request(f"BREW{i}", "/v1/parties/US")
+    after = scrape(client)
+    labels = {dict(k)["method"] for k in series(after, "diplo_http_requests_total")}
+    assert not {m for m in labels if m.startswith("BREW")}, labels
+    moved = sum(value(after, "diplo_http_requests_total", **dict(k)) - value(before, "diplo_http_requests_total",
+                                                                            **dict(k))
+                for k in series(after, "diplo_http_requests_total") if dict(k)["method"] == "other")
+    assert moved == 10
 
 
 def test_writes_are_counted_applied_pending_refused_and_replayed(client: TestClient, own_runtime: Any) -> None:

@@ -209,10 +209,11 @@ def project(
     import signal
     import threading
 
-    from api import metrics
+    from api import metrics, telemetry
 
     settings = Settings()
     logging_setup.configure(str(log_level or settings.log_level), settings.log_format)
+    telemetry.start_if_requested()  # each page a span, when OTEL_* variables ask for traces
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

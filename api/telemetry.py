@@ -103,15 +103,23 @@ def _untraced(scope: MutableMapping[str, Any]) -> bool:
     return scope.get("path") in UNTRACED_PATHS
 
 
-def fastapi_config() -> TelemetryConfig | None:
-    """FastAPI's `telemetry=` argument: our tracer provider when tracing is asked for, else None (FastAPI's
-    defaults, which trace nothing unless a provider is configured elsewhere)."""
+def start_if_requested() -> TracerProvider | None:
+    """Starts tracing when the environment asks for it (or it already runs); says so and goes on without it when
+    the `otel` extra is missing."""
     if not requested() and not active():
         return None
     try:
-        provider = start()
+        return start()
     except TracingUnavailable as error:
-        log.warning("%s; serving without tracing", error)
+        log.warning("%s; running without tracing", error)
+        return None
+
+
+def fastapi_config() -> TelemetryConfig | None:
+    """FastAPI's `telemetry=` argument: our tracer provider when tracing is asked for, else None (FastAPI's
+    defaults, which trace nothing unless a provider is configured elsewhere)."""
+    provider = start_if_requested()
+    if provider is None:
         return None
     return {"tracer_provider": provider, "exclude": _untraced, "auto_configure": False}
 

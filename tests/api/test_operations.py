@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
 from api.app import create_app
 from api.bootstrap import Runtime, bootstrap
@@ -114,6 +115,21 @@ def test_a_browser_page_from_an_allowed_origin_may_send_and_read_the_request_id(
         read = client.get("/v1/parties/US", headers={"Origin": origin, "X-Request-ID": "from-the-page"})
         assert read.headers["x-request-id"] == "from-the-page"
         assert "x-request-id" in read.headers["access-control-expose-headers"].lower()
+
+
+def test_the_operations_settings_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DIPLO_READY_MAX_LAG", "")
+    monkeypatch.setenv("DIPLO_LOG_LEVEL", "DEBUG")
+    monkeypatch.setenv("DIPLO_LOG_FORMAT", "JSON")
+    monkeypatch.setenv("DIPLO_METRICS_TOKENS", " a, b ,")
+    settings = Settings()
+    assert (settings.ready_max_lag, settings.log_level, settings.log_format) == (None, "debug", "json")
+    assert settings.metrics_token_list == ["a", "b"]
+    for name, bad in (("DIPLO_READY_MAX_LAG", "-1"), ("DIPLO_LOG_LEVEL", "trace"), ("DIPLO_LOG_FORMAT", "xml")):
+        monkeypatch.setenv(name, bad)
+        with pytest.raises(ValidationError, match=name.removeprefix("DIPLO_").lower()):
+            Settings()
+        monkeypatch.delenv(name)
 
 
 # -- probes ---------------------------------------------------------------------------------------------

@@ -70,6 +70,7 @@ def test_asked_for_without_the_extra_installed_the_server_says_so_and_serves_unt
                            OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:9")
     assert "the `otel` extra is not installed" in output
     assert "pip install 'diplomatic-timeline[otel]'" in output
+    assert "running without tracing" in output
     assert "active False" in output
 
 

@@ -306,29 +306,38 @@ class Collector:
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])  # tracing is the same on PostgreSQL
-def test_with_an_otlp_endpoint_set_the_server_sends_its_spans_there(store: Store, tmp_path: Path) -> None:
+def test_with_an_otlp_endpoint_set_the_server_and_the_projector_send_their_spans_there(
+    store: Store, tmp_path: Path
+) -> None:
     collector = Collector()
+    otel = {"OTEL_EXPORTER_OTLP_ENDPOINT": collector.url, "OTEL_BSP_SCHEDULE_DELAY": "100"}
+    projector: subprocess.Popen[str] | None = None
     try:
-        otel = {"OTEL_EXPORTER_OTLP_ENDPOINT": collector.url, "OTEL_SERVICE_NAME": "diplo-live-test",
-                "OTEL_BSP_SCHEDULE_DELAY": "100"}
-        server = Server(store, tmp_path)
-        server.environment |= otel
+        server = Server(store, tmp_path, projector="external")
+        server.environment |= otel | {"OTEL_SERVICE_NAME": "diplo-live-api"}
         server.start()
         try:
+            projector = subprocess.Popen([*DIPLO, "project"], cwd=REPO, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL, text=True,
+                                         env=store.env(projector="external") | otel
+                                         | {"OTEL_SERVICE_NAME": "diplo-live-projector"})
             httpx.get(f"{server.url}/v1/parties/US", headers={"X-Request-ID": "exported-1"}, timeout=10)
             with httpx.Client(base_url=server.url, timeout=10) as client:
                 post_statement(client, "traced")
             wait_until(lambda: {"GET /v1/parties/{code}", "POST /v1/statements", "projector page"}
                        <= {name for name, _ in collector.spans}, 30, "the spans at the collector")
         finally:
+            if projector is not None:
+                stop_process(projector)
             server.stop()
     finally:
         collector.close()
     by_name = {name: attributes for name, attributes in collector.spans}
     read = by_name["GET /v1/parties/{code}"]
-    assert read["service"] == "diplo-live-test" and read["path"] == "/v1/traces"
+    assert read["service"] == "diplo-live-api" and read["path"] == "/v1/traces"
     assert read["http.route"].string_value == "/v1/parties/{code}"
     assert [v.string_value for v in read["http.request.header.x-request-id"].array_value.values] == ["exported-1"]
+    assert by_name["projector page"]["service"] == "diplo-live-projector"
 
 
 # -- diplo verify --------------------------------------------------------------------------------------

@@ -51,7 +51,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import telemetry
 from api.bootstrap import Runtime
 from api.deps import _known, _token
-from api.errors import TITLES
+from api.errors import DOMAIN_TYPES, PROBLEM, PROBLEM_TYPE, STATUS_TYPES
 from projections.projector import PageApplied, Projector
 from storage import verifications
 
@@ -65,6 +65,7 @@ OTHER_METHOD = "other"
 # From a cached read (~1 ms) to a write that waited its full DIPLO_WRITE_WAIT_SECONDS and more.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 PAGE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+PROBLEM_BYTES = PROBLEM.encode()
 UNMATCHED = "unmatched"  # the route label of a request no route matched (a 404), so paths cannot blow it up
 
 
@@ -84,7 +85,7 @@ class ProcessMetrics:
         self.replays = Counter("diplo_idempotent_replays", "Writes answered again from their Idempotency-Key, "
                                "storing nothing, by kind", ["kind"])
         self.refused = Counter("diplo_writes_refused", "Write requests refused, by route template and problem "
-                               "(the problem's title: conflict, unprocessable_content, unauthorized, ...)",
+                               "type (stance-rule, duplicate, validation, unauthorized, ...: docs/problems.md)",
                                ["route", "problem"])
         self.subscribers = Gauge("diplo_stream_subscribers", "Open /v1/events/stream connections",
                                  multiprocess_mode="livesum")
@@ -135,8 +136,16 @@ def process_metrics() -> ProcessMetrics:
     return ProcessMetrics()
 
 
-def _problem(status: int) -> str:
-    return re.sub(r"\W+", "_", TITLES.get(status, str(status))).strip("_").lower()
+# The problem types a label may take (anything else, which no answer of ours has, counts as its status's type).
+KNOWN_PROBLEMS = frozenset({*DOMAIN_TYPES.values(), *STATUS_TYPES.values()})
+_PROBLEM_TYPE = re.compile(rb'"type":\s*"' + re.escape(PROBLEM_TYPE.encode()) + rb'([a-z-]{1,40})"')
+
+
+def _problem(status: int, body: bytes) -> str:
+    """The type of a refusal, read from its problem answer (`urn:diplo:problem:stance-rule` is `stance-rule`)."""
+    found = _PROBLEM_TYPE.search(body)
+    kind = found.group(1).decode() if found else ""
+    return kind if kind in KNOWN_PROBLEMS else STATUS_TYPES.get(status, "other")
 
 
 class HttpMetrics:
@@ -154,16 +163,20 @@ class HttpMetrics:
             return
         started = time.perf_counter()
         status = 500  # what the client gets if the app raises before answering
-        streaming = False
+        streaming = problem = False
+        refusal = b""  # the start of a refused write's problem answer, to read its type from
 
         async def send_watched(message: Message) -> None:
-            nonlocal status, streaming
+            nonlocal status, streaming, problem, refusal
             if message["type"] == "http.response.start":
                 status = message["status"]
                 for name, value in message.get("headers", ()):
                     if name == b"content-type":
                         streaming = value.startswith(b"text/event-stream")
+                        problem = value.startswith(PROBLEM_BYTES)
                         break
+            elif problem and not refusal and status >= 400:
+                refusal = message.get("body", b"")[:200]
             await send(message)
 
         try:
@@ -176,7 +189,7 @@ class HttpMetrics:
             if not streaming:
                 latency.observe(time.perf_counter() - started)
             if status >= 400 and method in WRITE_METHODS:
-                self.metrics.refused.labels(route, _problem(status)).inc()
+                self.metrics.refused.labels(route, _problem(status, refusal)).inc()
 
 
 # -- read at scrape time ---------------------------------------------------------------------------------

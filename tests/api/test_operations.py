@@ -242,6 +242,13 @@ def test_writes_are_counted_applied_pending_refused_and_replayed(client: TestCli
     assert_problem(client.post(f"/v1/declarations/{name}/acts", json=act("signed")), 401)
     assert_problem(client.post(f"/v1/declarations/{name}/acts", json={**act("signed"), "party": "??"},
                                headers=AUTH), 422)
+    assert_problem(client.post(f"/v1/declarations/{name}/acts", json=act("declined", "DE"), headers={**AUTH, **key}),
+                   409)  # the key again, with another body
+    assert_problem(client.post(f"/v1/declarations/{name}/acts", content=b"x" * 2_000_000,
+                               headers={**AUTH, "Content-Type": "application/json"}), 413)
+    published = {"id": name, "title": "again", "published_on": "2024-01-01", "sources": [SOURCE],
+                 "confidence": "high"}
+    assert_problem(client.post("/v1/declarations", json=published, headers=AUTH), 409)
     after = scrape(client)
 
     def moved(name: str, **labels: str) -> float:
@@ -250,9 +257,13 @@ def test_writes_are_counted_applied_pending_refused_and_replayed(client: TestCli
     assert moved("diplo_writes_total", kind="signed", outcome="applied") == 1  # the replay stored nothing
     assert moved("diplo_idempotent_replays_total", kind="signed") == 1
     route = "/v1/declarations/{declaration_id}/acts"
-    assert moved("diplo_writes_refused_total", route=route, problem="conflict") == 1
+    assert moved("diplo_writes_refused_total", route=route, problem="stance-rule") == 1  # its problem's type
     assert moved("diplo_writes_refused_total", route=route, problem="unauthorized") == 1
-    assert moved("diplo_writes_refused_total", route=route, problem="unprocessable_content") == 1
+    assert moved("diplo_writes_refused_total", route=route, problem="validation") == 1
+    assert moved("diplo_writes_refused_total", route=route, problem="idempotency-conflict") == 1
+    # Refused on its declared length before any route was matched.
+    assert moved("diplo_writes_refused_total", route="unmatched", problem="payload-too-large") == 1
+    assert moved("diplo_writes_refused_total", route="/v1/declarations", problem="duplicate") == 1
     assert moved("diplo_http_requests_total", method="POST", route=route, status="201") == 2
 
     # A write the read models did not show in time is answered 202 and counted pending.

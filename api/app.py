@@ -12,6 +12,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from api import errors, openapi
 from api.bootstrap import Runtime, bootstrap
 from api.deps import refuse_nul
+from api.docs_ui import router as docs_router
+from api.json_body import refuse_duplicate_keys
 from api.limits import BodyLimit
 from api.links import document_links
 from api.routes import (
@@ -27,8 +29,10 @@ from api.routes import (
     summits,
     web,
 )
+from api.security_headers import SecurityHeaders
 from api.settings import Settings
 from api.streaming import StreamHub
+from api.trailing_slash import TrailingSlash
 
 DESCRIPTION = """An event-sourced record of diplomacy. Every act — a summit hosted, a declaration published,
 a party signing, declining or withdrawing, a statement — is stored once as an immutable event.
@@ -54,8 +58,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             if own:
                 rt.close()
 
+    # /docs is served from the bundled Swagger UI (api/docs_ui.py); FastAPI's own pages load it from a CDN.
     app = FastAPI(title="Diplomatic Timeline", version="1", description=DESCRIPTION, lifespan=lifespan,
-                  dependencies=[Depends(refuse_nul)], generate_unique_id_function=openapi.operation_id)
+                  dependencies=[Depends(refuse_nul), Depends(refuse_duplicate_keys)],
+                  generate_unique_id_function=openapi.operation_id,
+                  docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None, redirect_slashes=False)
     errors.install(app)
     errors.document_problems(app)
     document_links(app)
@@ -69,4 +76,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         )
     for module in (summits, declarations, statements, retractions, parties, stream, log, analysis, export, health, web):
         app.include_router(module.router)
+    app.include_router(docs_router)
+    app.add_middleware(TrailingSlash)
+    app.add_middleware(SecurityHeaders)  # added last, so outermost: every answer above gets the headers
     return app

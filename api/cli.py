@@ -13,7 +13,7 @@ from rich.table import Table
 
 from api.answers import parse_at, parse_known_at
 from api.answers import status as read_status
-from api.bootstrap import Runtime, bootstrap, development_token
+from api.bootstrap import Runtime, bootstrap, development_token_to_show
 from api.settings import Settings
 from api.terminal import day, one_shot, style
 from domain.errors import DomainError
@@ -67,14 +67,20 @@ def serve(
     """Serve the HTTP API (OpenAPI at /docs). Never seeds by itself."""
     import uvicorn
 
+    from api import log_redaction
     from api.app import create_app
+    from api.connections import apply_protocol_settings, uvicorn_settings
 
     settings = Settings()
     if not settings.write_token_list:
-        token = development_token(settings.data_dir)
+        # Shown once, when it is made; after that, where it is kept (a terminal's scrollback is a log too).
+        token = development_token_to_show(settings.data_dir)
         where = settings.data_dir / "dev-write-token"
-        console.print(f"development write token (kept in {where}): [bold]{token}[/bold]")
-        console.print(f'  curl -H "Authorization: Bearer {token}" ...')
+        if token is not None:
+            console.print(f"development write token (shown this once; kept in {where}): [bold]{token}[/bold]")
+        else:
+            console.print(f"development write token: in {where}")
+        console.print(f'  curl -H "Authorization: Bearer $(cat {where})" ...')
     console.print(f"serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     # Open event streams never end by themselves: give them a few seconds, then close them, so a
     # restart is graceful (clients resume with Last-Event-ID) and the lifespan shutdown runs.
@@ -90,7 +96,9 @@ def serve(
             super().handle_exit(sig, frame)
 
     config = uvicorn.Config(web_app, host=host, port=port, log_level="info",
-                            timeout_graceful_shutdown=settings.shutdown_grace_seconds)
+                            timeout_graceful_shutdown=settings.shutdown_grace_seconds, **uvicorn_settings(settings))
+    apply_protocol_settings(config, settings)
+    log_redaction.install()
     Server(config).run()
 
 

@@ -10,6 +10,8 @@ from urllib.parse import unquote, urlparse
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from projections.private_files import private_dir, private_file
+
 
 def _split(value: str | None) -> list[str]:
     return [t.strip() for t in (value or "").split(",") if t.strip()]
@@ -42,6 +44,22 @@ class Settings(BaseSettings):
     cors_origins: str | None = Field(
         None, description="Comma-separated origins allowed by CORS (`*` for any); unset: no cross-origin access."
     )
+    # -- what an anonymous crowd can hold (docs/operations.md, "Limits under load") --
+    header_timeout_seconds: float = Field(10.0, gt=0, le=600, description="A request's headers must be complete "
+                                          "within this long of its first byte, else the connection is closed.")
+    keep_alive_seconds: int = Field(5, ge=1, le=600, description="An idle connection between requests is closed "
+                                    "after this long (uvicorn's timeout_keep_alive).")
+    write_stall_seconds: float = Field(30.0, gt=0, le=3600, description="A client that takes nothing of its answer "
+                                       "(a stream, a download) for this long is disconnected.")
+    max_connections: int = Field(2000, ge=1, description="Open connections beyond this are answered 503 "
+                                 "(uvicorn's limit_concurrency).")
+    max_streams: int = Field(1000, ge=1, description="Concurrent event streams; beyond it, 503 with Retry-After.")
+    max_streams_per_client: int = Field(50, ge=1, description="Concurrent event streams of one client address; "
+                                        "beyond it, 429 with Retry-After.")
+    max_exports: int = Field(4, ge=1, description="Concurrent downloads of /v1/export; beyond it, 503 with "
+                             "Retry-After. They run on threads of their own, never the ones reads and writes use.")
+    max_exports_per_client: int = Field(2, ge=1, description="Concurrent downloads of one client address; beyond "
+                                        "it, 429 with Retry-After.")
 
     @field_validator("database_url")
     @classmethod
@@ -87,12 +105,12 @@ class Settings(BaseSettings):
         cipher = {"CIPHER_TOPIC": "eventsourcing.cipher:AESCipher", "CIPHER_KEY": key} if key else {}
         cipher["DIPLO_CIPHER_KEY"] = key
         if self.database_url is None:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            private_dir(self.data_dir)
             return {
                 **cipher,
                 "APPLICATION_RECORDER_TOPIC": "storage.sqlite:ChainedSQLiteApplicationRecorder",
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                "SQLITE_DBNAME": str(self.data_dir / "events.sqlite3"),
+                "SQLITE_DBNAME": str(private_file(self.data_dir / "events.sqlite3")),
                 "SQLITE_LOCK_TIMEOUT": "30",
                 "CREATE_TABLE": "y",
             }

@@ -31,6 +31,7 @@ from api.routes import (
 )
 from api.security_headers import SecurityHeaders
 from api.settings import Settings
+from api.stream_limits import OpenAnswers, StreamLimits
 from api.streaming import StreamHub
 from api.trailing_slash import TrailingSlash
 
@@ -77,6 +78,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     for module in (summits, declarations, statements, retractions, parties, stream, log, analysis, export, health, web):
         app.include_router(module.router)
     app.include_router(docs_router)
+    app.state.open_answers = answers = OpenAnswers(config)
+    app.add_middleware(StreamLimits, answers=answers)
     app.add_middleware(TrailingSlash)
     app.add_middleware(SecurityHeaders)  # added last, so outermost: every answer above gets the headers
     return app

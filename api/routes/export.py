@@ -13,6 +13,7 @@ from fastapi.responses import StreamingResponse
 
 from api.answers import checked, parse_known_at
 from api.deps import AtQuery, FromQuery, KnownAtQuery, RuntimeDep, ToQuery, require_reader
+from api.stream_limits import LIMITED
 from domain.errors import InvalidInput
 from domain.values import ActKind, Confidence, EventKind
 from projections.exports import (
@@ -74,7 +75,8 @@ def negotiate(format: HttpFormat | None, accept: str | None) -> HttpFormat:
 @router.get(
     "/export/{dataset}",
     response_class=StreamingResponse,
-    responses={200: {"description": "The rows, streamed", "content": {"text/csv": {}, "application/x-ndjson": {}}}},
+    responses={200: {"description": "The rows, streamed", "content": {"text/csv": {}, "application/x-ndjson": {}}},
+               **LIMITED},
 )
 def export(
     runtime: RuntimeDep,

@@ -21,6 +21,9 @@ def healthz(runtime: RuntimeDep, request: Request) -> JSONResponse:
         # A problem like every other error answer (its 503 is documented with them, by errors.py).
         return problem(503, f"the store does not answer ({type(error).__name__}); try again shortly",
                        headers={"Retry-After": "2"}, store="down")
+    answers = getattr(request.app.state, "open_answers", None)
+    if answers is not None:
+        body["limits"] = answers.status()
     hub = getattr(request.app.state, "stream_hub", None)
     if hub is not None:
         body["stream"] = {"subscribers": len(hub.subscribers), "closed_slow": hub.closed_slow,

@@ -1,0 +1,171 @@
+"""An anonymous crowd against a real `diplo serve`: event streams that never read, too many of them from one
+address or in all, and what the server holds for them. SQLite and PostgreSQL; loopback only (a second client
+address is 127.0.0.2, which the loopback interface answers too)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.live.support import Server, Store, bulk_log, serving
+from tests.live.writer import write_statements
+
+OTHER_CLIENT = "127.0.0.2"
+
+
+def request_stream(server: Server, *, source: str = "127.0.0.1", after: int = 0, receive_buffer: int | None = None,
+                   path: str = "/v1/events/stream") -> socket.socket:
+    """A stream asked for on a raw socket, which then reads nothing unless told to."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if receive_buffer is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+    sock.bind((source, 0))
+    sock.settimeout(20)
+    sock.connect(("127.0.0.1", server.port))
+    target = f"{path}?after={after}" if path == "/v1/events/stream" else path
+    sock.sendall(f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: */*\r\n\r\n".encode())
+    return sock
+
+
+def status_of(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers and what came of the body so far (a refusal comes whole: it is short)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    return int(lines[0].split()[1]), headers, body
+
+
+def problem_of(sock: socket.socket, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
+    length = int(headers["content-length"])
+    while len(body) < length:
+        body += sock.recv(65536)
+    found: dict[str, Any] = json.loads(body)
+    return found
+
+
+def flooding_log(app: Any) -> int:
+    """Statements of 20,000 characters, half as much again as the most a socket's send buffer may hold, so a
+    client that reads nothing must stall the server's writes."""
+    send_buffer_max = int(Path("/proc/sys/net/ipv4/tcp_wmem").read_text().split()[2])
+    return write_statements(app, max(300, int(1.5 * (send_buffer_max + (1 << 20)) / 20_000)), "flood", size=20_000,
+                            batch=50)
+
+
+def wait_health(server: Server, ok: Callable[[dict[str, Any]], bool], timeout: float = 30) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        health = server.health()
+        if ok(health):
+            return health
+        assert time.monotonic() < deadline, health
+        time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def held(sockets: list[socket.socket]) -> Iterator[list[socket.socket]]:
+    try:
+        yield sockets
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def test_streams_past_the_limit_of_one_address_are_429_and_past_the_total_503_each_with_retry_after(
+    store: Store, tmp_path: Path
+) -> None:
+    with store.record() as app:
+        bulk_log(app, 2)
+    with serving(store, tmp_path, max_streams=5, max_streams_per_client=3) as server:
+        with held([request_stream(server) for _ in range(3)]) as mine:
+            assert [status_of(s)[0] for s in mine] == [200, 200, 200]
+            with held([request_stream(server)]) as (fourth,):
+                status, headers, body = status_of(fourth)
+                assert status == 429, body
+                assert headers["content-type"].startswith("application/problem+json")
+                assert int(headers["retry-after"]) > 0
+                assert "DIPLO_MAX_STREAMS_PER_CLIENT" in problem_of(fourth, body, headers)["detail"]
+            with held([request_stream(server, source=OTHER_CLIENT) for _ in range(2)]) as others:
+                assert [status_of(s)[0] for s in others] == [200, 200]
+                with held([request_stream(server, source=OTHER_CLIENT)]) as (sixth,):
+                    status, headers, body = status_of(sixth)
+                    assert status == 503, body
+                    assert int(headers["retry-after"]) > 0
+                    assert "DIPLO_MAX_STREAMS" in problem_of(sixth, body, headers)["detail"]
+                health = server.health()
+                assert health["limits"]["streams"]["open"] == 5
+                assert health["limits"]["streams"]["refused"] == 2
+                # Reads, writes and health are not streams: the crowd leaves them alone.
+                assert httpx.get(f"{server.url}/v1/parties/US", timeout=10).status_code == 200
+        # Closed streams give their places back.
+        wait_health(server, lambda h: h["limits"]["streams"]["open"] == 0 and h["stream"]["subscribers"] == 0)
+        with held([request_stream(server) for _ in range(3)]) as again:
+            assert [status_of(s)[0] for s in again] == [200, 200, 200]
+
+
+def test_a_catching_up_stream_whose_client_reads_nothing_is_cut_off(store: Store, tmp_path: Path) -> None:
+    with store.record() as app:
+        head = flooding_log(app)
+    with serving(store, tmp_path, write_stall_seconds=1) as server:
+        with held([request_stream(server, receive_buffer=4096)]) as (stalled,):
+            wait_health(server, lambda h: h["stream"]["subscribers"] == 1)
+            started = time.monotonic()
+            health = wait_health(server, lambda h: h["stream"]["subscribers"] == 0, timeout=60)
+            waited = time.monotonic() - started
+            assert health["limits"]["streams"]["open"] == 0
+            assert "read nothing of its answer" in server.log()
+            # What reached the client is a stream without its end: it knows to resume with Last-Event-ID.
+            received = b""
+            stalled.settimeout(10)
+            with contextlib.suppress(ConnectionResetError):
+                while chunk := stalled.recv(1 << 20):
+                    received += chunk
+            ids = [int(line[4:]) for line in received.decode(errors="replace").splitlines() if line.startswith("id: ")]
+            assert ids and ids[-1] < head and not received.endswith(b"0\r\n\r\n")
+        print(f"\nstalled catch-up stream of {head} events cut off {waited:.1f} s after it filled its buffers, "
+              f"after {len(ids)} events reached the client")
+
+
+@pytest.mark.slow
+def test_a_crowd_of_streams_that_never_read_holds_bounded_memory_and_health_answers(
+    store: Store, tmp_path: Path
+) -> None:
+    crowd = 200
+    with store.record() as app:
+        head = bulk_log(app, 60)
+    with serving(store, tmp_path, max_streams=crowd, max_streams_per_client=crowd, write_stall_seconds=600,
+                 max_connections=crowd + 50) as server:
+        with held([request_stream(server, receive_buffer=4096)]) as (_warm,):  # the first stream's one-off costs
+            wait_health(server, lambda h: h["stream"]["subscribers"] == 1)
+        wait_health(server, lambda h: h["stream"]["subscribers"] == 0)
+        baseline = server.rss_kib()
+        with held([request_stream(server, receive_buffer=4096) for _ in range(crowd)]):
+            wait_health(server, lambda h: h["stream"]["subscribers"] == crowd, timeout=120)
+            time.sleep(2)  # every stream has read what it can and stalled
+            grown = server.rss_kib() - baseline
+            timings = []
+            for _ in range(10):
+                started = time.monotonic()
+                assert httpx.get(f"{server.url}/healthz", timeout=30).status_code == 200
+                timings.append(time.monotonic() - started)
+        wait_health(server, lambda h: h["stream"]["subscribers"] == 0, timeout=60)
+        after = server.rss_kib() - baseline
+    per_stream = grown / crowd
+    timings.sort()
+    print(f"\n{crowd} stalled catch-up streams over {head} events: +{grown / 1024:.1f} MiB "
+          f"({per_stream:.0f} KiB each), {after / 1024:.1f} MiB above the baseline once closed; /healthz p50 "
+          f"{timings[4] * 1000:.0f} ms, max {timings[-1] * 1000:.0f} ms")
+    assert per_stream < 400, f"each stalled stream held {per_stream:.0f} KiB"
+    assert timings[-1] < 5

@@ -19,6 +19,7 @@ import anyio
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.errors import problem
+from api.export_threads import ExportFailed
 from api.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,15 @@ class OpenAnswers:
         return {"streams": self.streams.status(), "exports": self.exports.status()}
 
 
+def _ended_early(error: BaseException) -> bool:
+    """A client that went away mid-stream (FastAPI's event-stream machinery raises BrokenResourceError from the
+    task still handing messages on), or an export that failed part-way after saying so: not server errors."""
+    early = (anyio.BrokenResourceError, anyio.ClosedResourceError, ExportFailed)
+    if isinstance(error, BaseExceptionGroup):
+        return error.split(early)[1] is None
+    return isinstance(error, ExportFailed)
+
+
 class StreamLimits:
     """Counts the open event streams and exports; refuses one past the limits with 429 or 503."""
 
@@ -109,13 +119,11 @@ class StreamLimits:
         gate.by_client[client] += 1
         try:
             await self.app(scope, receive, send)
-        except BaseExceptionGroup as group:
-            # A client that went away mid-stream (cut off as too slow, or gone): FastAPI's event-stream
-            # machinery raises this from the task that was still handing messages on. Not a server error.
-            _, rest = group.split((anyio.BrokenResourceError, anyio.ClosedResourceError))
-            if rest is not None:
+        except BaseException as error:
+            if not _ended_early(error):
                 raise
-            log.info("%s: %s ended, its client went away", client, gate.what[:-1])
+            # Ending here, the response unfinished, aborts the transfer: its client sees no proper end.
+            log.info("%s: one of its %s ended early (%s)", client, gate.what, type(error).__name__)
         finally:
             gate.open -= 1
             gate.by_client[client] -= 1

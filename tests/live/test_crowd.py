@@ -7,15 +7,17 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
-from tests.live.support import Server, Store, bulk_log, serving
+from tests.live.support import AUTH, SOURCE, Server, Store, bulk_log, serving
 from tests.live.writer import write_statements
 
 OTHER_CLIENT = "127.0.0.2"
@@ -169,3 +171,117 @@ def test_a_crowd_of_streams_that_never_read_holds_bounded_memory_and_health_answ
           f"{timings[4] * 1000:.0f} ms, max {timings[-1] * 1000:.0f} ms")
     assert per_stream < 400, f"each stalled stream held {per_stream:.0f} KiB"
     assert timings[-1] < 5
+
+
+# -- exports ------------------------------------------------------------------------------------------------
+
+EXPORT = "/v1/export/events?format=jsonl"
+
+
+def answered_within(server: Server, method: str, path: str, **kwargs: Any) -> float:
+    started = time.monotonic()
+    response = httpx.request(method, f"{server.url}{path}", timeout=30, **kwargs)
+    assert response.status_code in (200, 201, 202), response.text
+    return time.monotonic() - started
+
+
+def test_fifty_stalled_exports_get_their_limit_and_reads_writes_and_health_answer_meanwhile(
+    store: Store, tmp_path: Path
+) -> None:
+    with store.record() as app:
+        flooding_log(app)  # every export admitted stalls: more than the sockets' buffers hold
+    with serving(store, tmp_path, max_exports=4, max_exports_per_client=1, write_stall_seconds=600) as server:
+        with held([request_stream(server, source="127.0.0.10", path=EXPORT, receive_buffer=4096)]) as (first,):
+            assert status_of(first)[0] == 200
+            with held([request_stream(server, source="127.0.0.10", path=EXPORT)]) as (again,):
+                status, headers, body = status_of(again)
+                assert status == 429 and int(headers["retry-after"]) > 0
+                assert "DIPLO_MAX_EXPORTS_PER_CLIENT" in problem_of(again, body, headers)["detail"]
+            crowd = [request_stream(server, source=f"127.0.0.{11 + i}", path=EXPORT, receive_buffer=4096)
+                     for i in range(49)]
+            with held(crowd):
+                statuses = [status_of(sock)[0] for sock in crowd]
+                assert statuses.count(200) == 3 and statuses.count(503) == 46, statuses
+                timings = {
+                    "health": answered_within(server, "GET", "/healthz"),
+                    "read": answered_within(server, "GET", "/v1/parties/FR/history"),
+                    "write": answered_within(server, "POST", "/v1/statements", headers=AUTH, json={
+                        "party": "FR", "occurred_on": "2025-02-12", "text": "while exports stall",
+                        "sources": [SOURCE]}),
+                }
+                health = server.health()
+                assert health["limits"]["exports"]["open"] == 4
+        print("\n50 exports at once: 4 admitted and stalled, 1 refused 429, 45 refused 503; meanwhile "
+              + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in timings.items()))
+        assert max(timings.values()) < 5
+
+
+class RawTables:
+    """The events table reached behind the server's back, to make a running export fail part-way."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.table = f'"{store.schema}".diplo_events' if store.postgres else "stored_events"
+
+    def execute(self, statement: str) -> None:
+        if self.store.postgres:
+            with psycopg.connect(self.store.database_url, autocommit=True) as conn:
+                conn.execute(statement)
+        else:
+            with contextlib.closing(sqlite3.connect(self.store.data_dir / "events.sqlite3", timeout=30)) as conn:
+                conn.execute(statement)
+                conn.commit()
+
+    def hide(self) -> None:
+        self.execute(f"ALTER TABLE {self.table} RENAME TO {self.away}")
+
+    def restore(self) -> None:
+        away = f'"{self.store.schema}".{self.away}' if self.store.postgres else self.away
+        self.execute(f"ALTER TABLE {away} RENAME TO {self.name}")
+
+    @property
+    def name(self) -> str:
+        return "diplo_events" if self.store.postgres else "stored_events"
+
+    @property
+    def away(self) -> str:
+        return "events_away"
+
+
+def read_to_the_end(sock: socket.socket) -> bytes:
+    received = b""
+    sock.settimeout(30)
+    with contextlib.suppress(ConnectionResetError):
+        while chunk := sock.recv(1 << 20):
+            received += chunk
+    return received
+
+
+def test_an_export_that_fails_part_way_says_so_and_never_ends_cleanly(store: Store, tmp_path: Path) -> None:
+    with store.record() as app:
+        head = bulk_log(app, 200)  # pages of 1,000 events, far more of them than the sockets' buffers hold
+    tables = RawTables(store)
+    with serving(store, tmp_path, write_stall_seconds=600) as server:
+        for fmt in ("jsonl", "csv"):
+            with held([request_stream(server, path=f"/v1/export/events?format={fmt}", receive_buffer=4096)]) as (
+                sock,
+            ):
+                status, headers, body = status_of(sock)
+                assert status == 200 and headers["transfer-encoding"] == "chunked"
+                time.sleep(1)  # the server has written what the buffers take, and waits
+                tables.hide()
+                try:
+                    body += read_to_the_end(sock)
+                finally:
+                    tables.restore()
+            text = body.decode(errors="replace")
+            assert "this download is incomplete" in text, text[-500:]
+            assert not body.endswith(b"0\r\n\r\n"), "the transfer ended as if it were complete"
+            lines = [line for line in text.splitlines() if "incomplete" in line]
+            if fmt == "jsonl":
+                assert any('"incomplete": true' in line for line in lines)
+            else:
+                assert any(line.startswith("#error") for line in lines)
+        assert "an export failed" in server.log()
+        assert "Exception in ASGI application" not in server.log()  # said, not crashed
+        assert server.health()["head"] >= head

@@ -10,8 +10,9 @@ import anyio
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from api import errors, openapi
+from api import chain_enforcement, errors, openapi
 from api.bootstrap import Runtime, bootstrap
+from api.chain_enforcement import start_guard
 from api.deps import refuse_nul
 from api.docs_ui import router as docs_router
 from api.json_body import refuse_duplicate_keys
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = runtime is None
         app.state.runtime = rt = runtime or bootstrap(config)
+        app.state.chain_guard = guard = start_guard(rt.app.recorder, rt.settings)
         app.state.stream_hub = hub = StreamHub(asyncio.get_running_loop(), rt.settings.stream_buffer)
         app.state.export_threads = anyio.CapacityLimiter(rt.settings.max_exports)  # made in the running loop
         hub.attach(rt.follower)
@@ -58,6 +60,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             yield
         finally:
             hub.detach(rt.follower)
+            if guard is not None:
+                guard.stop()
             if own:
                 rt.close()
 
@@ -67,6 +71,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                   generate_unique_id_function=openapi.operation_id,
                   docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None, redirect_slashes=False)
     errors.install(app)
+    chain_enforcement.install(app)
     errors.document_problems(app)
     document_links(app)
     openapi.document(app)

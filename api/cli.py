@@ -186,14 +186,48 @@ def signatories_command(
 
 
 @app.command()
-def rebuild() -> None:
-    """Build fresh read models beside the live ones, then switch readers over at once (no downtime)."""
+def rebuild(
+    accept_broken_chain: Annotated[bool, typer.Option(
+        "--accept-broken-chain", help="Rebuild even from a log whose hash chain is broken (its answers would then "
+        "include whatever was altered or slipped in)")] = False,
+) -> None:
+    """Build fresh read models beside the live ones, then switch readers over at once (no downtime).
+
+    The hash chain is verified first: a broken one is refused unless --accept-broken-chain."""
+    with one_shot(catch_up=False) as runtime:
+        _check_chain_before_rebuild(runtime, accept_broken_chain)
     with one_shot(catch_up=False) as runtime, Progress(
         TextColumn("rebuilding"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     ) as bar:
         task = bar.add_task("rebuild", total=runtime.projector.head())
         applied = runtime.projector.rebuild_beside(lambda done, total: bar.update(task, completed=done, total=total))
     console.print(f"rebuilt the read models from {applied} events and switched readers to them")
+
+
+def _check_chain_before_rebuild(runtime: Runtime, accept: bool) -> None:
+    from storage.chain import verify
+    from storage.chain_guard import describe
+    from storage.postgres import ChainedPostgresApplicationRecorder
+    from storage.sqlite import ChainedSQLiteApplicationRecorder
+
+    recorder = runtime.app.recorder
+    if not isinstance(recorder, ChainedSQLiteApplicationRecorder | ChainedPostgresApplicationRecorder):
+        return
+    with Progress(TextColumn("verifying the hash chain"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task("verify", total=None)
+        report = verify(recorder, progress=lambda done, stop: bar.update(task, completed=done, total=stop))
+    first = report.first_break
+    if first is None:
+        console.print(f"chain OK: {report.linked} events linked")
+        return
+    if not accept:
+        console.print(f"[red]{describe(first)}[/red]")
+        console.print("refusing to rebuild the read models from a log that no longer matches what was written "
+                      "(`diplo verify` lists every break; restore a backup, or rebuild anyway with "
+                      "--accept-broken-chain)")
+        raise typer.Exit(1)
+    console.print(f"[yellow]{describe(first)}[/yellow]: rebuilding anyway (--accept-broken-chain)")
 
 
 @app.command()

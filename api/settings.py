@@ -58,6 +58,11 @@ class Settings(BaseSettings):
                                         "beyond it, 429 with Retry-After.")
     max_exports: int = Field(4, ge=1, description="Concurrent downloads of /v1/export; beyond it, 503 with "
                              "Retry-After. They run on threads of their own, never the ones reads and writes use.")
+    chain_check: Literal["full", "tail", "off"] = Field(
+        "full", description="At start, check the hash chain's last links (tail), then the whole chain in the "
+        "background (full); a broken chain makes the server refuse writes. off: neither.")
+    chain_tail_events: int = Field(1000, ge=1, le=1_000_000, description="How many of the last links the check "
+                                   "at start covers.")
     max_exports_per_client: int = Field(2, ge=1, description="Concurrent downloads of one client address; beyond "
                                         "it, 429 with Retry-After.")
 

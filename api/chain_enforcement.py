@@ -1,0 +1,37 @@
+"""The API's side of the hash chain's guard (storage.chain_guard): started with the server, shown in /healthz,
+and a write it refuses answered as a problem that says why."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from api.errors import problem
+from api.settings import Settings
+from storage.chain import ChainRefused
+from storage.chain_guard import ChainGuard
+
+log = logging.getLogger(__name__)
+
+
+def start_guard(recorder: Any, settings: Settings) -> ChainGuard | None:
+    """Checks the chain's tail now and its whole length in the background (None when DIPLO_CHAIN_CHECK=off or
+    the recorder keeps no chain)."""
+    if settings.chain_check == "off" or not hasattr(recorder, "chain_rows"):
+        return None
+    guard = ChainGuard(recorder, tail=settings.chain_tail_events)
+    guard.check_tail()
+    if settings.chain_check == "full":
+        guard.start()
+    return guard
+
+
+def install(app: FastAPI) -> None:
+    """Answers a write refused by the guard with 503 and the reason, never as a generic store error."""
+
+    @app.exception_handler(ChainRefused)
+    def chain_refused(_: Request, error: ChainRefused) -> JSONResponse:
+        return problem(503, str(error), chain="broken")

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from api.errors import problem
 from api.settings import Settings
+from storage import restore_marker
 from storage.chain import ChainRefused
 from storage.chain_guard import ChainGuard
 
@@ -18,8 +19,10 @@ log = logging.getLogger(__name__)
 
 
 def start_guard(recorder: Any, settings: Settings) -> ChainGuard | None:
-    """Checks the chain's tail now and its whole length in the background (None when DIPLO_CHAIN_CHECK=off or
-    the recorder keeps no chain)."""
+    """Refuses a store whose restore never finished (IncompleteRestore: the server does not start); then checks
+    the chain's tail now and its whole length in the background (None when DIPLO_CHAIN_CHECK=off or the recorder
+    keeps no chain)."""
+    restore_marker.refuse_incomplete(recorder)
     if settings.chain_check == "off" or not hasattr(recorder, "chain_rows"):
         return None
     guard = ChainGuard(recorder, tail=settings.chain_tail_events)

@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from api.settings import Settings
 from domain.service import DiplomaticRecord
+from storage import restore_marker
 from storage.chain import ChainReport, parse_anchor, verify
 from storage.log import open_chained_log
 
@@ -42,9 +43,15 @@ def verify_command(
             TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             console=console, transient=True, disable=not console.is_terminal,
         ) as bar:
+            unfinished = restore_marker.pending(recorder)
+            if unfinished is not None:
+                console.print(f"[red]incomplete:[/red] {restore_marker.IncompleteRestore(unfinished)}")
+                raise typer.Exit(1)
             task = bar.add_task("verify", total=None)
             report = verify(recorder, anchor=expected, page_size=page_size,
                             progress=lambda done, stop: bar.update(task, completed=done, total=stop))
+    except typer.Exit:
+        raise
     except Exception as error:  # an unreachable store: say so, do not pretend the chain holds
         console.print(f"[red]cannot verify:[/red] {type(error).__name__}: {error}")
         raise typer.Exit(2) from None

@@ -58,6 +58,9 @@ class Settings(BaseSettings):
                                         "beyond it, 429 with Retry-After.")
     max_exports: int = Field(4, ge=1, description="Concurrent downloads of /v1/export; beyond it, 503 with "
                              "Retry-After. They run on threads of their own, never the ones reads and writes use.")
+    backup_key: SecretStr | None = Field(
+        None, description="Signs backups (diplo export --all, an HMAC-SHA256 in the end line); diplo import then "
+        "refuses one without a matching signature.")
     chain_check: Literal["full", "tail", "off"] = Field(
         "full", description="At start, check the hash chain's last links (tail), then the whole chain in the "
         "background (full); a broken chain makes the server refuse writes. off: neither.")
@@ -85,6 +88,11 @@ class Settings(BaseSettings):
         if size not in (16, 24, 32):
             raise ValueError(f"DIPLO_CIPHER_KEY must decode to 16, 24 or 32 bytes, not {size}")
         return value
+
+    @property
+    def backup_key_bytes(self) -> bytes | None:
+        value = self.backup_key.get_secret_value() if self.backup_key else ""
+        return value.encode("utf-8") if value else None
 
     @property
     def write_token_list(self) -> list[str]:

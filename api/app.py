@@ -54,7 +54,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         app.state.runtime = rt = runtime or bootstrap(config)
         app.state.chain_guard = guard = start_guard(rt.app.recorder, rt.settings)
         app.state.stream_hub = hub = StreamHub(asyncio.get_running_loop(), rt.settings.stream_buffer)
-        app.state.export_threads = anyio.CapacityLimiter(rt.settings.max_exports)  # made in the running loop
+        # Made here, in the running loop: threads of their own for downloads and for streams catching up.
+        app.state.export_threads = anyio.CapacityLimiter(rt.settings.max_exports)
+        app.state.catch_up_threads = anyio.CapacityLimiter(stream.CATCH_UP_THREADS)
         hub.attach(rt.follower)
         try:
             yield

@@ -27,6 +27,10 @@ router = APIRouter(prefix="/v1", tags=["timeline and events"], dependencies=[Dep
 # client does, a stream holds at most one such page, its live buffer (DIPLO_STREAM_BUFFER messages shared with
 # every other stream) and uvicorn's write buffer; a client that takes nothing is cut off (api/connections.py).
 CATCH_UP_PAGE = 100
+# Threads that read catching-up streams' pages, apart from the pool that reads and writes use: a crowd of
+# streams catching up at once took all 40 of that pool's threads (and, on SQLite, a connection with its own
+# page cache on each).
+CATCH_UP_THREADS = 4
 
 
 def _start(after: int | None, last_event_id: str | None) -> int:
@@ -100,7 +104,8 @@ async def stream(
         while True:
             page = await anyio.to_thread.run_sync(
                 partial(runtime.app.recorder.select_notifications, start=last, limit=page_size,
-                        inclusive_of_start=False)
+                        inclusive_of_start=False),
+                limiter=request.app.state.catch_up_threads,
             )
             for event in public_events(runtime.app.mapper, page):
                 if stream_filter.matches(event):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -13,8 +14,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_the_wheel_holds_every_file_that_docs_serves(tmp_path: Path) -> None:
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", str(tmp_path)],
-                           capture_output=True, text=True, timeout=300, check=False)
+    leftover = ROOT / "build"  # setuptools builds in the tree; a build/ left there could go stale into a later wheel
+    existed = leftover.exists()
+    try:
+        built = subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w",
+                                str(tmp_path)], capture_output=True, text=True, timeout=300, check=False)
+    finally:
+        if not existed:
+            shutil.rmtree(leftover, ignore_errors=True)
     assert built.returncode == 0, built.stdout + built.stderr
     (wheel,) = tmp_path.glob("diplomatic_timeline-*.whl")
     with zipfile.ZipFile(wheel) as archive:

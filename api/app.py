@@ -6,12 +6,16 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from api import errors, metrics, openapi, telemetry
+from api import chain_enforcement, errors, metrics, openapi, telemetry
 from api.bootstrap import Runtime, bootstrap
+from api.chain_enforcement import start_guard
 from api.deps import refuse_nul
+from api.docs_ui import router as docs_router
+from api.json_body import refuse_duplicate_keys
 from api.limits import BodyLimit
 from api.links import document_links
 from api.request_id import RequestId
@@ -30,9 +34,12 @@ from api.routes import (
     web,
 )
 from api.routes import metrics as metrics_route
+from api.security_headers import SecurityHeaders
 from api.serving import streams_end_on_signal
 from api.settings import Settings
+from api.stream_limits import OpenAnswers, StreamLimits
 from api.streaming import StreamHub
+from api.trailing_slash import TrailingSlash
 
 DESCRIPTION = """An event-sourced record of diplomacy. Every act — a summit hosted, a declaration published,
 a party signing, declining or withdrawing, a statement — is stored once as an immutable event.
@@ -49,7 +56,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = runtime is None
         app.state.runtime = rt = runtime or bootstrap(config)
+        app.state.chain_guard = guard = start_guard(rt.app.recorder, rt.settings)
         app.state.stream_hub = hub = StreamHub(asyncio.get_running_loop(), rt.settings.stream_buffer)
+        # Made here, in the running loop: threads of their own for downloads and for streams catching up.
+        app.state.export_threads = anyio.CapacityLimiter(rt.settings.max_exports)
+        app.state.catch_up_threads = anyio.CapacityLimiter(stream.CATCH_UP_THREADS)
         hub.attach(rt.follower)
         metrics.watch_projector(rt.projector)
         try:
@@ -58,13 +69,18 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         finally:
             metrics.unwatch_projector(rt.projector)
             hub.detach(rt.follower)
+            if guard is not None:
+                guard.stop()
             if own:
                 rt.close()
 
+    # /docs is served from the bundled Swagger UI (api/docs_ui.py); FastAPI's own pages load it from a CDN.
     app = FastAPI(title="Diplomatic Timeline", version="1", description=DESCRIPTION, lifespan=lifespan,
-                  dependencies=[Depends(refuse_nul)], generate_unique_id_function=openapi.operation_id,
-                  telemetry=telemetry.fastapi_config())
+                  dependencies=[Depends(refuse_nul), Depends(refuse_duplicate_keys)],
+                  generate_unique_id_function=openapi.operation_id, telemetry=telemetry.fastapi_config(),
+                  docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None, redirect_slashes=False)
     errors.install(app)
+    chain_enforcement.install(app)
     errors.document_problems(app)
     document_links(app)
     openapi.document(app)
@@ -78,6 +94,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     for module in (summits, declarations, statements, retractions, parties, stream, log, analysis, export, health,
                    probes, metrics_route, web):
         app.include_router(module.router)
+    app.include_router(docs_router)
+    app.state.open_answers = answers = OpenAnswers(config)
+    app.add_middleware(StreamLimits, answers=answers)
+    app.add_middleware(TrailingSlash)
+    app.add_middleware(SecurityHeaders)  # around every route and the limits above: every answer gets the headers
     # Outermost, so every answer above is counted and carries its request id (413s and CORS refusals too).
     app.add_middleware(metrics.HttpMetrics)
     app.add_middleware(RequestId)

@@ -13,6 +13,7 @@ from domain.parties import PartyRegistry
 from domain.service import DiplomaticRecord
 from projections.event_log import PublicEvent
 from projections.follower import LogFollower
+from projections.private_files import write_private
 from projections.projector import Projector
 from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore
 from seeds.organisations import load_organisations
@@ -55,13 +56,17 @@ def _create_schema(settings: Settings) -> None:
 
 
 def development_token(data_dir: Path) -> str:
-    """A write token made on first start and kept under the data directory, for local use only."""
+    """A write token made on first use and kept under the data directory (0600), for local use only."""
     path = data_dir / "dev-write-token"
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(24) + "\n", encoding="utf-8")
-        path.chmod(0o600)
+    write_private(path, secrets.token_urlsafe(24) + "\n")
     return path.read_text(encoding="utf-8").strip()
+
+
+def development_token_to_show(data_dir: Path) -> str | None:
+    """The development token the first time it is asked for here, None every time after: `diplo serve` prints
+    it once (whichever command made it), then only says where it is kept."""
+    token = development_token(data_dir)
+    return token if write_private(data_dir / "dev-write-token.shown", "") else None
 
 
 def bootstrap(settings: Settings, *, start_projector: bool = True, follow: bool = True) -> Runtime:

@@ -14,7 +14,7 @@ from rich.table import Table
 from api import logging_setup
 from api.answers import parse_at, parse_known_at
 from api.answers import status as read_status
-from api.bootstrap import Runtime, bootstrap, development_token
+from api.bootstrap import Runtime, bootstrap, development_token_to_show
 from api.logging_setup import LogLevel
 from api.settings import Settings
 from api.terminal import day, one_shot, style
@@ -88,17 +88,21 @@ def serve(
 
     settings = Settings()
     if not settings.write_token_list:
-        token = development_token(settings.data_dir)
+        # Shown once, when it is made; after that, where it is kept (a terminal's scrollback is a log too).
+        token = development_token_to_show(settings.data_dir)
         where = settings.data_dir / "dev-write-token"
-        console.print(f"development write token (kept in {where}): [bold]{token}[/bold]")
-        console.print(f'  curl -H "Authorization: Bearer {token}" ...')
+        if token is not None:
+            console.print(f"development write token (shown this once; kept in {where}): [bold]{token}[/bold]")
+        else:
+            console.print(f"development write token: in {where}")
+        console.print(f'  curl -H "Authorization: Bearer $(cat {where})" ...')
     if workers > 1 and settings.projector == "inprocess":
         console.print(f"[yellow]note:[/] each of the {workers} workers runs the read models too; with several, "
                       "prefer DIPLO_PROJECTOR=external and one `diplo project`")
     console.print(f"serving on http://{host}:{port}{root_path}  (API docs: http://{host}:{port}{root_path}/docs)")
     # Open event streams are ended first on a shutdown, so it is graceful (clients resume with Last-Event-ID);
     # whatever still runs after DIPLO_SHUTDOWN_GRACE_SECONDS is cancelled, and the lifespan shutdown runs.
-    serving.run(host=host, port=port, workers=workers, log_level=str(log_level or settings.log_level),
+    serving.run(settings, host=host, port=port, workers=workers, log_level=str(log_level or settings.log_level),
                 log_format=settings.log_format, proxy_headers=proxy_headers, forwarded_allow_ips=forwarded_allow_ips,
                 root_path=root_path.rstrip("/"), grace_seconds=settings.shutdown_grace_seconds)
 
@@ -187,14 +191,48 @@ def signatories_command(
 
 
 @app.command()
-def rebuild() -> None:
-    """Build fresh read models beside the live ones, then switch readers over at once (no downtime)."""
+def rebuild(
+    accept_broken_chain: Annotated[bool, typer.Option(
+        "--accept-broken-chain", help="Rebuild even from a log whose hash chain is broken (its answers would then "
+        "include whatever was altered or slipped in)")] = False,
+) -> None:
+    """Build fresh read models beside the live ones, then switch readers over at once (no downtime).
+
+    The hash chain is verified first: a broken one is refused unless --accept-broken-chain."""
+    with one_shot(catch_up=False) as runtime:
+        _check_chain_before_rebuild(runtime, accept_broken_chain)
     with one_shot(catch_up=False) as runtime, Progress(
         TextColumn("rebuilding"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     ) as bar:
         task = bar.add_task("rebuild", total=runtime.projector.head())
         applied = runtime.projector.rebuild_beside(lambda done, total: bar.update(task, completed=done, total=total))
     console.print(f"rebuilt the read models from {applied} events and switched readers to them")
+
+
+def _check_chain_before_rebuild(runtime: Runtime, accept: bool) -> None:
+    from storage.chain import verify
+    from storage.chain_guard import describe
+    from storage.postgres import ChainedPostgresApplicationRecorder
+    from storage.sqlite import ChainedSQLiteApplicationRecorder
+
+    recorder = runtime.app.recorder
+    if not isinstance(recorder, ChainedSQLiteApplicationRecorder | ChainedPostgresApplicationRecorder):
+        return
+    with Progress(TextColumn("verifying the hash chain"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task("verify", total=None)
+        report = verify(recorder, progress=lambda done, stop: bar.update(task, completed=done, total=stop))
+    first = report.first_break
+    if first is None:
+        console.print(f"chain OK: {report.linked} events linked")
+        return
+    if not accept:
+        console.print(f"[red]{describe(first)}[/red]")
+        console.print("refusing to rebuild the read models from a log that no longer matches what was written "
+                      "(`diplo verify` lists every break; restore a backup, or rebuild anyway with "
+                      "--accept-broken-chain)")
+        raise typer.Exit(1)
+    console.print(f"[yellow]{describe(first)}[/yellow]: rebuilding anyway (--accept-broken-chain)")
 
 
 @app.command()

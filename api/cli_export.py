@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -27,11 +28,21 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from api.answers import checked, parse_known_at
 from api.bootstrap import Runtime
 from api.command_lines import CommandLineError, looks_like_commands, read_commands
+from api.settings import Settings
 from api.terminal import iso_day, one_shot
 from domain.bulk import CommandRefused
 from domain.errors import DomainError
 from domain.values import ActKind, Confidence, EventKind
-from projections.backup import ImportRefused, Restorable, StoreNotEmpty, backup_lines, read_file, restore
+from projections.backup import (
+    BackupEnd,
+    Expected,
+    ImportRefused,
+    Restorable,
+    StoreNotEmpty,
+    backup_lines,
+    read_file,
+    restore,
+)
 from projections.exports import (
     Dataset,
     ExportFilter,
@@ -45,6 +56,7 @@ from projections.exports import (
     timeline_pages,
     write_parquet,
 )
+from storage import restore_marker
 
 err = Console(stderr=True, soft_wrap=True)
 
@@ -207,16 +219,22 @@ def _summary(what: str, out: Path | None, started: float, rows: int) -> None:
 
 def _backup(out: Path | None, page_size: int) -> None:
     started = time.perf_counter()
+    key = Settings().backup_key_bytes
+    end = BackupEnd()
     with one_shot(catch_up=False) as runtime, _bar("backing up the log") as bar:
         recorder = runtime.app.recorder
         task = bar.add_task("backup", total=recorder.max_notification_id() or 0)
-        lines = backup_lines(recorder, page_size=page_size,
+        lines = backup_lines(recorder, page_size=page_size, key=key, end=end,
                              progress=lambda done, total: bar.update(task, completed=done, total=total))
         with _written(out) as handle:
             for chunk in lines:
                 handle.write(chunk)
-        head = bar.tasks[0].total or 0
-    _summary(f"backed up the log up to position {int(head):,}", out, started, int(head))
+    _summary(f"backed up the log up to position {end.last_position:,}", out, started, end.events)
+    if end.head_hash:
+        err.print(f"head hash {end.head_hash} (position {end.last_position}): keep it apart from the backup, and "
+                  f"restore with --expect-head {end.head_hash}")
+    err.print("signed with DIPLO_BACKUP_KEY (HMAC-SHA256)" if end.signed
+              else "not signed: set DIPLO_BACKUP_KEY to sign backups")
 
 
 HOLDABLE_BYTES = 512 * 2**20  # a backup up to this size (uncompressed) is checked once and held for the insert
@@ -288,15 +306,22 @@ def import_(
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=100_000,
                                             help="Events per transaction (backups and events exports)")]
     = 1000,
+    expect_head: Annotated[str | None, typer.Option(
+        "--expect-head", help="The head hash `diplo export --all` printed: a backup whose events do not chain "
+        "to it is refused before anything is inserted")] = None,
 ) -> None:
     """Import a file; what happens depends on what it holds.
 
     A command file (JSON lines: {"command": "record_act", ...}, the other fields as the HTTP request bodies)
     is decided by the same rules as the API, against what the store already holds, and stored whole in one
     transaction, or not at all: the first refused line is named and nothing is stored.
-    A backup, or a JSON-lines events export, is restored into an EMPTY store.
-    Then the read models catch up.
+    A backup, or a JSON-lines events export, is restored into an EMPTY store, checked first: with
+    DIPLO_BACKUP_KEY set, a backup must carry a matching signature; with --expect-head, its events must chain to
+    that head. The store is marked incomplete until the last event is in. Then the read models catch up.
     """
+    if expect_head is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", expect_head.strip()):
+        _fail("--expect-head takes the 64 hex digits of the head hash that diplo export --all printed")
+    expected = Expected(key=Settings().backup_key_bytes, head=expect_head.strip().lower() if expect_head else None)
     first = _first_object(file)
     if isinstance(first, dict) and looks_like_commands(first):
         _import_commands(file)
@@ -307,6 +332,9 @@ def import_(
         try:
             head = recorder.max_notification_id() or 0
             if head:
+                unfinished = restore_marker.pending(recorder)
+                if unfinished is not None:
+                    _fail(str(restore_marker.IncompleteRestore(unfinished)))
                 raise StoreNotEmpty(head)
             # First read the whole file and check every line, so a bad or truncated file inserts nothing.
             # The checked events are kept for the insert when the file is not too large to hold;
@@ -314,7 +342,7 @@ def import_(
             kept: list[Restorable] | None = [] if _holdable(file) else None
             with _open_text(file, "r") as handle, _bar("checking the file") as bar:
                 task = bar.add_task("check", total=None)
-                kind, events = read_file(handle, mapper)
+                kind, events = read_file(handle, mapper, expected)
                 total = 0
                 for restorable in events:
                     total += 1
@@ -326,9 +354,14 @@ def import_(
             with ExitStack() as stack, _bar("importing") as bar:
                 task = bar.add_task("import", total=total)
                 if kept is None:
-                    kind, events = read_file(stack.enter_context(_open_text(file, "r")), mapper)
+                    kind, events = read_file(stack.enter_context(_open_text(file, "r")), mapper, expected)
+                # Marked until the last batch is in: a restore killed half-way leaves a store that the server
+                # and `diplo verify` refuse, not one that looks whole.
+                restore_marker.mark(recorder, f"{file.name}, {total:,} events, begun "
+                                              f"{datetime.now(UTC).isoformat(timespec='seconds')}")
                 report = restore(recorder, kind, events if kept is None else kept, batch_size=batch_size,
                                  progress=lambda done: bar.update(task, completed=done))
+                restore_marker.clear(recorder)
         except ImportRefused as error:
             _fail(str(error))
         inserted = time.perf_counter()
@@ -345,6 +378,7 @@ def import_(
             else:
                 projector.catch_up(progress)
         position = projector.position()
+        link = recorder.chain_head() if hasattr(recorder, "chain_head") else None
     what = "a backup of the whole log" if report.format == "log" else "an export of public events"
     err.print(f"restored {what}: {report.inserted:,} stored events in "
               f"{inserted - started:.2f} s ({report.inserted / max(inserted - started, 1e-9):,.0f} events/s)")
@@ -356,6 +390,11 @@ def import_(
                   "(or left bookkeeping out); the order, ids, versions and times are unchanged")
     else:
         err.print("  every event kept its position")
+    if link is not None:
+        matches = expected.head is None or link[1].hex() == expected.head
+        err.print(f"restored head hash {link[1].hex()} (position {link[0]})"
+                  + ("" if expected.head is None else " = --expect-head" if matches
+                     else " (the events took new positions, so their links differ from the backup's)"))
     err.print(f"read models caught up to position {position:,} in {time.perf_counter() - inserted:.2f} s")
 
 

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from api.settings import Settings
 from domain.service import DiplomaticRecord
-from storage import verifications
+from storage import restore_marker, verifications
 from storage.chain import ChainReport, parse_anchor, verify
 from storage.log import open_chained_log
 from storage.verifications import Verification
@@ -44,6 +44,10 @@ def verify_command(
     settings = Settings()
     try:
         with open_chained_log(DiplomaticRecord.name, settings.eventsourcing_env()) as recorder:
+            unfinished = restore_marker.pending(recorder)
+            if unfinished is not None:
+                console.print(f"[red]incomplete:[/red] {restore_marker.IncompleteRestore(unfinished)}")
+                raise typer.Exit(1)
             with Progress(
                 TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                 console=console, transient=True, disable=not console.is_terminal,
@@ -54,6 +58,8 @@ def verify_command(
             status = _print(report, strict=strict)
             if record:
                 _record(recorder, report, ok=status == 0)
+    except typer.Exit:
+        raise
     except Exception as error:  # an unreachable store: say so, do not pretend the chain holds
         console.print(f"[red]cannot verify:[/red] {type(error).__name__}: {error}")
         raise typer.Exit(2) from None

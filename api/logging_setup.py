@@ -99,14 +99,17 @@ def config(level: str = "info", fmt: str = "plain") -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"request_id": {"()": "api.logging_setup.RequestIdFilter"}},
+        "filters": {"request_id": {"()": "api.logging_setup.RequestIdFilter"},
+                    # A token in a query string never reaches the access log (api.log_redaction).
+                    "redact_query": {"()": "api.log_redaction.RedactQuery"}},
         "formatters": {"diplo": {"()": formatter}},
         "handlers": {
             "stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "formatter": "diplo",
                        "filters": ["request_id"]},
         },
         # uvicorn's loggers lose the handlers of its default configuration and reach ours through the root.
-        "loggers": {"uvicorn": quiet, "uvicorn.error": quiet, "uvicorn.access": quiet},
+        "loggers": {"uvicorn": quiet, "uvicorn.error": quiet,
+                    "uvicorn.access": {**quiet, "filters": ["redact_query"]}},
         "root": {"handlers": ["stderr"], "level": name},
     }
 

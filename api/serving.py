@@ -13,6 +13,8 @@ from types import FrameType
 from typing import Any
 
 from api import logging_setup
+from api.connections import apply_protocol_settings, uvicorn_settings
+from api.settings import Settings
 from api.streaming import StreamHub
 
 log = logging.getLogger(__name__)
@@ -50,8 +52,8 @@ def streams_end_on_signal(hub: StreamHub) -> Iterator[None]:
                 signal.signal(sig, previous[sig])
 
 
-def run(*, host: str, port: int, workers: int, log_level: str, log_format: str, proxy_headers: bool,
-        forwarded_allow_ips: str | None, root_path: str, grace_seconds: int) -> None:
+def run(settings: Settings, *, host: str, port: int, workers: int, log_level: str, log_format: str,
+        proxy_headers: bool, forwarded_allow_ips: str | None, root_path: str, grace_seconds: int) -> None:
     """Serves the API until a signal: in this process, or in `workers` processes sharing the socket (each builds
     the app from the environment, and their metrics are added up through a directory made for the run)."""
     import uvicorn
@@ -64,6 +66,7 @@ def run(*, host: str, port: int, workers: int, log_level: str, log_format: str, 
         "host": host, "port": port, "log_config": logging_setup.config(log_level, log_format), "log_level": log_level,
         "proxy_headers": proxy_headers, "forwarded_allow_ips": forwarded_allow_ips, "root_path": root_path,
         "timeout_graceful_shutdown": grace_seconds,
+        **uvicorn_settings(settings),  # connections bounded (docs/operations.md, "Limits under load")
     }
     # Several workers count into files of a directory made for the run; one worker too, if the operator names one.
     shared = workers > 1 or bool(os.environ.get(metrics.MULTIPROC_ENV))
@@ -73,8 +76,11 @@ def run(*, host: str, port: int, workers: int, log_level: str, log_format: str, 
         if workers == 1:
             from api.app import create_app
 
-            uvicorn.Server(uvicorn.Config(create_app(), **options)).run()
+            single = uvicorn.Config(create_app(), **options)
+            apply_protocol_settings(single, settings)
+            uvicorn.Server(single).run()
             return
         # An import string: each worker process builds its own app (uvicorn spawns them afresh).
         config = uvicorn.Config("api.app:create_app", factory=True, workers=workers, **options)
+        apply_protocol_settings(config, settings)
         Multiprocess(config, sockets=[config.bind_socket()]).run()

@@ -10,6 +10,8 @@ from urllib.parse import unquote, urlparse
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from projections.private_files import private_dir, private_file
+
 
 def _split(value: str | None) -> list[str]:
     return [t.strip() for t in (value or "").split(",") if t.strip()]
@@ -55,6 +57,30 @@ class Settings(BaseSettings):
         10_000, ge=0, description="/readyz fails while a read model is more than this many events behind the log;"
         " unset (empty): lag is not judged."
     )
+    # -- what an anonymous crowd can hold (docs/operations.md, "Limits under load") --
+    header_timeout_seconds: float = Field(10.0, gt=0, le=600, description="A request's headers must be complete "
+                                          "within this long of its first byte, else the connection is closed.")
+    keep_alive_seconds: int = Field(5, ge=1, le=600, description="An idle connection between requests is closed "
+                                    "after this long (uvicorn's timeout_keep_alive).")
+    write_stall_seconds: float = Field(30.0, gt=0, le=3600, description="A client that takes nothing of its answer "
+                                       "(a stream, a download) for this long is disconnected.")
+    max_connections: int = Field(2000, ge=1, description="Open connections beyond this are answered 503 "
+                                 "(uvicorn's limit_concurrency).")
+    max_streams: int = Field(1000, ge=1, description="Concurrent event streams; beyond it, 503 with Retry-After.")
+    max_streams_per_client: int = Field(50, ge=1, description="Concurrent event streams of one client address; "
+                                        "beyond it, 429 with Retry-After.")
+    max_exports: int = Field(4, ge=1, description="Concurrent downloads of /v1/export; beyond it, 503 with "
+                             "Retry-After. They run on threads of their own, never the ones reads and writes use.")
+    backup_key: SecretStr | None = Field(
+        None, description="Signs backups (diplo export --all, an HMAC-SHA256 in the end line); diplo import then "
+        "refuses one without a matching signature.")
+    chain_check: Literal["full", "tail", "off"] = Field(
+        "full", description="At start, check the hash chain's last links (tail), then the whole chain in the "
+        "background (full); a broken chain makes the server refuse writes. off: neither.")
+    chain_tail_events: int = Field(1000, ge=1, le=1_000_000, description="How many of the last links the check "
+                                   "at start covers.")
+    max_exports_per_client: int = Field(2, ge=1, description="Concurrent downloads of one client address; beyond "
+                                        "it, 429 with Retry-After.")
 
     @field_validator("database_url")
     @classmethod
@@ -87,6 +113,11 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def backup_key_bytes(self) -> bytes | None:
+        value = self.backup_key.get_secret_value() if self.backup_key else ""
+        return value.encode("utf-8") if value else None
+
+    @property
     def write_token_list(self) -> list[str]:
         return _split(self.write_tokens)
 
@@ -114,12 +145,12 @@ class Settings(BaseSettings):
         cipher = {"CIPHER_TOPIC": "eventsourcing.cipher:AESCipher", "CIPHER_KEY": key} if key else {}
         cipher["DIPLO_CIPHER_KEY"] = key
         if self.database_url is None:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            private_dir(self.data_dir)
             return {
                 **cipher,
                 "APPLICATION_RECORDER_TOPIC": "storage.sqlite:ChainedSQLiteApplicationRecorder",
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                "SQLITE_DBNAME": str(self.data_dir / "events.sqlite3"),
+                "SQLITE_DBNAME": str(private_file(self.data_dir / "events.sqlite3")),
                 "SQLITE_LOCK_TIMEOUT": "30",
                 "CREATE_TABLE": "y",
             }

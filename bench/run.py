@@ -177,7 +177,12 @@ def http_benchmarks(rt: Runtime, ws: Workspace, config: Config, log_dir: Path) -
     bare_paths = [p.replace("/v1/", "/bare/", 1) for p in stance_paths]
     signatory_paths = _signatory_paths(rt, config.http_requests)
     head = rt.projector.head()
-    api_env = {**ws.env, "DIPLO_STREAM_HEARTBEAT_SECONDS": "30"}
+    # The fan-out opens its 1,000 subscribers from one loopback address: above the per-address stream limit.
+    streams = str(config.sse_subscribers + 100)
+    # The chain's tail is checked at start, but not the whole chain in the background: at 1M events that walk
+    # would take a core while the HTTP figures are taken (its own speed is `diplo verify`'s, docs/reliability.md).
+    api_env = {**ws.env, "DIPLO_STREAM_HEARTBEAT_SECONDS": "30", "DIPLO_MAX_STREAMS": streams,
+               "DIPLO_MAX_STREAMS_PER_CLIENT": streams, "DIPLO_CHAIN_CHECK": "tail"}
     with Server("bare", {}, "/bare/subscribers", log_dir) as bare, Server("api", api_env, "/healthz", log_dir) as api:
         found["server"] = {"uvicorn": "127.0.0.1, one worker, log_level=warning, access_log=False, backlog=4096"}
         log("  http: stance latency, one request at a time")

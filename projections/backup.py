@@ -7,6 +7,12 @@ JSON, so it always does for a plain store), otherwise as base64 (a compressed or
 A header line opens the file and an end line closes it, with the number of events and a SHA-256 of every
 event line, so a truncated or altered backup is refused whole, before anything is inserted.
 
+A checksum only catches accidents: whoever edits a line can recompute it. Two things catch a forgery. The end
+line carries the **head hash**, the hash chain (storage/chain.py) computed over the backup's events as a restore
+will link them; `diplo export --all` prints it, and `diplo import --expect-head HASH` refuses a file whose events
+do not chain to it. And with a key (`DIPLO_BACKUP_KEY`), the end line carries an HMAC-SHA256 of the whole file,
+header to end line; `diplo import` with the key set refuses a file without it or with another.
+
 A restore (`diplo import`) inserts the stored events through the application's recorder, in batches,
 into an empty store, and refuses a store that is not empty. The state carries each event's timestamp
 (recorded_at), so times, ids and versions come back unchanged. Positions come back unchanged when the
@@ -26,6 +32,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import json
 import types
 from collections.abc import Callable, Iterable, Iterator
@@ -48,6 +55,8 @@ VERSION = 1
 PUBLIC_FIELDS = ("position", "event_id", "kind", "occurred_on", "recorded_at", "data")
 
 Progress = Callable[[int, int], None]
+SIGNATURE = "hmac_sha256"
+GENESIS = hashlib.sha256(b"diplomatic-timeline event chain v1\x00" + (0).to_bytes(8, "big")).digest()
 
 
 class ImportRefused(Exception):
@@ -82,15 +91,43 @@ def _state_field(state: bytes) -> str:
     return '"state_base64":' + json.dumps(base64.b64encode(state).decode("ascii"))
 
 
+@dataclass
+class BackupEnd:
+    """What the end line of a backup said: filled in once the last line is written."""
+
+    events: int = 0
+    last_position: int = 0
+    head_hash: str = ""
+    signed: bool = False
+
+
+def chain_link(before: bytes, position: int, originator_id: str, version: int, topic: str, state: bytes) -> bytes:
+    """The hash chain's link (storage.chain.link, whose canonical bytes these are: projections may not import
+    storage), so a backup's head hash is the head a restore with unchanged positions links."""
+    oid, name = originator_id.encode("utf-8", "surrogatepass"), topic.encode("utf-8", "surrogatepass")
+    return hashlib.sha256(b"".join((
+        before, b"i", position.to_bytes(16, "big", signed=True), b"s", len(oid).to_bytes(8, "big"), oid,
+        b"i", version.to_bytes(16, "big", signed=True), b"s", len(name).to_bytes(8, "big"), name,
+        b"b", len(state).to_bytes(8, "big"), state,
+    ))).digest()
+
+
 def backup_lines(
-    recorder: ApplicationRecorder, *, page_size: int = 1000, progress: Progress | None = None
+    recorder: ApplicationRecorder, *, page_size: int = 1000, progress: Progress | None = None,
+    key: bytes | None = None, end: BackupEnd | None = None,
 ) -> Iterator[str]:
-    """The whole log up to its head at the start, one stored event a line, between a header and an end line."""
+    """The whole log up to its head at the start, one stored event a line, between a header and an end line
+    that carries the head hash and, with a key, the HMAC of every line before it and of itself."""
     head = recorder.max_notification_id() or 0
-    yield json.dumps({"format": FORMAT, "version": VERSION, "exported_at": timestamp(datetime.now(UTC)),
-                      "head": head}) + "\n"
+    mac = hmac.new(key, digestmod=hashlib.sha256) if key else None
+    header = json.dumps({"format": FORMAT, "version": VERSION, "exported_at": timestamp(datetime.now(UTC)),
+                         "head": head}) + "\n"
+    if mac is not None:
+        mac.update(header.encode("utf-8"))
+    yield header
     position, count = 0, 0
     digest = hashlib.sha256()
+    chained = GENESIS
     while position < head:
         page = recorder.select_notifications(start=position, limit=page_size, stop=head, inclusive_of_start=False)
         if not page:
@@ -101,15 +138,25 @@ def backup_lines(
                      "originator_version": n.originator_version, "topic": n.topic}
             head_of_line = json.dumps(where, ensure_ascii=False, separators=(",", ":"))
             lines.append(head_of_line[:-1] + "," + _state_field(n.state) + "}\n")
+            chained = chain_link(chained, n.id, str(n.originator_id), n.originator_version, n.topic, n.state)
         chunk = "".join(lines)
         digest.update(chunk.encode("utf-8"))
+        if mac is not None:
+            mac.update(chunk.encode("utf-8"))
         position = page[-1].id
         count += len(page)
         if progress is not None:
             progress(position, head)
         yield chunk
-    yield json.dumps({"end": FORMAT, "events": count, "last_position": position,
-                      "sha256": digest.hexdigest()}) + "\n"
+    closing: dict[str, Any] = {"end": FORMAT, "events": count, "last_position": position,
+                               "sha256": digest.hexdigest(), "head_hash": chained.hex() if count else None}
+    if mac is not None:
+        mac.update(json.dumps(closing).encode("utf-8"))
+        closing[SIGNATURE] = mac.hexdigest()
+    if end is not None:
+        end.events, end.last_position, end.signed = count, position, mac is not None
+        end.head_hash = closing["head_hash"] or ""
+    yield json.dumps(closing) + "\n"
 
 
 # -- reading a file back --------------------------------------------------------------------------------
@@ -150,9 +197,22 @@ def _event_line(text: str) -> tuple[dict[str, Any], bytes]:
     return line, _state_bytes(line)
 
 
-def _stored_lines(lines: Iterator[tuple[int, str]], mapper: Mapper[Any]) -> Iterator[Restorable]:
+@dataclass(frozen=True)
+class Expected:
+    """What a restore checks a backup against, beyond its own checksum."""
+
+    key: bytes | None = None  # DIPLO_BACKUP_KEY: the file must carry a matching HMAC
+    head: str | None = None  # --expect-head: its events must chain to this head hash
+
+
+def _stored_lines(lines: Iterator[tuple[int, str]], mapper: Mapper[Any], header: str,
+                  expected: Expected) -> Iterator[Restorable]:
     last, count, ended = 0, 0, False
     digest = hashlib.sha256()
+    chained = GENESIS
+    mac = hmac.new(expected.key, digestmod=hashlib.sha256) if expected.key else None
+    if mac is not None:
+        mac.update(header.encode("utf-8"))
     for number, text in lines:
         if ended:
             if text.strip():
@@ -169,9 +229,12 @@ def _stored_lines(lines: Iterator[tuple[int, str]], mapper: Mapper[Any]) -> Iter
             if end.get("sha256") != digest.hexdigest():
                 raise ImportRefused(f"line {number}: the checksum of the events does not match the end line: "
                                     "the file was changed after it was written")
+            _check_end(end, number, chained.hex() if count else None, mac, expected)
             ended = True
             continue
         digest.update(text.encode("utf-8"))
+        if mac is not None:
+            mac.update(text.encode("utf-8"))
         try:
             line, state = _event_line(text)
             position = int(line["position"])
@@ -184,11 +247,33 @@ def _stored_lines(lines: Iterator[tuple[int, str]], mapper: Mapper[Any]) -> Iter
             raise ImportRefused(f"line {number}: position {position} does not follow {last}")
         if count % 1000 == 0:
             _readable(stored, mapper, number)
+        chained = chain_link(chained, position, str(line["originator_id"]), stored.originator_version,
+                             stored.topic, stored.state)
         last = position
         count += 1
         yield Restorable(stored, position)
     if not ended:
         raise ImportRefused(f"the file ends without its end line after {count} events: it is truncated")
+
+
+def _check_end(end: dict[str, Any], number: int, head: str | None, mac: Any, expected: Expected) -> None:
+    """The end line's head hash and signature, and the head the operator expects, against the events read."""
+    declared = end.get("head_hash")
+    if declared is not None and declared != head:
+        raise ImportRefused(f"line {number}: the events chain to head {head}, not to the {declared} the end line "
+                            "declares: the file was changed after it was written")
+    if mac is not None:
+        signature = end.pop(SIGNATURE, None)
+        if signature is None:
+            raise ImportRefused("DIPLO_BACKUP_KEY is set but this backup is not signed: it cannot be told from a "
+                                "forgery (unset the key to restore it anyway)")
+        mac.update(json.dumps(end).encode("utf-8"))
+        if not hmac.compare_digest(str(signature), mac.hexdigest()):
+            raise ImportRefused("the backup's signature does not match DIPLO_BACKUP_KEY: it was changed after it "
+                                "was signed, or signed with another key")
+    if expected.head is not None and expected.head.lower() != head:
+        raise ImportRefused(f"the backup's events chain to head {head}, not to the expected {expected.head}: "
+                            "it is not the backup whose head you kept, or it was changed")
 
 
 def _readable(stored: StoredEvent, mapper: Mapper[Any], number: int) -> None:
@@ -297,9 +382,11 @@ def _parsed(lines: Iterable[tuple[int, str]]) -> Iterator[tuple[int, dict[str, A
         yield number, line
 
 
-def read_file(lines: Iterable[str], mapper: Mapper[Any]) -> tuple[str, Iterator[Restorable]]:
+def read_file(lines: Iterable[str], mapper: Mapper[Any], expected: Expected | None = None
+              ) -> tuple[str, Iterator[Restorable]]:
     """Which kind of file this is ("log" or "events"), and its stored events, checked line by line.
     Read the lines with newline="" (as written), or a backup's checksum will not match."""
+    expected = expected or Expected()
     numbered = enumerate(lines, start=1)
     first = next(((n, t) for n, t in numbered if t.strip()), None)
     if first is None:
@@ -309,7 +396,7 @@ def read_file(lines: Iterable[str], mapper: Mapper[Any]) -> tuple[str, Iterator[
         if head.get("version") != VERSION:
             raise ImportRefused(f"this is a {FORMAT} file of version {head.get('version')}; "
                                 f"this version of diplo reads version {VERSION}")
-        return "log", _stored_lines(numbered, mapper)
+        return "log", _stored_lines(numbered, mapper, first[1], expected)
     if "kind" in head and "data" in head:
         if not isinstance(head.get("log"), dict):
             raise ImportRefused(
@@ -317,6 +404,9 @@ def read_file(lines: Iterable[str], mapper: Mapper[Any]) -> tuple[str, Iterator[
                 "gives it; restore from `diplo export --all`, `diplo export events --format jsonl` or "
                 "GET /v1/export/events?format=jsonl"
             )
+        if expected.key is not None or expected.head is not None:
+            raise ImportRefused("this is an export of public events, which carries no signature and no head hash: "
+                                "unset DIPLO_BACKUP_KEY and drop --expect-head to restore it")
         return "events", _public_lines(_parsed(chain([first], numbered)), mapper)
     raise ImportRefused("line 1 is neither the header of a backup (diplo export --all) nor a public event")
 

@@ -22,6 +22,8 @@ from typing import Any
 
 import psycopg
 
+from projections.private_files import private_dir, private_file
+
 Row = dict[str, Any]
 
 
@@ -169,7 +171,7 @@ class SQLiteViewStore(ViewStore):
         # until then its commits need not wait for the disk.
         self.building = building
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         self._pointer = path.with_name(path.stem + ".current")
         self._pointer_seen: tuple[int, int] | None = None
         # A pool, not one connection per thread: FastAPI may open a request's read on one thread
@@ -208,7 +210,7 @@ class SQLiteViewStore(ViewStore):
                     break
                 idle.close()  # a rebuild promoted another generation
         if conn is None:
-            conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(private_file(path), timeout=30, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA synchronous=OFF" if self.building else "PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
         try:
@@ -270,7 +272,7 @@ class SQLiteViewStore(ViewStore):
         self._follow_pointer()
         old = self.path
         temporary = self._pointer.with_suffix(".tmp")
-        with temporary.open("w", encoding="utf-8") as f:
+        with os.fdopen(os.open(temporary, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600), "w", encoding="utf-8") as f:
             f.write(generation.path.name + "\n")
             f.flush()
             os.fsync(f.fileno())

@@ -39,6 +39,10 @@ class BrokenChain(PersistenceError):
     editing the tables by hand can cause. Nothing is stored; `diplo verify` says where."""
 
 
+class ChainRefused(BrokenChain):
+    """A write refused because the chain is known to be broken (storage.chain_guard): the message says where."""
+
+
 def genesis(events_before: int) -> bytes:
     """The value the first link hashes from: it binds the number of events stored before the chain began,
     so an event slipped in before the start, or links deleted from the front, break the first link."""
@@ -114,6 +118,8 @@ class ChainRow:
 
 class ChainedRecorder(Protocol):
     """What `verify` needs of a recorder that keeps the chain."""
+
+    write_refusal: str | None  # set once the chain is known to be broken: inserts are refused with it
 
     def chain_stop(self) -> int:
         """The highest position holding an event or a link, right now."""

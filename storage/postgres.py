@@ -20,7 +20,16 @@ from psycopg.errors import DuplicateObject
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
-from storage.chain import LOWEST_POSITION, BrokenChain, ChainRow, genesis, link, merge_page, originator_text
+from storage.chain import (
+    LOWEST_POSITION,
+    BrokenChain,
+    ChainRefused,
+    ChainRow,
+    genesis,
+    link,
+    merge_page,
+    originator_text,
+)
 
 INSERT_SLICE = 1000  # events per INSERT statement within one inserting transaction
 # From this many events an insert goes by COPY: a restore's batches (1,000) and a bulk import's one transaction.
@@ -30,6 +39,9 @@ COPY_FROM = 200
 
 class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
     """Links each inserted event to the one before it, in the transaction that inserts it."""
+
+    # Set by storage.chain_guard once the chain is known to be broken: every insert is then refused, saying why.
+    write_refusal: str | None = None
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events") -> None:
         if datastore.enable_db_functions:
@@ -127,6 +139,8 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
         linking would commit events without links. Here the error is re-raised inside the transaction,
         which rolls the events back with it: events and links are stored together or not at all.
         """
+        if self.write_refusal is not None:
+            raise ChainRefused(self.write_refusal)
         if not stored_events:
             return None
         if len(stored_events) >= COPY_FROM:

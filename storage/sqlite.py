@@ -15,7 +15,16 @@ from typing import Any
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
-from storage.chain import LOWEST_POSITION, BrokenChain, ChainRow, genesis, link, merge_page, originator_text
+from storage.chain import (
+    LOWEST_POSITION,
+    BrokenChain,
+    ChainRefused,
+    ChainRow,
+    genesis,
+    link,
+    merge_page,
+    originator_text,
+)
 
 _UUID_HEX = re.compile("[0-9a-f]{32}")
 
@@ -35,7 +44,12 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
             "(position INTEGER PRIMARY KEY, hash BLOB NOT NULL)",
         ]
 
+    # Set by storage.chain_guard once the chain is known to be broken: every insert is then refused, saying why.
+    write_refusal: str | None = None
+
     def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int]:
+        if self.write_refusal is not None:
+            raise ChainRefused(self.write_refusal)
         positions = [int(p) for p in super()._insert_events(c, stored_events, **kwargs) or ()]
         if positions:
             # The INSERT above took SQLite's one write lock, held until this transaction ends: no other

@@ -8,11 +8,13 @@ from enum import StrEnum
 from itertools import chain
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import StreamingResponse
 
 from api.answers import checked, parse_known_at
 from api.deps import AtQuery, FromQuery, KnownAtQuery, RuntimeDep, ToQuery, require_reader
+from api.export_threads import csv_error, jsonl_error, on_own_threads
+from api.stream_limits import LIMITED
 from domain.errors import InvalidInput
 from domain.values import ActKind, Confidence, EventKind
 from projections.exports import (
@@ -74,9 +76,11 @@ def negotiate(format: HttpFormat | None, accept: str | None) -> HttpFormat:
 @router.get(
     "/export/{dataset}",
     response_class=StreamingResponse,
-    responses={200: {"description": "The rows, streamed", "content": {"text/csv": {}, "application/x-ndjson": {}}}},
+    responses={200: {"description": "The rows, streamed", "content": {"text/csv": {}, "application/x-ndjson": {}}},
+               **LIMITED},
 )
 def export(
+    request: Request,
     runtime: RuntimeDep,
     dataset: Annotated[Dataset, Path(description="events (the log), stances (every pair's stance) or timeline")],
     format: Annotated[HttpFormat | None, Query(
@@ -128,6 +132,7 @@ def export(
     if first is not None:
         pages = chain([first], pages)
     chunks = csv_chunks(dataset, pages) if chosen is HttpFormat.CSV else jsonl_chunks(pages)
+    error_line = csv_error if chosen is HttpFormat.CSV else jsonl_error
     headers = {
         "Content-Disposition": f'attachment; filename="diplo-{dataset}.{chosen}"',
         "X-Diplo-Known-At": selection.known_at,
@@ -135,4 +140,5 @@ def export(
     }
     if selection.at is not None:
         headers["X-Diplo-At"] = selection.at
-    return StreamingResponse(chunks, media_type=MEDIA[chosen], headers=headers)
+    return StreamingResponse(on_own_threads(chunks, request.app.state.export_threads, error_line),
+                             media_type=MEDIA[chosen], headers=headers)

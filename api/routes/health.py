@@ -21,6 +21,14 @@ def healthz(runtime: RuntimeDep, request: Request) -> JSONResponse:
         # A problem like every other error answer (its 503 is documented with them, by errors.py).
         return problem(503, f"the store does not answer ({type(error).__name__}); try again shortly",
                        headers={"Retry-After": "2"}, store="down")
+    guard = getattr(request.app.state, "chain_guard", None)
+    if guard is not None:
+        body["chain_check"] = check = guard.status()
+        if check["state"] == "broken":
+            body["status"] = "degraded"  # reads answer; writes are refused, and chain_check says why
+    answers = getattr(request.app.state, "open_answers", None)
+    if answers is not None:
+        body["limits"] = answers.status()
     hub = getattr(request.app.state, "stream_hub", None)
     if hub is not None:
         body["stream"] = {"subscribers": len(hub.subscribers), "closed_slow": hub.closed_slow,

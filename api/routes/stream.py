@@ -16,12 +16,22 @@ from api.bootstrap import Runtime
 from api.deps import RuntimeDep, require_reader
 from api.metrics import process_metrics
 from api.routes.log import MAX_POSITION
-from api.streaming import StreamFilter, message
+from api.stream_limits import LIMITED
+from api.streaming import StreamFilter, Subscriber, message
 from domain.errors import InvalidInput
 from domain.values import EventKind
 from projections.follower import public_events
 
 router = APIRouter(prefix="/v1", tags=["timeline and events"], dependencies=[Depends(require_reader)])
+
+# Events a catching-up stream reads from the log at a time, and so the most it holds decoded: whatever its
+# client does, a stream holds at most one such page, its live buffer (DIPLO_STREAM_BUFFER messages shared with
+# every other stream) and uvicorn's write buffer; a client that takes nothing is cut off (api/connections.py).
+CATCH_UP_PAGE = 100
+# Threads that read catching-up streams' pages, apart from the pool that reads and writes use: a crowd of
+# streams catching up at once took all 40 of that pool's threads (and, on SQLite, a connection with its own
+# page cache on each).
+CATCH_UP_THREADS = 4
 
 
 def _start(after: int | None, last_event_id: str | None) -> int:
@@ -60,27 +70,44 @@ def stream_start(
     return StreamStart(_start(after, last_event_id), _filter(runtime, party, declaration, kind))
 
 
+async def subscription(request: Request, start: Annotated[StreamStart, Depends(stream_start)]
+                       ) -> AsyncIterator[Subscriber]:
+    """The stream's place in the hub, let go when the request ends, however it ends.
+
+    Not in the stream's generator: when a client goes away while the generator waits to hand on a message,
+    FastAPI cancels the task that drives it and leaves the generator suspended until it is garbage collected,
+    and with it the subscription, which went on buffering events for no one."""
+    hub = request.app.state.stream_hub
+    subscriber = hub.subscribe(start.filter)
+    try:
+        yield subscriber
+    finally:
+        hub.unsubscribe(subscriber)
+
+
 @router.get("/events/stream", response_class=EventSourceResponse,
-            responses={200: {"description": "text/event-stream: id = log position, event = kind, data = the event"}})
+            responses={200: {"description": "text/event-stream: id = log position, event = kind, data = the event"},
+                       **LIMITED})
 async def stream(
     request: Request,
     runtime: RuntimeDep,
     start: Annotated[StreamStart, Depends(stream_start)],
+    subscriber: Annotated[Subscriber, Depends(subscription)],
 ) -> AsyncIterator[ServerSentEvent]:
     """Every public event after `after` (or Last-Event-ID, which wins), then live, with no gap and no duplicate."""
     last, stream_filter = start.last, start.filter
     hub, settings = request.app.state.stream_hub, runtime.settings
-    # Subscribe before catching up: whatever is stored from now on reaches the buffer, and
-    # whatever was stored before is read from the log, so the switch can lose nothing.
-    subscriber = hub.subscribe(stream_filter)
+    # Subscribed (by the dependency) before catching up: whatever is stored from now on reaches the buffer,
+    # and whatever was stored before is read from the log, so the switch can lose nothing.
     sent = process_metrics().messages
     try:
         yield ServerSentEvent(comment="diplomatic timeline event stream", retry=settings.stream_retry_ms)
-        page_size = settings.page_size
+        page_size = min(settings.page_size, CATCH_UP_PAGE)
         while True:
             page = await anyio.to_thread.run_sync(
                 partial(runtime.app.recorder.select_notifications, start=last, limit=page_size,
-                        inclusive_of_start=False)
+                        inclusive_of_start=False),
+                limiter=request.app.state.catch_up_threads,
             )
             for event in public_events(runtime.app.mapper, page):
                 if stream_filter.matches(event):

@@ -71,7 +71,9 @@ def page() -> Response:
     index = dist_dir() / "index.html"
     if index.is_file():
         return FileResponse(index, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
-    return HTMLResponse(NOT_BUILT, headers={"Cache-Control": "no-cache"})
+    # Its own policy: the answers' default (default-src 'none') would refuse the page's inline style.
+    return HTMLResponse(NOT_BUILT, headers={"Cache-Control": "no-cache", "Content-Security-Policy":
+                                            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"})
 
 
 @router.api_route("/assets/{name:path}", methods=["GET", "HEAD"], response_model=None)

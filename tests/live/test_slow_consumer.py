@@ -57,8 +57,9 @@ def test_a_consumer_that_stops_reading_is_detached_with_bounded_memory_and_resum
     modest = httpx.HTTPTransport(socket_options=[(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)])
     # Writes are paced and SQLite polled often, so no single hand-over of events exceeds the small buffer:
     # only not reading may get a consumer detached.
+    # A stall long enough that the buffer guard, not the write-stall cut-off, is what ends the slow stream.
     with serving(store, tmp_path, stream_buffer=BUFFER, stream_heartbeat_seconds=0.5, stream_retry_ms=250,
-                 poll_interval=0.02) as server:
+                 write_stall_seconds=600, poll_interval=0.02) as server:
         # Warm the server up (a stream, a few writes) before taking its memory as the baseline.
         with store.record() as app:
             warm_up = write_statements(app, 30, "warm-up", batch=10)

@@ -2330,6 +2330,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description this client address has as many open as it may; retry after `Retry-After` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the store is unavailable; retry after `Retry-After` seconds */
             503: {
                 headers: {
@@ -2406,6 +2415,15 @@ export interface operations {
             };
             /** @description malformed input; `errors` names each invalid field */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description this client address has as many open as it may; retry after `Retry-After` */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

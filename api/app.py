@@ -28,9 +28,11 @@ from api.routes import (
     parties,
     probes,
     retractions,
+    rollcalls,
     statements,
     stream,
     summits,
+    votes,
     web,
 )
 from api.routes import metrics as metrics_route
@@ -91,8 +93,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID", "X-Request-ID"],
             expose_headers=["Location", "Retry-After", "Idempotent-Replayed", "X-Request-ID"], max_age=600,
         )
-    for module in (summits, declarations, statements, retractions, parties, stream, log, analysis, export, health,
-                   probes, metrics_route, web):
+    for module in (summits, declarations, statements, retractions, parties, votes, rollcalls, stream, log, analysis,
+                   export, health, probes, metrics_route, web):
         app.include_router(module.router)
     app.include_router(docs_router)
     app.state.open_answers = answers = OpenAnswers(config)

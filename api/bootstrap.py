@@ -16,7 +16,7 @@ from projections.follower import LogFollower
 from projections.private_files import write_private
 from projections.projector import Projector
 from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore
-from seeds.organisations import load_organisations
+from seeds.successions import load_registry
 from storage.encryption import UnreadableLog, check_readable
 
 # How long a PostgreSQL pool keeps retrying one lost connection (psycopg_pool's reconnect_timeout, 5 min by
@@ -76,7 +76,7 @@ def bootstrap(settings: Settings, *, start_projector: bool = True, follow: bool 
     them to `diplo project`; `follow` starts the one reader of new events that wakes the projector
     and feeds the live stream (the CLI's one-shot commands need neither).
     """
-    parties = PartyRegistry(load_organisations())
+    parties = load_registry()
     if settings.uses_postgres:
         _create_schema(settings)
         store: ViewStore = PostgresViewStore(settings.database_url or "", settings.views_schema,

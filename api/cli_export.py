@@ -27,6 +27,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from api.answers import checked, parse_known_at
 from api.bootstrap import Runtime
+from api.cli_releases import is_release, load_release
 from api.command_lines import CommandLineError, looks_like_commands, read_commands
 from api.settings import Settings
 from api.terminal import iso_day, one_shot
@@ -300,17 +301,24 @@ def _import_commands(file: Path) -> None:
 
 
 def import_(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
+    file: Annotated[Path, typer.Argument(exists=True, readable=True,
                                          help="A command file (JSON lines, one command each), a backup "
-                                              "(diplo export --all) or an events export (jsonl)")],
+                                              "(diplo export --all), an events export (jsonl), or a data set "
+                                              "release: an unvotes release folder or Voeten's .RData")],
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=100_000,
                                             help="Events per transaction (backups and events exports)")]
     = 1000,
     expect_head: Annotated[str | None, typer.Option(
         "--expect-head", help="The head hash `diplo export --all` printed: a backup whose events do not chain "
         "to it is refused before anything is inserted")] = None,
+    release: Annotated[str | None, typer.Option("--release", help="A data set release's name (default: the "
+                                                "folder's or file's name)")] = None,
 ) -> None:
     """Import a file; what happens depends on what it holds.
+
+    A data set release (an unvotes folder of three .rda files, or Voeten's UNVotesPublished.RData) is loaded as
+    a knowledge time: only what changed since the record last heard from that data set is stored, in one
+    transaction, naming the release; loading the same release twice stores nothing.
 
     A command file (JSON lines: {"command": "record_act", ...}, the other fields as the HTTP request bodies)
     is decided by the same rules as the API, against what the store already holds, and stored whole in one
@@ -322,6 +330,12 @@ def import_(
     if expect_head is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", expect_head.strip()):
         _fail("--expect-head takes the 64 hex digits of the head hash that diplo export --all printed")
     expected = Expected(key=Settings().backup_key_bytes, head=expect_head.strip().lower() if expect_head else None)
+    if is_release(file):
+        with one_shot(catch_up=False) as runtime:
+            load_release(runtime, file, release, err)
+        return
+    if file.is_dir():
+        _fail(f"{file} is a folder; only a data set release (unvotes) is imported from a folder")
     first = _first_object(file)
     if isinstance(first, dict) and looks_like_commands(first):
         _import_commands(file)

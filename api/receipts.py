@@ -18,7 +18,7 @@ def answer(runtime: Runtime, receipt: Receipt, location: str | None = None) -> J
         # The first answer's position lives in the log; the read models may still be catching up to it.
         reached = runtime.projector.wait_for(runtime.projector.head(), runtime.settings.write_wait_seconds)
         with runtime.store.reading() as sql:
-            found = find_event(sql, str(receipt.event_id))
+            found = find_event(sql, str(receipt.carrier_id or receipt.event_id))
         position = found["position"] if found else None
     else:
         reached = runtime.projector.wait_for(wait_for or 0, runtime.settings.write_wait_seconds)

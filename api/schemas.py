@@ -13,6 +13,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from domain.commands import HostSummit, PublishDeclaration, RecordAct, RecordStatement, Retract
+from domain.succession import SuccessionKind
 from domain.values import ActKind, Confidence, EventKind, Position, Precision, Source, Stance, TimelineKind
 
 PARIS_SOURCE: dict[str, Any] = {
@@ -70,7 +71,7 @@ class SourceIn(Strict):
 Sources = list[SourceIn]
 
 
-def _sources(sources: Sources) -> list[Source]:
+def domain_sources(sources: Sources) -> list[Source]:
     return [s.to_domain() for s in sources]
 
 SOURCES = Field(min_length=1, max_length=50, description="At least one source reporting the act.")
@@ -98,7 +99,7 @@ class SummitCreate(Strict):
 
     def command(self) -> HostSummit:
         return HostSummit(id=self.id, name=self.name, hosts=self.hosts, city=self.city, starts_on=self.starts_on,
-                          ends_on=self.ends_on, sources=_sources(self.sources), confidence=self.confidence,
+                          ends_on=self.ends_on, sources=domain_sources(self.sources), confidence=self.confidence,
                           notes=self.notes)
 
 
@@ -121,7 +122,7 @@ class DeclarationCreate(Strict):
 
     def command(self) -> PublishDeclaration:
         return PublishDeclaration(id=self.id, title=self.title, published_on=self.published_on,
-                                  sources=_sources(self.sources), confidence=self.confidence,
+                                  sources=domain_sources(self.sources), confidence=self.confidence,
                                   summit_id=self.summit_id, notes=self.notes)
 
 
@@ -145,7 +146,7 @@ class ActCreate(Strict):
     def command(self, declaration_id: str) -> RecordAct:
         """The act on the declaration the path names."""
         return RecordAct(declaration_id=declaration_id, kind=self.kind, party=self.party,
-                         occurred_on=self.occurred_on, sources=_sources(self.sources), confidence=self.confidence,
+                         occurred_on=self.occurred_on, sources=domain_sources(self.sources), confidence=self.confidence,
                          precision=self.precision, reason=self.reason, note=self.note)
 
 
@@ -170,7 +171,7 @@ class StatementCreate(Strict):
 
     def command(self) -> RecordStatement:
         return RecordStatement(party=self.party, occurred_on=self.occurred_on, text=self.text,
-                               sources=_sources(self.sources), confidence=self.confidence, speaker=self.speaker,
+                               sources=domain_sources(self.sources), confidence=self.confidence, speaker=self.speaker,
                                about=self.about, position=self.position, precision=self.precision, note=self.note)
 
 
@@ -187,7 +188,7 @@ class RetractionCreate(Strict):
     sources: Sources = SOURCES
 
     def command(self) -> Retract:
-        return Retract(event_id=self.event_id, reason=self.reason, sources=_sources(self.sources))
+        return Retract(event_id=self.event_id, reason=self.reason, sources=domain_sources(self.sources))
 
 
 class WriteReceipt(Public):
@@ -208,6 +209,8 @@ class WriteReceipt(Public):
     about: str | None = None
     retracted_event_id: str | None = None
     retracted_kind: EventKind | None = None
+    rollcall_id: str | None = None
+    vote: str | None = None
 
 
 class SourceOut(Public):
@@ -217,12 +220,24 @@ class SourceOut(Public):
     published_on: str | None = None
 
 
+class Succeeded(Public):
+    """A link to another party: from `on`, the successor acts where the predecessor acted before."""
+
+    party: str
+    on: date
+    kind: SuccessionKind
+    note: str | None = None
+
+
 class PartyPublic(Public):
     code: str
     name: str
     kind: str
     official_name: str | None = None
     aliases: list[str] = []
+    until: date | None = Field(None, description="The day it ended, for a state that did (it cannot act after)")
+    predecessors: list[Succeeded] = Field([], description="The parties it followed, and from when")
+    successors: list[Succeeded] = Field([], description="The parties that followed it, and from when")
 
 
 class Retraction(Public):

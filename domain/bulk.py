@@ -30,6 +30,7 @@ from eventsourcing.persistence import IntegrityError
 from domain.commands import Command
 from domain.errors import Contention, DomainError
 from domain.parties import PartyRegistry
+from domain.rollcall import RollCall
 
 if TYPE_CHECKING:
     from domain.service import DiplomaticRecord
@@ -69,6 +70,7 @@ class HeldState:
         # Into an empty store (the usual first load of an archive), nothing can be found there: no look-ups.
         self.store_was_empty = not app.recorder.max_notification_id()
         self._today = app.today()  # one import, one day: a file does not straddle midnight half-judged
+        self._rollcalls_held = False
 
     def today(self) -> date:
         return self._today
@@ -81,6 +83,16 @@ class HeldState:
             found = self.held[aggregate_id] = self.app.repository.get(aggregate_id)
         return found
 
+    def rollcalls(self) -> list[RollCall]:
+        """Every roll call of the record, held: read once, in one pass over the log rather than one look-up each
+        (a release reconciles thousands)."""
+        if not self._rollcalls_held:
+            if not self.store_was_empty:
+                for aggregate in fold_all(self.app, RollCall.TOPICS):
+                    self.held.setdefault(aggregate.id, aggregate)
+            self._rollcalls_held = True
+        return [a for a in self.held.values() if isinstance(a, RollCall)]
+
     def exists(self, aggregate_id: UUID) -> bool:
         if aggregate_id in self.held:
             return True
@@ -90,6 +102,21 @@ class HeldState:
         if found is None:
             found = self.stored[aggregate_id] = self.app.exists(aggregate_id)
         return found
+
+
+def fold_all(app: DiplomaticRecord, topics: tuple[str, ...], page: int = 5000) -> list[Aggregate]:
+    """Every aggregate whose events have these topics, folded from one pass over the log, in log order."""
+    found: dict[UUID, Aggregate] = {}
+    start = 0
+    while True:
+        notifications = app.recorder.select_notifications(start=start, limit=page, topics=topics,
+                                                          inclusive_of_start=False)
+        for notification in notifications:
+            event = app.mapper.to_domain_event(notification)
+            found[event.originator_id] = event.mutate(found.get(event.originator_id))  # type: ignore[attr-defined]
+        if len(notifications) < page:
+            return list(found.values())
+        start = notifications[-1].id
 
 
 class BulkImport:

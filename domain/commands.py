@@ -8,7 +8,7 @@ aggregates up in the event store and saves each command in its own transaction, 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
@@ -18,12 +18,24 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
 from domain.declaration import Declaration
-from domain.errors import Conflict, Duplicate, NotFound
+from domain.errors import Conflict, Duplicate, InvalidInput, NotFound
 from domain.ledger import EventIndex
 from domain.parties import PartyRegistry
+from domain.rollcall import RollCall, is_rollcall_id, votes_key
 from domain.statement import Statement
 from domain.summit import Summit
-from domain.values import ActKind, Confidence, EventKind, Position, Precision, Source, check_sources
+from domain.values import (
+    ActKind,
+    Body,
+    Confidence,
+    EventKind,
+    Position,
+    Precision,
+    Source,
+    Vote,
+    check_not_future,
+    check_sources,
+)
 
 RETRACTABLE = frozenset({*ActKind, EventKind.STATEMENT})
 
@@ -38,13 +50,21 @@ class Receipt:
     position: int | None = None  # the act's position in the global log
     last_position: int | None = None  # the last position this write stored (read models wait for it)
     replayed: bool = False  # answered from an earlier request with the same idempotency key
+    # The stored event that carries this one, when it is not an event of its own (a vote, carried by its roll
+    # call's event): its position is the receipt's position.
+    carrier_id: UUID | None = None
 
     def stored_form(self) -> dict[str, Any]:
-        return {"event_id": str(self.event_id), "kind": self.kind, "subject": self.subject}
+        stored = {"event_id": str(self.event_id), "kind": self.kind, "subject": self.subject}
+        if self.carrier_id is not None:
+            stored["carrier_id"] = str(self.carrier_id)
+        return stored
 
     @classmethod
     def from_stored(cls, data: dict[str, Any]) -> Receipt:
-        return cls(event_id=UUID(data["event_id"]), kind=data["kind"], subject=dict(data["subject"]), replayed=True)
+        carrier = data.get("carrier_id")
+        return cls(event_id=UUID(data["event_id"]), kind=data["kind"], subject=dict(data["subject"]), replayed=True,
+                   carrier_id=UUID(carrier) if carrier else None)
 
 
 Decision = tuple[Sequence[Aggregate], Receipt]
@@ -61,6 +81,9 @@ class Lookup(Protocol):
     def exists(self, aggregate_id: UUID) -> bool: ...
 
     def today(self) -> date: ...
+
+    def rollcalls(self) -> Iterable[RollCall]:
+        """Every roll call the record holds (a release reconciles against them all)."""
 
 
 class Command(Protocol):
@@ -220,11 +243,13 @@ class Retract:
         try:
             index: EventIndex = state.get(EventIndex.id_for(self.event_id))
         except AggregateNotFoundError:
+            if is_rollcall_id(self.event_id):
+                return self._vote(state, stored_sources)
             raise NotFound(f"unknown event {self.event_id}", field="event_id") from None
         if index.kind not in RETRACTABLE:
             raise Conflict(
-                f"event {self.event_id} is a {index.kind} event; only acts (signed, declined, withdrawn) "
-                "and statements can be retracted",
+                f"event {self.event_id} is a {index.kind} event; only acts (signed, declined, withdrawn), "
+                "statements and votes can be retracted",
                 field="event_id",
             )
         target: Declaration | Statement = state.get(index.target_id)
@@ -238,5 +263,97 @@ class Retract:
         receipt = Receipt(retraction_id, EventKind.RETRACTED, subject)
         return [target, EventIndex.index(event_id=retraction_id, target=target.id, kind=EventKind.RETRACTED)], receipt
 
+    def _vote(self, state: Lookup, sources: list[dict[str, Any]]) -> Decision:
+        """A vote's id carries its roll call's (domain.rollcall): the roll call's index entry finds it."""
+        try:
+            index: EventIndex = state.get(EventIndex.id_for(votes_key(self.event_id)))
+            rollcall: RollCall = state.get(index.target_id)
+        except AggregateNotFoundError:
+            raise NotFound(f"unknown event {self.event_id}", field="event_id") from None
+        retraction_id, party = rollcall.retract_vote(self.event_id, reason=self.reason, sources=sources)
+        subject = {"retracted_event_id": str(self.event_id), "retracted_kind": "vote", "rollcall_id": rollcall.slug,
+                   "party": party}
+        # The retraction is an event of the roll call, found through the roll call's one index entry.
+        return [rollcall], Receipt(retraction_id, EventKind.RETRACTED, subject)
 
-AnyCommand = HostSummit | PublishDeclaration | RecordAct | RecordStatement | Retract
+
+def rollcall_named(state: Lookup, slug: str, field: str = "rollcall_id") -> RollCall:
+    """The roll call, or NotFound naming the field."""
+    try:
+        found: RollCall = state.get(RollCall.id_for(slug))
+    except AggregateNotFoundError:
+        raise NotFound(f"unknown roll call {slug!r}", field=field) from None
+    return found
+
+
+@dataclass(frozen=True)
+class RecordRollCall:
+    """Records a roll call held by a body on a text, with the votes its source records."""
+
+    id: str
+    body: Body
+    date: date
+    title: str
+    votes: dict[str, Vote]
+    sources: list[Source]
+    confidence: Confidence
+    session: int | None = None
+    precision: Precision = Precision.DAY
+    resolution: str | None = None
+    description: str | None = None
+    issues: tuple[str, ...] = ()
+    important: bool | None = None
+    amendment: bool | None = None
+    paragraph: bool | None = None
+
+    def decide(self, state: Lookup) -> Decision:
+        stored_sources = check_sources(self.sources)
+        if not self.title.strip():
+            raise InvalidInput("title must not be empty", field="title")
+        check_not_future(self.date, "date", state.today())
+        votes = {state.parties.require_on(party, self.date, f"votes.{party}"): Vote(vote)
+                 for party, vote in self.votes.items()}
+        if len(votes) != len(self.votes):
+            raise InvalidInput("a party is named twice in votes (codes are case-insensitive)", field="votes")
+        if state.exists(RollCall.id_for(self.id)):
+            raise Conflict(f"roll call {self.id!r} already exists", field="id")
+        rollcall = RollCall.call(
+            slug=self.id, body=str(self.body), session=self.session, date=self.date, precision=str(self.precision),
+            resolution=_blank_is_none(self.resolution), title=self.title.strip(),
+            description=_blank_is_none(self.description), issues=list(self.issues), important=self.important,
+            amendment=self.amendment, paragraph=self.paragraph, votes=votes, sources=stored_sources,
+            confidence=str(self.confidence), release=None, today=state.today(),
+        )
+        event_id = rollcall.pending_events[0].event_id  # type: ignore[attr-defined]
+        receipt = Receipt(event_id, EventKind.ROLLCALL, {"rollcall_id": self.id, "votes": len(votes)})
+        index = EventIndex.index(event_id=votes_key(rollcall.id), target=rollcall.id, kind=EventKind.ROLLCALL)
+        return [rollcall, index], receipt
+
+
+@dataclass(frozen=True)
+class RecordVote:
+    """Records one party's vote in a roll call that has no live vote of that party."""
+
+    rollcall_id: str
+    party: str
+    vote: Vote
+    sources: list[Source]
+    confidence: Confidence
+
+    def decide(self, state: Lookup) -> Decision:
+        stored_sources = check_sources(self.sources)
+        rollcall = rollcall_named(state, self.rollcall_id)
+        code = state.parties.require_on(self.party, rollcall.date)
+        carrier, ids = rollcall.record_votes({code: Vote(self.vote)}, sources=stored_sources,
+                                             confidence=str(self.confidence), release=None)
+        receipt = Receipt(ids[code], EventKind.VOTE, {"rollcall_id": self.rollcall_id, "party": code,
+                                              "vote": str(self.vote), "carried_by": str(carrier)},
+                          carrier_id=carrier)
+        return [rollcall], receipt
+
+
+def _blank_is_none(text: str | None) -> str | None:
+    return text.strip() or None if text is not None else None
+
+
+AnyCommand = HostSummit | PublishDeclaration | RecordAct | RecordStatement | Retract | RecordRollCall | RecordVote

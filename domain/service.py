@@ -25,6 +25,7 @@ from domain.declaration import Declaration
 from domain.errors import Contention, DomainError, IdempotencyConflict
 from domain.ledger import IdempotencyKey
 from domain.parties import PartyRegistry
+from domain.rollcall import RollCall
 from domain.statement import Statement
 from domain.summit import Summit
 from domain.values import today_utc
@@ -124,8 +125,9 @@ class DiplomaticRecord(Application[UUID]):
                 # Another writer got there first: decide again on what it stored.
                 log.info("optimistic concurrency conflict on %s (attempt %d); deciding again", receipt.kind, attempt)
                 continue
+            stored_as = receipt.carrier_id or receipt.event_id
             position = next(
-                r.notification.id for r in recordings if getattr(r.domain_event, "event_id", None) == receipt.event_id
+                r.notification.id for r in recordings if getattr(r.domain_event, "event_id", None) == stored_as
             )
             return Receipt(
                 **{**asdict(receipt), "position": position, "last_position": max(r.notification.id for r in recordings)}
@@ -150,6 +152,12 @@ class DiplomaticRecord(Application[UUID]):
 
     def exists(self, aggregate_id: UUID) -> bool:
         return bool(self.recorder.select_events(aggregate_id, limit=1))
+
+    def rollcalls(self) -> list[RollCall]:
+        """Every roll call of the record, as of now (a release reconciles against them all)."""
+        from domain.bulk import fold_all
+
+        return [a for a in fold_all(self, RollCall.TOPICS) if isinstance(a, RollCall)]
 
     # -- queries the commands and the seed loader need ----------------------------------------
 

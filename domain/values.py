@@ -113,6 +113,10 @@ class EventKind(StrEnum):
     WITHDRAWN = ActKind.WITHDRAWN.value
     STATEMENT = "statement"
     RETRACTED = "retracted"
+    ROLLCALL = "rollcall"  # a roll call held, with the votes it records
+    VOTE = "vote"  # votes recorded after their roll call
+    CORRECTED = "corrected"  # a roll call's details corrected
+    RELEASE = "release"  # a release of a data set loaded
 
 
 class TimelineKind(StrEnum):
@@ -132,6 +136,57 @@ class Position(StrEnum):
     SUPPORTS = "supports"
     OPPOSES = "opposes"
     NEUTRAL = "neutral"
+
+
+class Vote(StrEnum):
+    """A party's vote in a roll call; `absent` only where the source records absence."""
+
+    YES = "yes"
+    NO = "no"
+    ABSTAIN = "abstain"
+    ABSENT = "absent"
+
+
+# The votes cast: shares and agreement count these; an absence is no vote on the text.
+CAST = frozenset({Vote.YES, Vote.NO, Vote.ABSTAIN})
+
+
+class Body(StrEnum):
+    """The bodies whose roll calls the record holds."""
+
+    UNGA = "UNGA"  # the UN General Assembly
+    UNSC = "UNSC"  # the UN Security Council
+
+
+class Issue(StrEnum):
+    """The issue codes of the General Assembly data set (Voeten, Strezhnev and Bailey), by their short names."""
+
+    ME = "me"
+    NU = "nu"
+    DI = "di"
+    HR = "hr"
+    CO = "co"
+    EC = "ec"
+
+
+ISSUE_NAMES = {
+    Issue.ME: "Palestinian conflict",
+    Issue.NU: "Nuclear weapons and nuclear material",
+    Issue.DI: "Arms control and disarmament",
+    Issue.HR: "Human rights",
+    Issue.CO: "Colonialism",
+    Issue.EC: "Economic development",
+}
+
+
+def issue_named(text: str, field: str = "issue") -> Issue:
+    """An issue by its short code (`hr`) or its name (`Human rights`), in any case."""
+    wanted = text.strip().lower()
+    for issue, name in ISSUE_NAMES.items():
+        if wanted in (issue.value, name.lower()):
+            return issue
+    known = ", ".join(f"{i.value} ({n})" for i, n in ISSUE_NAMES.items())
+    raise InvalidInput(f"unknown issue {text!r}: use one of {known}", field=field)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ from typing import Any, NamedTuple
 from uuid import UUID
 
 from domain.declaration import Declaration
+from domain.releases import Release
+from domain.rollcall import RollCall
 from domain.statement import Statement
 from domain.summit import Summit
 from domain.values import EventKind, is_approximate
@@ -81,6 +83,13 @@ _SHAPES: dict[type, Callable[[Any], _Shape]] = {
     Declaration.Retracted: lambda e: _Shape(EventKind.RETRACTED, None, (e.party,), e.declaration_id),
     Statement.Issued: lambda e: _Shape(EventKind.STATEMENT, e.occurred_on.isoformat(), (e.party,), e.about),
     Statement.Retracted: lambda e: _Shape(EventKind.RETRACTED, None, (e.party,), e.about),
+    # A roll call's event carries its votes; the parties it names are the ones that voted in it.
+    RollCall.Called: lambda e: _Shape(EventKind.ROLLCALL, e.date.isoformat(), tuple(e.votes), None),
+    RollCall.VotesCast: lambda e: _Shape(EventKind.VOTE, None, tuple(e.votes), None),
+    RollCall.VotesRetracted: lambda e: _Shape(EventKind.RETRACTED, None, tuple(e.parties), None),
+    RollCall.DetailsCorrected: lambda e: _Shape(EventKind.CORRECTED, None, (), None),
+    Release.Loaded: lambda e: _Shape(EventKind.RELEASE, e.published_on.isoformat() if e.published_on else None, (),
+                                     None),
 }
 _SHAPE_OF: dict[type, Callable[[Any], _Shape] | None] = {}
 

@@ -24,6 +24,7 @@ from projections.readmodel import Item, ReadModel, timestamp
 from projections.stance_history import StanceHistory
 from projections.store import Sql, ViewStore
 from projections.timeline import Timeline
+from projections.votes import Votes
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ VERSIONS_DDL = "CREATE TABLE IF NOT EXISTS view_versions (name TEXT PRIMARY KEY,
 
 
 def default_read_models() -> list[ReadModel]:
-    return [EventLog(), Catalogue(), Timeline(), StanceHistory()]
+    return [EventLog(), Catalogue(), Timeline(), StanceHistory(), Votes()]
 
 
 CATCH_UP_PAGE_MAX = 5000  # the largest page, while far behind (a rebuild, a projector back from a pause)

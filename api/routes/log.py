@@ -2,39 +2,21 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
 from api.answers import parse_known_at
+from api.cursors import MAX_POSITION
+from api.cursors import decode as _decode
+from api.cursors import encode as _encode
 from api.deps import FromQuery, KnownAtQuery, ReadSql, ToQuery, require_reader
 from api.schemas import EventsPage, TimelinePage
-from domain.errors import InvalidInput
 from domain.values import TimelineKind
 from projections.event_log import list_events
 from projections.timeline import query_timeline
 
 router = APIRouter(prefix="/v1", tags=["timeline and events"], dependencies=[Depends(require_reader)])
-
-MAX_POSITION = 2**62  # beyond any log, and inside BIGINT
-
-
-def _encode(effective_on: str, position: int) -> str:
-    return base64.urlsafe_b64encode(f"{effective_on}|{position}".encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> tuple[str, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        day, _, position = raw.partition("|")
-        if not 0 <= int(position) <= MAX_POSITION:
-            raise ValueError(position)
-        return day, int(position)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidInput("cursor is not one this server issued", field="cursor") from None
-
 
 @router.get("/timeline", response_model=TimelinePage)
 def timeline(

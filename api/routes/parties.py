@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response
@@ -23,6 +22,7 @@ from api.deps import (
 )
 from api.schemas import HistoryPublic, PartyPublic, StancesPublic
 from domain.errors import InvalidInput
+from domain.succession import Successions
 from domain.values import Confidence
 from projections.analysis import explain as explain_chains
 from projections.catalogue import get_declaration
@@ -34,8 +34,16 @@ router = APIRouter(prefix="/v1/parties", tags=["parties"], dependencies=[Depends
 Code = Annotated[str, Path(max_length=40, description="Party code, e.g. US, GB, EU", examples=["US"])]
 
 
-def _public(party: Any) -> dict[str, Any]:
-    return {**asdict(party), "aliases": list(party.aliases)}
+def _public(party: Any, successions: Successions) -> dict[str, Any]:
+    def link(other: str, s: Any) -> dict[str, Any]:
+        return {"party": other, "on": s.on, "kind": s.kind, "note": s.note}
+
+    return {
+        "code": party.code, "name": party.name, "kind": party.kind, "official_name": party.official_name,
+        "aliases": list(party.aliases), "until": max((end for _, end in party.periods if end), default=None),
+        "predecessors": [link(s.predecessor, s) for s in successions.predecessors(party.code)],
+        "successors": [link(s.successor, s) for s in successions.successors(party.code)],
+    }
 
 
 @router.get("", response_model=list[PartyPublic])
@@ -54,14 +62,14 @@ def parties(
         names = [party.code, party.name, party.official_name or "", *party.aliases]
         if needle and not any(needle in n.lower() for n in names):
             continue
-        found.append(_public(party))
+        found.append(_public(party, runtime.parties.successions))
     return found
 
 
 @router.get("/{code}", response_model=PartyPublic)
 def party(code: Code, runtime: RuntimeDep) -> dict[str, Any]:
     """One party of the registry."""
-    return _public(runtime.parties.get(code))
+    return _public(runtime.parties.get(code), runtime.parties.successions)
 
 
 def _stance_item(row: dict[str, Any]) -> dict[str, Any]:

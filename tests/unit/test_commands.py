@@ -557,7 +557,7 @@ REFUSALS: list[tuple[str, Command, type[DomainError], str]] = [
         "retract published",
         lambda r: retract(r, event_id_for(Declaration.id_for(DECLARATION), 1)),
         Conflict,
-        "only acts (signed, declined, withdrawn) and statements can be retracted",
+        "only acts (signed, declined, withdrawn), statements and votes can be retracted",
     ),
 ]
 

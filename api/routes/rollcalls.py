@@ -1,0 +1,93 @@
+"""Roll calls: record one with its votes, add a vote, list and read them, and the releases they came in."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse
+
+from api.answers import parse_known_at
+from api.cursors import decode, encode
+from api.deps import (
+    FromQuery,
+    IdempotencyKey,
+    KnownAtQuery,
+    ReadSql,
+    RuntimeDep,
+    ToQuery,
+    idempotency_for,
+    require_reader,
+    require_writer,
+)
+from api.receipts import answer
+from api.schemas import WriteReceipt
+from api.vote_schemas import ReleasesPublic, RollCallCreate, RollCallPublic, RollCallsPage, VoteCreate
+from domain.errors import NotFound
+from domain.values import issue_named
+from projections.votes import get_rollcall, list_releases, list_rollcalls
+
+router = APIRouter(prefix="/v1", tags=["roll calls"])
+RollCallId = Annotated[str, Path(max_length=100, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", examples=["unga-3"])]
+
+
+@router.post("/rollcalls", status_code=201, response_model=WriteReceipt, dependencies=[Depends(require_writer)],
+             responses={202: {"model": WriteReceipt}})
+def create_rollcall(body: RollCallCreate, runtime: RuntimeDep, request: Request,
+                    key: IdempotencyKey = None) -> JSONResponse:
+    """Record a roll call of a body on a text, with the votes its source records."""
+    receipt = runtime.app.handle(body.command(), idempotency_for(key, request, body))
+    return answer(runtime, receipt, f"/v1/rollcalls/{body.id}")
+
+
+@router.post("/rollcalls/{rollcall_id}/votes", status_code=201, response_model=WriteReceipt,
+             dependencies=[Depends(require_writer)], responses={202: {"model": WriteReceipt}})
+def record_vote(rollcall_id: RollCallId, body: VoteCreate, runtime: RuntimeDep, request: Request,
+                key: IdempotencyKey = None) -> JSONResponse:
+    """Record one party's vote in a roll call; 409 while it has a live vote there (retract that one first)."""
+    receipt = runtime.app.handle(body.command(rollcall_id), idempotency_for(key, request, body))
+    return answer(runtime, receipt, f"/v1/rollcalls/{rollcall_id}")
+
+
+@router.get("/rollcalls", response_model=RollCallsPage, dependencies=[Depends(require_reader)])
+def rollcalls(
+    sql: ReadSql,
+    date_from: FromQuery = None,
+    date_to: ToQuery = None,
+    session: Annotated[int | None, Query(ge=1, le=1000, description="Only this session of the body")] = None,
+    issue: Annotated[str | None, Query(max_length=60, description="An issue's code or name: `hr`, `Human rights`")]
+    = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=200, description="Words of the resolution symbol, "
+                                   "title or description")] = None,
+    known_at: KnownAtQuery = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> dict[str, Any]:
+    """Roll calls in date order with their tallies, filtered and paged, as the record stood at `known_at`."""
+    known = parse_known_at(known_at)
+    found = list_rollcalls(
+        sql, known_at=known, date_from=date_from.isoformat() if date_from else None,
+        date_to=date_to.isoformat() if date_to else None, session=session,
+        issue=issue_named(issue).value if issue else None, q=q,
+        after=decode(cursor) if cursor else None, limit=limit + 1,
+    )
+    more = len(found) > limit
+    found = found[:limit]
+    return {"known_at": known, "rollcalls": found, "next_cursor": encode(*found[-1]["cursor"]) if more else None}
+
+
+@router.get("/rollcalls/{rollcall_id}", response_model=RollCallPublic, dependencies=[Depends(require_reader)])
+def rollcall(rollcall_id: RollCallId, sql: ReadSql, known_at: KnownAtQuery = None) -> dict[str, Any]:
+    """One roll call with its tally and every vote that counted at `known_at`, each with its id and sources."""
+    known = parse_known_at(known_at)
+    found = get_rollcall(sql, rollcall_id, known)
+    if found is None:
+        raise NotFound(f"unknown roll call {rollcall_id!r}" + ("" if known_at is None else
+                       f" (not recorded by {known})"), field="rollcall_id")
+    return {**found, "known_at": known}
+
+
+@router.get("/releases", response_model=ReleasesPublic, dependencies=[Depends(require_reader)])
+def releases(sql: ReadSql) -> dict[str, Any]:
+    """Every release of a data set loaded, in the order loaded: when, its positions and what it changed."""
+    return {"releases": list_releases(sql)}

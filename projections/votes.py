@@ -1,0 +1,502 @@
+"""Roll calls and their votes, in both times: what the record said at any moment about any roll call.
+
+Tables:
+- `rollcalls`: one row per version of a roll call's details ([recorded_from, recorded_to) in knowledge time);
+  `rc_key` (the position of the event that called it) is the compact key vote rows carry.
+- `votes`: one row per party's vote, visible in knowledge time from log position `seen_from` to `seen_to`
+  (NULL: still). A retraction ends a row (and says so in `retraction_position`); a correction of the roll call's
+  date ends its live rows and starts them again on the new date, so the date a row carries is always the date
+  the record gave the roll call while the row was visible. `version` (of the event that cast the vote) with the
+  roll call's id gives the vote's own id (domain.rollcall.vote_id), computed when shown rather than stored.
+- `vote_events`: every event that cast, retracted or re-dated votes, with when it was recorded, its release and
+  its sources: a reading turns `known_at` into the set of positions it may see.
+- `releases`: each data set release, when it was loaded and what it changed.
+
+Knowledge time is kept in log positions rather than timestamps on the 870,109 vote rows: a reading at
+`known_at` asks which positions were recorded by then, once, and compares integers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from domain.releases import Release
+from domain.rollcall import RollCall, vote_id
+from domain.values import EventKind
+from projections.readmodel import Item, Page, ReadModel, as_json, handles
+from projections.store import Sql
+
+VOTE_COLUMNS = ("rc_key", "party", "vote", "date", "version", "cast_position", "seen_from")
+ROLLCALL_COLUMNS = ("rc_key", "id", "body", "session", "date", "precision", "year", "resolution", "title",
+                    "description", "issues", "important", "amendment", "paragraph", "sources", "confidence",
+                    "event_id", "release", "called_at", "recorded_from", "recorded_to", "from_position",
+                    "to_position")
+
+
+
+
+class _Page(Page):
+    """What a page does to the votes tables. New rows are gathered and inserted at once; an event that changes
+    rows already written (a retraction, a correction) first writes what the page gathered, so every statement
+    sees the rows before it, as one statement per event would."""
+
+    def __init__(self, model: ReadModel) -> None:
+        super().__init__(model)
+        assert isinstance(model, Votes)
+        self.current = model.current
+        self.sql: Sql | None = None
+
+    def on(self) -> Sql:
+        assert self.sql is not None, "a votes page is prepared before its handlers run"
+        return self.sql
+
+    def key(self, slug: str) -> tuple[int, str]:
+        """The roll call's key and current date (from the page, the model's memory, or the table)."""
+        found = self.current.get(slug)
+        if found is None:
+            self.write(self.on())
+            row = self.on().one("SELECT rc_key, date FROM rollcalls WHERE id = ? AND to_position IS NULL", (slug,))
+            assert row is not None, f"votes on a roll call the model has not seen: {slug}"
+            found = self.current[slug] = (int(row["rc_key"]), row["date"])
+        return found
+
+    def event(self, item: Item, kind: str, rollcall: str, *, release: str | None, sources: Any,
+              reason: str | None = None, confidence: str | None = None) -> None:
+        self.rows["vote_events"].append((item.position, str(item.event.event_id), kind, rollcall, item.recorded_at,
+                                         release, reason, confidence, as_json(sources)))
+
+    def write(self, sql: Sql) -> None:
+        super().write(sql)
+        for rows in self.rows.values():
+            rows.clear()
+
+
+class Votes(ReadModel):
+    name = "votes"
+    version = 1
+    tables = ("rollcalls", "votes", "vote_events", "releases")
+    ddl = (
+        """CREATE TABLE IF NOT EXISTS rollcalls (
+            rc_key BIGINT NOT NULL,
+            id TEXT NOT NULL,
+            body TEXT NOT NULL,
+            session INTEGER,
+            date TEXT NOT NULL,
+            precision TEXT NOT NULL,
+            year INTEGER NOT NULL,
+            resolution TEXT,
+            title TEXT,
+            description TEXT,
+            issues TEXT NOT NULL,
+            important INTEGER,
+            amendment INTEGER,
+            paragraph INTEGER,
+            sources TEXT NOT NULL,
+            confidence TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            release TEXT,
+            called_at TEXT NOT NULL,
+            recorded_from TEXT NOT NULL,
+            recorded_to TEXT,
+            from_position BIGINT NOT NULL,
+            to_position BIGINT
+        )""",
+        "CREATE INDEX IF NOT EXISTS rollcalls_by_id ON rollcalls (id, from_position)",
+        "CREATE INDEX IF NOT EXISTS rollcalls_by_key ON rollcalls (rc_key, from_position)",
+        "CREATE INDEX IF NOT EXISTS rollcalls_by_date ON rollcalls (date, rc_key)",
+        """CREATE TABLE IF NOT EXISTS votes (
+            rc_key BIGINT NOT NULL,
+            party TEXT NOT NULL,
+            vote TEXT NOT NULL,
+            date TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            cast_position BIGINT NOT NULL,
+            seen_from BIGINT NOT NULL,
+            seen_to BIGINT,
+            retraction_position BIGINT
+        )""",
+        "CREATE INDEX IF NOT EXISTS votes_by_party ON votes (party, date)",
+        "CREATE INDEX IF NOT EXISTS votes_by_rollcall ON votes (rc_key, party)",
+        """CREATE TABLE IF NOT EXISTS vote_events (
+            position BIGINT PRIMARY KEY,
+            event_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            rollcall TEXT NOT NULL,
+            recorded_at TEXT NOT NULL,
+            release TEXT,
+            reason TEXT,
+            confidence TEXT,
+            sources TEXT NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS vote_events_by_time ON vote_events (recorded_at)",
+        """CREATE TABLE IF NOT EXISTS releases (
+            position BIGINT PRIMARY KEY,
+            event_id TEXT NOT NULL,
+            dataset TEXT NOT NULL,
+            name TEXT NOT NULL,
+            published_on TEXT,
+            first_event_id TEXT NOT NULL,
+            loaded_at TEXT NOT NULL,
+            counts TEXT NOT NULL,
+            sources TEXT NOT NULL
+        )""",
+    )
+
+    columns = {
+        "rollcalls": ROLLCALL_COLUMNS,
+        "votes": VOTE_COLUMNS,
+        "vote_events": ("position", "event_id", "kind", "rollcall", "recorded_at", "release", "reason", "confidence",
+                        "sources"),
+        "releases": ("position", "event_id", "dataset", "name", "published_on", "first_event_id", "loaded_at",
+                     "counts", "sources"),
+    }
+    page_type = _Page
+    reads = ("event_log",)  # a release's first position is its first event's, in the event log
+
+    def __init__(self) -> None:
+        super().__init__()
+        # Each roll call's key and its current date, facts only its own events change; kept so a later event on it
+        # need not ask the table. Dropped by forget(); a miss asks the table once.
+        self.current: dict[str, tuple[int, str]] = {}
+
+    def forget(self) -> None:
+        super().forget()
+        self.current = {}
+
+    def prepare(self, sql: Sql, items: Sequence[Item], page: Page) -> None:
+        assert isinstance(page, _Page)
+        page.sql = sql
+
+    @handles(RollCall.Called)
+    def _called(self, item: Item, page: _Page) -> None:
+        event, position = item.event, item.position
+        day = event.date.isoformat()
+        details = _details(event)
+        page.rows["rollcalls"].append((
+            position, event.slug, details["body"], details["session"], day, details["precision"], int(day[:4]),
+            details["resolution"], details["title"], details["description"], details["issues"],
+            details["important"], details["amendment"], details["paragraph"], as_json(event.sources),
+            event.confidence, str(event.event_id), event.release, item.recorded_at, item.recorded_at, None,
+            position, None,
+        ))
+        page.current[event.slug] = (position, day)
+        version = event.originator_version
+        page.rows["votes"].extend((position, party, vote, day, version, position, position)
+                                  for party, vote in event.votes.items())
+        page.event(item, EventKind.ROLLCALL, event.slug, release=event.release, confidence=event.confidence,
+                   sources=event.sources)
+
+    @handles(RollCall.VotesCast)
+    def _cast(self, item: Item, page: _Page) -> None:
+        event, position = item.event, item.position
+        key, day = page.key(event.rollcall_id)
+        version = event.originator_version
+        page.rows["votes"].extend((key, party, vote, day, version, position, position)
+                                  for party, vote in event.votes.items())
+        page.event(item, EventKind.VOTE, event.rollcall_id, release=event.release, confidence=event.confidence,
+                   sources=event.sources)
+
+    @handles(RollCall.VotesRetracted)
+    def _retracted(self, item: Item, page: _Page) -> None:
+        event, position = item.event, item.position
+        key, _ = page.key(event.rollcall_id)
+        sql = page.on()
+        page.write(sql)
+        marks = ", ".join("?" for _ in event.parties)
+        sql.execute(
+            f"UPDATE votes SET seen_to = ?, retraction_position = ? WHERE rc_key = ? AND party IN ({marks})"
+            " AND seen_to IS NULL",
+            (position, position, key, *event.parties),
+        )
+        page.event(item, EventKind.RETRACTED, event.rollcall_id, release=event.release, reason=event.reason,
+                   sources=event.sources)
+
+    @handles(RollCall.DetailsCorrected)
+    def _corrected(self, item: Item, page: _Page) -> None:
+        event, position = item.event, item.position
+        key, day = page.key(event.rollcall_id)
+        sql = page.on()
+        page.write(sql)
+        current = sql.one("SELECT * FROM rollcalls WHERE rc_key = ? AND to_position IS NULL", (key,))
+        assert current is not None, f"roll call {event.rollcall_id} has no current version"
+        sql.execute("UPDATE rollcalls SET recorded_to = ?, to_position = ? WHERE rc_key = ? AND to_position IS NULL",
+                    (item.recorded_at, position, key))
+        changes = _stored_details(event.changes)
+        row = {**current, **changes, "recorded_from": item.recorded_at, "recorded_to": None,
+               "from_position": position, "to_position": None,
+               "year": int(str(changes.get("date", current["date"]))[:4])}
+        sql.insert("rollcalls", tuple(row), [tuple(row.values())])
+        new_day = row["date"]
+        if new_day != day:
+            # The rows seen until now keep the old date for readers before this moment; from here on, the new.
+            live = sql.rows("SELECT party, vote, version, cast_position FROM votes"
+                            " WHERE rc_key = ? AND seen_to IS NULL", (key,))
+            sql.execute("UPDATE votes SET seen_to = ? WHERE rc_key = ? AND seen_to IS NULL", (position, key))
+            page.rows["votes"].extend((key, r["party"], r["vote"], new_day, r["version"], r["cast_position"],
+                                       position) for r in live)
+            page.current[event.rollcall_id] = (key, new_day)
+        page.event(item, EventKind.CORRECTED, event.rollcall_id, release=event.release, reason=event.reason,
+                   sources=event.sources)
+
+    @handles(Release.Loaded)
+    def _release(self, item: Item, page: _Page) -> None:
+        event = item.event
+        page.rows["releases"].append((item.position, str(event.event_id), event.dataset, event.name,
+                                      event.published_on.isoformat() if event.published_on else None,
+                                      str(event.first_event_id), item.recorded_at, as_json(event.counts),
+                                      as_json(event.sources)))
+
+
+def _flag(value: bool | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def _details(event: Any) -> dict[str, Any]:
+    return _stored_details({name: getattr(event, name) for name in (
+        "body", "session", "date", "precision", "resolution", "title", "description", "issues", "important",
+        "amendment", "paragraph")})
+
+
+def _stored_details(details: dict[str, Any]) -> dict[str, Any]:
+    """Details as the table stores them (dates as text, issues as JSON, flags as 0/1)."""
+    out = dict(details)
+    if "date" in out and hasattr(out["date"], "isoformat"):
+        out["date"] = out["date"].isoformat()
+    if "issues" in out:
+        out["issues"] = as_json(sorted(out["issues"]))
+    for name in ("important", "amendment", "paragraph"):
+        if name in out:
+            out[name] = _flag(out[name])
+    return out
+
+
+def public_vote_id(slug: str, version: int, party: str) -> str:
+    return str(vote_id(RollCall.id_for(slug), version, party))
+
+
+def loads(text: str | None) -> Any:
+    return json.loads(text) if text else None
+
+
+# -- reading -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cut:
+    """Which vote rows a reading at `known_at` sees, as a condition on the votes table (alias `v`)."""
+
+    where: str
+    params: tuple[Any, ...]
+
+
+def known_cut(sql: Sql, known_at: str) -> Cut:
+    """The rows recorded by `known_at` and not yet ended by then. Positions recorded by then are nearly always
+    a prefix of the log, and then two integer comparisons say it; otherwise the set is asked for."""
+    head = sql.one("SELECT MAX(position) AS p, MAX(recorded_at) AS t FROM vote_events")
+    if head is None or head["p"] is None or head["t"] <= known_at:
+        return Cut("v.seen_to IS NULL", ())
+    bound = int(sql.value("SELECT MAX(position) FROM vote_events WHERE recorded_at <= ?", (known_at,)) or 0)
+    late = sql.value("SELECT 1 FROM vote_events WHERE position <= ? AND recorded_at > ? LIMIT 1", (bound, known_at))
+    if late is None:
+        return Cut("v.seen_from <= ? AND (v.seen_to IS NULL OR v.seen_to > ?)", (bound, bound))
+    known = "SELECT position FROM vote_events WHERE recorded_at <= ?"
+    return Cut(f"v.seen_from IN ({known}) AND (v.seen_to IS NULL OR v.seen_to NOT IN ({known}))",
+               (known_at, known_at))
+
+
+VISIBLE_ROLLCALL = "r.called_at <= ? AND r.recorded_from <= ? AND (r.recorded_to IS NULL OR r.recorded_to > ?)"
+
+
+def _rollcall_out(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"], "body": row["body"], "session": row["session"], "date": row["date"],
+        "precision": row["precision"], "resolution": row["resolution"], "title": row["title"],
+        "description": row["description"], "issues": json.loads(row["issues"]),
+        "important": _bool(row["important"]), "amendment": _bool(row["amendment"]),
+        "paragraph": _bool(row["paragraph"]), "release": row["release"], "event_id": row["event_id"],
+        "recorded_at": row["called_at"], "sources": json.loads(row["sources"]), "confidence": row["confidence"],
+    }
+
+
+def _bool(value: Any) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def rollcall_version(sql: Sql, slug: str, known_at: str) -> dict[str, Any] | None:
+    """The roll call's details as the record gave them at `known_at` (None: not recorded by then)."""
+    return sql.one(f"SELECT * FROM rollcalls r WHERE r.id = ? AND {VISIBLE_ROLLCALL}",
+                   (slug, known_at, known_at, known_at))
+
+
+def get_rollcall(sql: Sql, slug: str, known_at: str) -> dict[str, Any] | None:
+    """One roll call with its tally and every vote that counted at `known_at`, and those retracted by then."""
+    row = rollcall_version(sql, slug, known_at)
+    if row is None:
+        return None
+    cut = known_cut(sql, known_at)
+    votes = sql.rows(
+        f"SELECT v.party, v.vote, v.version, v.cast_position, e.recorded_at, e.sources, e.release, e.confidence"
+        f" FROM votes v JOIN vote_events e ON e.position = v.cast_position"
+        f" WHERE v.rc_key = ? AND {cut.where} ORDER BY v.party",
+        (row["rc_key"], *cut.params),
+    )
+    out = _rollcall_out(row)
+    out["tally"] = tally(v["vote"] for v in votes)
+    out["votes"] = [{"party": v["party"], "vote": v["vote"], "event_id": public_vote_id(slug, v["version"], v["party"]),
+                     "position": v["cast_position"], "recorded_at": v["recorded_at"], "release": v["release"],
+                     "confidence": v["confidence"], "sources": json.loads(v["sources"])} for v in votes]
+    out["retracted"] = _retracted_votes(sql, slug, row["rc_key"], known_at)
+    return out
+
+
+def _retracted_votes(sql: Sql, slug: str, key: int, known_at: str) -> list[dict[str, Any]]:
+    rows = sql.rows(
+        "SELECT v.party, v.vote, v.version, v.cast_position, e.event_id, e.recorded_at, e.reason, e.sources"
+        " FROM votes v JOIN vote_events e ON e.position = v.retraction_position"
+        " JOIN vote_events c ON c.position = v.cast_position"
+        " WHERE v.rc_key = ? AND e.recorded_at <= ? AND c.recorded_at <= ? ORDER BY v.retraction_position, v.party",
+        (key, known_at, known_at),
+    )
+    return [{"party": r["party"], "vote": r["vote"], "event_id": public_vote_id(slug, r["version"], r["party"]),
+             "position": r["cast_position"],
+             "retraction": {"event_id": r["event_id"], "recorded_at": r["recorded_at"], "reason": r["reason"],
+                            "sources": json.loads(r["sources"])}} for r in rows]
+
+
+def tally(votes: Any) -> dict[str, int]:
+    counts = {"yes": 0, "no": 0, "abstain": 0, "absent": 0}
+    for vote in votes:
+        counts[vote] += 1
+    return counts
+
+
+def list_rollcalls(sql: Sql, *, known_at: str, date_from: str | None = None, date_to: str | None = None,
+                   session: int | None = None, issue: str | None = None, q: str | None = None,
+                   after: tuple[str, int] | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    """Roll calls in date order, keyset-paged after (date, rc_key), each with its tally at `known_at`."""
+    where = [VISIBLE_ROLLCALL]
+    params: list[Any] = [known_at, known_at, known_at]
+    if date_from:
+        where.append("r.date >= ?")
+        params.append(date_from)
+    if date_to:
+        where.append("r.date <= ?")
+        params.append(date_to)
+    if session is not None:
+        where.append("r.session = ?")
+        params.append(session)
+    if issue:
+        where.append("r.issues LIKE ?")
+        params.append(f'%"{issue}"%')
+    if q:
+        needle = f"%{q.strip().lower()}%"
+        where.append("(LOWER(r.resolution) LIKE ? OR LOWER(r.title) LIKE ? OR LOWER(r.description) LIKE ?)")
+        params.extend([needle, needle, needle])
+    if after is not None:
+        where.append("(r.date > ? OR (r.date = ? AND r.rc_key > ?))")
+        params.extend([after[0], after[0], after[1]])
+    rows = sql.rows(f"SELECT * FROM rollcalls r WHERE {' AND '.join(where)} ORDER BY r.date, r.rc_key LIMIT ?",
+                    [*params, limit])
+    if not rows:
+        return []
+    cut = known_cut(sql, known_at)
+    keys = [r["rc_key"] for r in rows]
+    counts: dict[int, dict[str, int]] = {k: tally(()) for k in keys}
+    for found in sql.rows(
+        f"SELECT v.rc_key, v.vote, COUNT(*) AS n FROM votes v WHERE v.rc_key IN ({', '.join('?' for _ in keys)})"
+        f" AND {cut.where} GROUP BY v.rc_key, v.vote",
+        (*keys, *cut.params),
+    ):
+        counts[found["rc_key"]][found["vote"]] = int(found["n"])
+    out = []
+    for row in rows:
+        item = _rollcall_out(row)
+        item["tally"] = counts[row["rc_key"]]
+        item["cursor"] = (row["date"], row["rc_key"])
+        out.append(item)
+    return out
+
+
+@dataclass(frozen=True)
+class LineVote:
+    """One roll call's vote for a line of parties: whose it was, and the roll call's facts at `known_at`."""
+
+    rc_key: int
+    rollcall_id: str
+    date: str
+    session: int | None
+    resolution: str | None
+    title: str | None
+    issues: str
+    important: bool | None
+    party: str
+    vote: str
+    version: int
+    position: int
+
+
+def line_votes(sql: Sql, line: Sequence[tuple[str, str | None]], *, known_at: str, date_from: str | None = None,
+               date_to: str | None = None, issue: str | None = None, important: bool | None = None,
+               vote: str | None = None) -> list[LineVote]:
+    """The votes of a line of parties (a party and, if asked, its predecessors, each with the day before which it
+    counts), one per roll call: on a roll call several of them voted on, the first in the line speaks for it.
+    In date order."""
+    rank = {party: i for i, (party, _) in enumerate(line)}
+    until = dict(line)
+    cut = known_cut(sql, known_at)
+    where = [f"v.party IN ({', '.join('?' for _ in line)})", cut.where, VISIBLE_ROLLCALL]
+    params: list[Any] = [*rank, *cut.params, known_at, known_at, known_at]
+    if date_from:
+        where.append("v.date >= ?")
+        params.append(date_from)
+    if date_to:
+        where.append("v.date <= ?")
+        params.append(date_to)
+    if issue:
+        where.append("r.issues LIKE ?")
+        params.append(f'%"{issue}"%')
+    if important is not None:
+        where.append("r.important = ?")
+        params.append(int(important))
+    rows = sql.rows(
+        "SELECT v.rc_key, v.party, v.vote, v.date, v.version, v.cast_position, r.id, r.session, r.resolution,"
+        " r.title, r.issues, r.important FROM votes v JOIN rollcalls r ON r.rc_key = v.rc_key"
+        f" WHERE {' AND '.join(where)} ORDER BY v.date, v.rc_key",
+        params,
+    )
+    chosen: dict[int, LineVote] = {}
+    for row in rows:
+        party = row["party"]
+        bound = until[party]
+        if bound is not None and row["date"] >= bound:
+            continue
+        held = chosen.get(row["rc_key"])
+        if held is not None and rank[held.party] <= rank[party]:
+            continue
+        chosen[row["rc_key"]] = LineVote(row["rc_key"], row["id"], row["date"], row["session"], row["resolution"],
+                                         row["title"], row["issues"], _bool(row["important"]), party, row["vote"],
+                                         row["version"], row["cast_position"])
+    found = sorted(chosen.values(), key=lambda v: (v.date, v.rc_key))
+    return [v for v in found if vote is None or v.vote == vote]
+
+
+def list_releases(sql: Sql) -> list[dict[str, Any]]:
+    """Every release loaded, in the order loaded, with the positions it spans and what it changed."""
+    rows = sql.rows(
+        "SELECT r.*, e.position AS first_position FROM releases r"
+        " LEFT JOIN event_log e ON e.event_id = r.first_event_id ORDER BY r.position"
+    )
+    out = []
+    for row in rows:
+        counts = json.loads(row["counts"])
+        out.append({
+            "name": row["name"], "dataset": row["dataset"], "published_on": row["published_on"],
+            "loaded_at": row["loaded_at"], "event_id": row["event_id"], "first_position": row["first_position"],
+            "last_position": row["position"], "added": counts.get("votes_added", 0),
+            "retracted": counts.get("votes_retracted", 0), "corrected": counts.get("votes_corrected", 0),
+            "counts": counts, "sources": json.loads(row["sources"]),
+        })
+    return out

@@ -1,0 +1,176 @@
+"""Roll calls over HTTP, on both backends, with a slice of the real record (sessions 25 to 27, 1970-1972: China's
+seat changes hands) and roll calls recorded by hand: the contract's section "Votes"."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.bootstrap import Runtime, bootstrap
+from api.settings import Settings
+from domain.releases import LoadRelease, ReleaseFacts
+from seeds.successions import load_registry
+from seeds.unga import DATA, read_release
+from tests.conftest import AUTH, stored_events
+
+UN = [{"title": "Voting record (UN Digital Library)", "url": "https://digitallibrary.un.org/record/1"}]
+
+
+@functools.cache
+def sessions_25_to_27(name: str) -> ReleaseFacts:
+    """The release's roll calls of sessions 25 to 27, read once for the whole module."""
+    facts = read_release(DATA / "unvotes" / name, load_registry())
+    return replace(facts, rollcalls=[rc for rc in facts.rollcalls if rc.session in (25, 26, 27)])
+
+
+@pytest.fixture
+def record(runtime: Runtime) -> Runtime:
+    for name in ("release-2017-03-14", "release-2021-03-08"):
+        runtime.app.handle_all([(1, LoadRelease(sessions_25_to_27(name)))])
+    assert runtime.projector.wait_for(runtime.projector.head(), 60)
+    return runtime
+
+
+@pytest.fixture
+def api(record: Runtime) -> Iterator[TestClient]:
+    with TestClient(create_app(runtime=record)) as client:
+        yield client
+
+
+def rollcall_body(**overrides: Any) -> dict[str, Any]:
+    return {"id": "unga-test-1", "body": "UNGA", "session": 74, "date": "2019-12-12", "resolution": "A/RES/74/999",
+            "title": "A test text", "issues": ["Human rights", "nu"], "votes": {"US": "no", "FR": "abstain"},
+            "confidence": "high", "sources": UN, **overrides}
+
+
+def test_one_roll_call_with_its_tally_and_every_vote(api: TestClient) -> None:
+    # Resolution 2758 (XXVI) and the votes before it on the representation of China; the data set dates them all
+    # 1971-10-07, the debate's opening, though the resolution was adopted on the 25th.
+    answer = api.get("/v1/rollcalls", params={"q": "R/26/2758"}).json()["rollcalls"]
+    assert [r["resolution"] for r in answer] == [f"R/26/2758{x}" for x in "ABCDEFG"]
+    found = api.get(f"/v1/rollcalls/{answer[-1]['id']}").json()
+    assert found["date"] == "1971-10-07" and found["tally"] == {"yes": 76, "no": 35, "abstain": 17, "absent": 0}
+    votes = {v["party"]: v for v in found["votes"]}
+    assert votes["US"]["vote"] == "no" and votes["SUHH"]["vote"] == "yes" and votes["GB"]["vote"] == "yes"
+    assert "TW" not in votes  # the Republic of China cast no vote on it
+    assert len({v["event_id"] for v in found["votes"]}) == len(found["votes"]) == 128
+    assert all(v["release"] == "unvotes/release-2017-03-14" and v["sources"] for v in found["votes"])
+
+
+def test_a_partys_votes_follow_it_through_its_predecessors_when_asked(api: TestClient) -> None:
+    own = api.get("/v1/parties/CN/votes", params={"limit": 1000}).json()["votes"]
+    assert own and all(v["as_party"] == "CN" and v["date"] >= "1971-10-25" for v in own)
+    line = api.get("/v1/parties/CN/votes", params={"include": "predecessors", "limit": 1000}).json()["votes"]
+    seats = {v["as_party"] for v in line if v["date"] < "1971-10-25"}
+    assert seats == {"TW"} and len(line) > len(own)
+    assert [v["rollcall_id"] for v in line] == sorted({v["rollcall_id"] for v in line}, key=[
+        v["rollcall_id"] for v in line].index)  # one vote per roll call
+    soviet = api.get("/v1/parties/RU/votes", params={"include": "predecessors", "limit": 5}).json()
+    assert {v["as_party"] for v in soviet["votes"]} == {"SUHH"} and soviet["next_cursor"]
+    following = api.get("/v1/parties/RU/votes", params={"include": "predecessors", "limit": 5,
+                                                        "cursor": soviet["next_cursor"]}).json()["votes"]
+    assert following[0]["date"] >= soviet["votes"][-1]["date"]
+    assert following[0]["rollcall_id"] not in {v["rollcall_id"] for v in soviet["votes"]}
+
+
+def test_filters_and_refusals_of_the_reads(api: TestClient) -> None:
+    hr = api.get("/v1/rollcalls", params={"issue": "Human rights", "limit": 1000}).json()["rollcalls"]
+    assert hr and all("hr" in r["issues"] for r in hr)
+    assert api.get("/v1/rollcalls", params={"issue": "hr", "limit": 1000}).json()["rollcalls"] == hr
+    assert api.get("/v1/rollcalls", params={"issue": "weather"}).status_code == 422
+    assert api.get("/v1/rollcalls", params={"cursor": "nonsense"}).status_code == 422
+    assert api.get("/v1/rollcalls/unga-0").status_code == 404
+    assert api.get("/v1/parties/XX/votes").status_code == 404
+    assert api.get("/v1/parties/US/votes", params={"include": "friends"}).status_code == 422
+    yes = api.get("/v1/parties/US/votes", params={"vote": "yes", "limit": 1000}).json()["votes"]
+    assert yes and {v["vote"] for v in yes} == {"yes"}
+
+
+def test_a_roll_call_recorded_and_a_vote_corrected_over_http(api: TestClient, record: Runtime) -> None:
+    created = api.post("/v1/rollcalls", json=rollcall_body(), headers=AUTH)
+    assert created.status_code == 201, created.text
+    assert created.json()["kind"] == "rollcall" and created.headers["location"] == "/v1/rollcalls/unga-test-1"
+    before = stored_events(record)
+    second = api.post("/v1/rollcalls/unga-test-1/votes", json={"party": "FR", "vote": "yes", "confidence": "high",
+                                                             "sources": UN}, headers=AUTH)
+    assert second.status_code == 409 and stored_events(record) == before
+    french = next(v for v in api.get("/v1/rollcalls/unga-test-1").json()["votes"] if v["party"] == "FR")
+    retracted = api.post("/v1/retractions", json={"event_id": french["event_id"], "reason": "France voted yes",
+                                                   "sources": UN}, headers=AUTH)
+    assert retracted.status_code == 201, retracted.text
+    right = api.post("/v1/rollcalls/unga-test-1/votes", json={"party": "FR", "vote": "yes", "confidence": "high",
+                                                            "sources": UN}, headers=AUTH)
+    assert right.status_code == 201 and right.json()["kind"] == "vote" and right.json()["position"]
+    now = api.get("/v1/rollcalls/unga-test-1").json()
+    assert {v["party"]: v["vote"] for v in now["votes"]} == {"US": "no", "FR": "yes"}
+    assert now["tally"] == {"yes": 1, "no": 1, "abstain": 0, "absent": 0}
+    assert [r["party"] for r in now["retracted"]] == ["FR"] and now["retracted"][0]["retraction"]["reason"]
+    earlier = api.get("/v1/rollcalls/unga-test-1", params={"known_at": created.json().get("recorded_at")
+                                                           or _moment_before(api, french)}).json()
+    assert {v["party"]: v["vote"] for v in earlier["votes"]} == {"US": "no", "FR": "abstain"}
+
+
+def _moment_before(api: TestClient, vote: dict[str, Any]) -> str:
+    return str(vote["recorded_at"])
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    (rollcall_body(votes={"DDDE": "yes"}), "votes.DDDE"),  # the GDR ended in 1990
+    (rollcall_body(votes={"US": "maybe"}), "votes.US"),
+    (rollcall_body(date="2999-01-01"), "date"),
+    (rollcall_body(issues=["weather"]), "issues[0]"),
+    (rollcall_body(title=""), "title"),
+    (rollcall_body(sources=[]), "sources"),
+])
+def test_a_bad_roll_call_is_refused_naming_the_field_and_stores_nothing(
+        api: TestClient, record: Runtime, body: dict[str, Any], field: str) -> None:
+    before = stored_events(record)
+    refused = api.post("/v1/rollcalls", json=body, headers=AUTH)
+    assert refused.status_code == 422, refused.text
+    assert field in {e["field"] for e in refused.json()["errors"]}
+    assert stored_events(record) == before
+
+
+def test_the_releases_as_knowledge_times(api: TestClient) -> None:
+    releases = api.get("/v1/releases").json()["releases"]
+    assert [(r["dataset"], r["name"]) for r in releases] == [("unvotes", "release-2017-03-14"),
+                                                              ("unvotes", "release-2021-03-08")]
+    first, second = releases
+    assert first["first_position"] <= first["last_position"] < second["first_position"] <= second["last_position"]
+    assert first["added"] > 0 and second["counts"]["details_corrected"] > 0
+    # As the record stood after the 2017 release, a roll call the 2021 release corrected shows its old issues.
+    with_issues = api.get("/v1/rollcalls", params={"known_at": first["loaded_at"], "limit": 1000}).json()
+    now = {r["id"]: r["issues"] for r in api.get("/v1/rollcalls", params={"limit": 1000}).json()["rollcalls"]}
+    assert any(now[r["id"]] != r["issues"] for r in with_issues["rollcalls"])
+
+
+def test_the_registry_names_predecessors_and_successors(api: TestClient) -> None:
+    russia = api.get("/v1/parties/RU").json()
+    assert russia["predecessors"] == [{"party": "SUHH", "on": "1991-12-24", "kind": "continuation",
+                                       "note": russia["predecessors"][0]["note"]}]
+    germany_east = api.get("/v1/parties/DDDE").json()
+    assert germany_east["until"] == "1990-10-03" and germany_east["successors"][0]["party"] == "DE"
+    assert api.get("/v1/parties/ZAN").json()["name"] == "Zanzibar"
+
+
+def test_the_record_slice_is_whole_in_a_fresh_process(settings: Settings) -> None:
+    """Nothing a read needs lives only in the writer's memory: a second process answers the same."""
+    first = bootstrap(settings)
+    try:
+        for name in ("release-2017-03-14",):
+            first.app.handle_all([(1, LoadRelease(sessions_25_to_27(name)))])
+        assert first.projector.wait_for(first.projector.head(), 60)
+    finally:
+        first.close()
+    second = bootstrap(settings)
+    try:
+        with TestClient(create_app(runtime=second)) as client:
+            assert client.get("/v1/rollcalls", params={"q": "R/26/2758G"}).json()["rollcalls"][0]["tally"]["yes"] == 76
+    finally:
+        second.close()

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validat
 
 from domain.commands import HostSummit, PublishDeclaration, RecordAct, RecordStatement, Retract
 from domain.succession import SuccessionKind
-from domain.values import ActKind, Confidence, EventKind, Position, Precision, Source, Stance, TimelineKind
+from domain.values import ActKind, Confidence, EventKind, Position, Precision, Source, Stance, TimelineKind, Vote
 
 PARIS_SOURCE: dict[str, Any] = {
     "title": "UK and US refuse to sign international AI declaration",
@@ -327,6 +327,9 @@ class HistoryEntry(Public):
     sources: list[SourceOut]
     retracted: bool
     retraction: Retraction | None = None
+    rollcall_id: str | None = Field(None, description="A vote's roll call")
+    resolution: str | None = Field(None, description="The symbol of the text a vote was on")
+    vote: Vote | None = Field(None, description="A party's vote: yes, no, abstain or absent")
 
 
 class HistoryPublic(Public):

@@ -120,7 +120,8 @@ class EventKind(StrEnum):
 
 
 class TimelineKind(StrEnum):
-    """The event kinds the timeline lists: every one but retractions, which mark the row they retract."""
+    """What the timeline and a party's history list: every act but retractions, which mark what they retract; a
+    roll call's votes each on their own."""
 
     HOSTED = EventKind.HOSTED.value
     PUBLISHED = EventKind.PUBLISHED.value
@@ -128,6 +129,7 @@ class TimelineKind(StrEnum):
     DECLINED = EventKind.DECLINED.value
     WITHDRAWN = EventKind.WITHDRAWN.value
     STATEMENT = EventKind.STATEMENT.value
+    VOTE = EventKind.VOTE.value  # a party's vote in a roll call
 
 
 class Position(StrEnum):

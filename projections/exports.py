@@ -223,7 +223,19 @@ def count_timeline(store: ViewStore, selection: ExportFilter) -> int:
             where.append(f"{name} IN ({', '.join('?' for _ in values)})")
             params.extend(values)
     with store.reading() as sql:
-        return int(sql.value(f"SELECT COUNT(*) FROM timeline WHERE {' AND '.join(where)}", params))
+        acts = int(sql.value(f"SELECT COUNT(*) FROM timeline WHERE {' AND '.join(where)}", params))
+        if selection.declarations or (selection.kinds and TimelineKind.VOTE not in selection.kinds):
+            return acts
+        # Roughly, for a progress bar: the votes that count now in the dates and parties asked.
+        votes, vote_params = ["v.seen_to IS NULL"], []
+        for column, bound in (("v.date >=", selection.date_from), ("v.date <=", selection.date_to)):
+            if bound:
+                votes.append(f"{column} ?")
+                vote_params.append(bound)
+        if selection.parties:
+            votes.append(f"v.party IN ({', '.join('?' for _ in selection.parties)})")
+            vote_params.extend(selection.parties)
+        return acts + int(sql.value(f"SELECT COUNT(*) FROM votes v WHERE {' AND '.join(votes)}", vote_params))
 
 
 def timeline_pages(
@@ -231,7 +243,7 @@ def timeline_pages(
 ) -> Iterator[Page]:
     """Every act in valid-time order as `/v1/timeline` shows it at `known_at`."""
     total = count_timeline(store, selection) if progress is not None else 0
-    after: tuple[str, int] | None = None
+    after: tuple[str, int, str] | None = None
     done = 0
     while True:
         with store.reading() as sql:
@@ -242,7 +254,7 @@ def timeline_pages(
             )
         if not rows:
             return
-        after = (rows[-1]["effective_on"], rows[-1]["position"])
+        after = rows[-1]["order"]
         done += len(rows)
         if progress is not None:
             progress(done, max(total, done))
@@ -267,7 +279,7 @@ COLUMNS: dict[Dataset, tuple[str, ...]] = {
         "position", "event_id", "kind", "occurred_on", "effective_on", "precision", "approximate", "recorded_at",
         "party", "hosts", "declaration_id", "summit_id", "title", "speaker", "text", "position_on", "reason", "note",
         "confidence", "sources", "retracted", "retraction_event_id", "retraction_position", "retracted_at",
-        "retraction_reason", "retraction_sources",
+        "retraction_reason", "retraction_sources", "rollcall_id", "resolution", "vote",
     ),
 }
 INTEGER_COLUMNS = frozenset({"position", "originator_version", "retraction_position"})

@@ -14,10 +14,11 @@ from typing import Any
 from domain.declaration import Declaration
 from domain.statement import Statement
 from domain.summit import Summit
-from domain.values import ACT_KINDS, EventKind, Precision, effective_on, is_approximate
+from domain.values import ACT_KINDS, EventKind, Precision, TimelineKind, effective_on, is_approximate
 from projections.catalogue import summits_hosted_by
 from projections.readmodel import Item, Page, ReadModel, as_json, handles
 from projections.store import Sql
+from projections.votes import vote_entries
 
 COLUMNS = (
     "position", "event_id", "kind", "occurred_on", "effective_on", "precision", "recorded_at", "party", "hosts",
@@ -110,7 +111,8 @@ class Timeline(ReadModel):
     # retractions of earlier rows in one UPDATE (_Page). Bookkeeping events are not acts.
     columns = {"timeline": ALL_COLUMNS}
     page_type = _Page
-    reads = ("summit_hosts",)  # a party's history shows the summits it hosted, from the catalogue
+    # A party's history shows the summits it hosted (the catalogue's), and its votes (the votes model's).
+    reads = ("summit_hosts", "rollcalls", "votes", "vote_events")
     publication_dates = (f"SELECT declaration_id, occurred_on AS published_on FROM timeline"
                          f" WHERE kind = '{EventKind.PUBLISHED}' AND declaration_id IN ({{}})")
 
@@ -187,10 +189,26 @@ def query_timeline(
     parties: list[str] | None = None,
     declarations: list[str] | None = None,
     kinds: list[str] | None = None,
-    after: tuple[str, int] | None = None,
+    after: tuple[str, int, str] | None = None,
     limit: int = 100,
 ) -> list[dict[str, Any]]:
-    """Acts in valid-time order, keyset-paged after (effective_on, position)."""
+    """Acts in valid-time order, keyset-paged after (effective_on, position, party): each item's `order`. A roll
+    call's votes come in it one by one, at the roll call's date and position, by party."""
+    acts: list[dict[str, Any]] = []
+    act_kinds = [k for k in kinds or () if k != TimelineKind.VOTE]
+    if not kinds or act_kinds:
+        acts = _acts(sql, known_at=known_at, date_from=date_from, date_to=date_to, parties=parties,
+                     declarations=declarations, kinds=act_kinds, after=after, limit=limit)
+    votes: list[dict[str, Any]] = []
+    if (not kinds or TimelineKind.VOTE in kinds) and not declarations:
+        votes = vote_entries(sql, known_at=known_at, parties=parties, date_from=date_from, date_to=date_to,
+                             after=after, limit=limit)
+    return sorted([*acts, *votes], key=lambda e: e["order"])[:limit]
+
+
+def _acts(sql: Sql, *, known_at: str, date_from: str | None, date_to: str | None, parties: list[str] | None,
+          declarations: list[str] | None, kinds: list[str], after: tuple[str, int, str] | None,
+          limit: int) -> list[dict[str, Any]]:
     where: list[str] = ["recorded_at <= ?"]
     params: list[Any] = [known_at]
     if date_from:
@@ -204,19 +222,26 @@ def query_timeline(
             where.append(f"{column} IN ({', '.join('?' for _ in values)})")
             params.extend(values)
     if after is not None:
+        # An act's order ends in "" (no party): past a cursor at its date, only acts at later positions are left.
         where.append("(effective_on > ? OR (effective_on = ? AND position > ?))")
         params.extend([after[0], after[0], after[1]])
     rows = sql.rows(
         f"SELECT * FROM timeline WHERE {' AND '.join(where)} ORDER BY effective_on, position LIMIT ?",
         [*params, limit],
     )
-    return [entry(r, known_at) for r in rows]
+    return [_ordered(entry(r, known_at)) for r in rows]
+
+
+def _ordered(item: dict[str, Any]) -> dict[str, Any]:
+    item["order"] = (item["effective_on"], item["position"], "")
+    return item
 
 
 def party_history(
-    sql: Sql, party: str, *, known_at: str, date_from: str | None = None, date_to: str | None = None
+    sql: Sql, party: str, *, known_at: str, date_from: str | None = None, date_to: str | None = None,
+    kinds: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """The party's acts, statements and hosted summits in valid-time order; each formal act carries
+    """The party's acts, statements, votes and hosted summits in valid-time order; each formal act carries
     the stance it set and the one before it, over the acts that counted at `known_at`."""
     hosted = summits_hosted_by(sql, party)
     hosted_in = f"summit_id IN ({', '.join('?' for _ in hosted)})"
@@ -229,7 +254,7 @@ def party_history(
     stance: dict[str, str | None] = {}
     entries = []
     for row in rows:
-        item = entry(row, known_at)
+        item = _ordered(entry(row, known_at))
         if item["kind"] in ACT_KINDS:
             before = stance.get(item["declaration_id"])
             if item["retracted"]:
@@ -239,5 +264,10 @@ def party_history(
                 stance[item["declaration_id"]] = item["kind"]
         if (date_from and item["effective_on"] < date_from) or (date_to and item["effective_on"] > date_to):
             continue  # filtered after the fold, so `previous` is right even for the first entry shown
+        if kinds and item["kind"] not in kinds:
+            continue
         entries.append(item)
+    if not kinds or TimelineKind.VOTE in kinds:
+        votes = vote_entries(sql, known_at=known_at, parties=[party], date_from=date_from, date_to=date_to)
+        entries = sorted([*entries, *votes], key=lambda e: e["order"])
     return entries

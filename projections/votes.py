@@ -286,25 +286,55 @@ def loads(text: str | None) -> Any:
 
 @dataclass(frozen=True)
 class Cut:
-    """Which vote rows a reading at `known_at` sees, as a condition on the votes table (alias `v`)."""
+    """Which log positions a reading at `known_at` sees: all of them (`bound` None, no `known_at` set), those up to
+    `bound` (the usual case: what was recorded by then is a prefix of the log), or, when a later position was
+    recorded earlier (concurrent writers), the set recorded by `known_at`."""
 
-    where: str
-    params: tuple[Any, ...]
+    bound: int | None
+    known_at: str | None = None
+
+    def known(self, column: str) -> tuple[str, tuple[Any, ...]]:
+        """A condition that a (non-null) position column was recorded by then."""
+        if self.known_at is not None:
+            return f"{column} IN (SELECT position FROM vote_events WHERE recorded_at <= ?)", (self.known_at,)
+        if self.bound is None:
+            return f"{column} IS NOT NULL", ()
+        return f"{column} <= ?", (self.bound,)
+
+    @property
+    def where(self) -> str:
+        """The vote rows that count then: seen by then, and not yet ended (retracted or re-dated) by then."""
+        return self.live()[0]
+
+    @property
+    def params(self) -> tuple[Any, ...]:
+        return self.live()[1]
+
+    def live(self) -> tuple[str, tuple[Any, ...]]:
+        if self.bound is None and self.known_at is None:
+            return "v.seen_to IS NULL", ()
+        seen, seen_params = self.known("v.seen_from")
+        ended, ended_params = self.known("v.seen_to")
+        return f"{seen} AND (v.seen_to IS NULL OR NOT ({ended}))", (*seen_params, *ended_params)
+
+    def shown(self) -> tuple[str, tuple[Any, ...]]:
+        """The vote rows a history shows then: those that count, and those retracted by then (marked), never a
+        row a correction of its roll call's date replaced."""
+        live, live_params = self.live()
+        seen, seen_params = self.known("v.seen_from")
+        retracted, retracted_params = self.known("v.retraction_position")
+        return (f"(({live}) OR ({seen} AND v.retraction_position IS NOT NULL AND {retracted}))",
+                (*live_params, *seen_params, *retracted_params))
 
 
 def known_cut(sql: Sql, known_at: str) -> Cut:
-    """The rows recorded by `known_at` and not yet ended by then. Positions recorded by then are nearly always
-    a prefix of the log, and then two integer comparisons say it; otherwise the set is asked for."""
+    """The cut of the log a reading at `known_at` sees."""
     head = sql.one("SELECT MAX(position) AS p, MAX(recorded_at) AS t FROM vote_events")
     if head is None or head["p"] is None or head["t"] <= known_at:
-        return Cut("v.seen_to IS NULL", ())
+        return Cut(None)
     bound = int(sql.value("SELECT MAX(position) FROM vote_events WHERE recorded_at <= ?", (known_at,)) or 0)
     late = sql.value("SELECT 1 FROM vote_events WHERE position <= ? AND recorded_at > ? LIMIT 1", (bound, known_at))
-    if late is None:
-        return Cut("v.seen_from <= ? AND (v.seen_to IS NULL OR v.seen_to > ?)", (bound, bound))
-    known = "SELECT position FROM vote_events WHERE recorded_at <= ?"
-    return Cut(f"v.seen_from IN ({known}) AND (v.seen_to IS NULL OR v.seen_to NOT IN ({known}))",
-               (known_at, known_at))
+    return Cut(bound) if late is None else Cut(None, known_at)
 
 
 VISIBLE_ROLLCALL = "r.called_at <= ? AND r.recorded_from <= ? AND (r.recorded_to IS NULL OR r.recorded_to > ?)"
@@ -498,5 +528,61 @@ def list_releases(sql: Sql) -> list[dict[str, Any]]:
             "last_position": row["position"], "added": counts.get("votes_added", 0),
             "retracted": counts.get("votes_retracted", 0), "corrected": counts.get("votes_corrected", 0),
             "counts": counts, "sources": json.loads(row["sources"]),
+        })
+    return out
+
+
+def vote_entries(sql: Sql, *, known_at: str, parties: Sequence[str] | None = None, date_from: str | None = None,
+                 date_to: str | None = None, after: tuple[str, int, str] | None = None,
+                 limit: int | None = None) -> list[dict[str, Any]]:
+    """Votes as history and timeline entries, in valid-time order (the roll call's date, the roll call, the
+    party): those that counted at `known_at`, and those retracted by then, marked. Each entry's `order` is its
+    place in that order, for merging with the other acts and for cursors."""
+    cut = known_cut(sql, known_at)
+    shown, shown_params = cut.shown()
+    where = [shown, VISIBLE_ROLLCALL]
+    params: list[Any] = [*shown_params, known_at, known_at, known_at]
+    if parties:
+        where.append(f"v.party IN ({', '.join('?' for _ in parties)})")
+        params.extend(parties)
+    if date_from:
+        where.append("v.date >= ?")
+        params.append(date_from)
+    if date_to:
+        where.append("v.date <= ?")
+        params.append(date_to)
+    if after is not None:
+        where.append("(v.date > ? OR (v.date = ? AND (v.rc_key > ? OR (v.rc_key = ? AND v.party > ?))))")
+        params.extend([after[0], after[0], after[1], after[1], after[2]])
+    retracted, retracted_params = cut.known("v.retraction_position")
+    rows = sql.rows(
+        f"SELECT v.rc_key, v.party, v.vote, v.date, v.version, v.cast_position, v.retraction_position,"
+        f" CASE WHEN v.retraction_position IS NOT NULL AND {retracted} THEN 1 ELSE 0 END AS is_retracted,"
+        " r.id, r.title, r.resolution, r.precision, c.recorded_at, c.sources, c.confidence, c.release,"
+        " x.event_id AS x_event_id, x.recorded_at AS x_recorded_at, x.reason AS x_reason, x.sources AS x_sources"
+        " FROM votes v JOIN rollcalls r ON r.rc_key = v.rc_key JOIN vote_events c ON c.position = v.cast_position"
+        " LEFT JOIN vote_events x ON x.position = v.retraction_position"
+        f" WHERE {' AND '.join(where)} ORDER BY v.date, v.rc_key, v.party" + (" LIMIT ?" if limit else ""),
+        [*retracted_params, *params, *([limit] if limit else [])],
+    )
+    sources: dict[int, Any] = {}  # every vote of one event cites the same sources: decoded once
+    out = []
+    for row in rows:
+        cited = sources.get(row["cast_position"])
+        if cited is None:
+            cited = sources[row["cast_position"]] = json.loads(row["sources"])
+        gone = bool(row["is_retracted"])
+        out.append({
+            "occurred_on": row["date"], "effective_on": row["date"], "precision": row["precision"],
+            "approximate": row["precision"] != "day", "kind": "vote", "party": row["party"],
+            "rollcall_id": row["id"], "title": row["title"], "resolution": row["resolution"], "vote": row["vote"],
+            "confidence": row["confidence"] or "high",
+            "event_id": public_vote_id(row["id"], row["version"], row["party"]),
+            "position": row["cast_position"], "recorded_at": row["recorded_at"], "sources": cited,
+            "retracted": gone,
+            "retraction": {"event_id": row["x_event_id"], "position": row["retraction_position"],
+                           "recorded_at": row["x_recorded_at"], "reason": row["x_reason"] or "",
+                           "sources": json.loads(row["x_sources"])} if gone else None,
+            "order": (row["date"], int(row["rc_key"]), row["party"]),
         })
     return out

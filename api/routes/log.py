@@ -38,7 +38,7 @@ def timeline(
     )
     more = len(items) > limit
     items = items[:limit]
-    next_cursor = _encode(items[-1]["effective_on"], items[-1]["position"]) if more else None
+    next_cursor = _encode(*items[-1]["order"]) if more else None
     return {"items": items, "next_cursor": next_cursor}
 
 

@@ -23,7 +23,7 @@ from api.deps import (
 from api.schemas import HistoryPublic, PartyPublic, StancesPublic
 from domain.errors import InvalidInput
 from domain.succession import Successions
-from domain.values import Confidence
+from domain.values import Confidence, TimelineKind
 from projections.analysis import explain as explain_chains
 from projections.catalogue import get_declaration
 from projections.stance_history import stance_of, stances_of
@@ -136,11 +136,13 @@ def history(
     known_at: KnownAtQuery = None,
     date_from: FromQuery = None,
     date_to: ToQuery = None,
+    kind: Annotated[list[TimelineKind] | None, Query(max_length=10, description="Only entries of these kinds "
+                                                     "(a state's votes in roll calls are `vote`)")] = None,
 ) -> dict[str, Any]:
-    """Everything the party did, said or hosted, in valid-time order, with the stance each act set."""
+    """Everything the party did, said, voted or hosted, in valid-time order, with the stance each act set."""
     party = runtime.parties.get(code)
     known_s = parse_known_at(known_at)
     entries = party_history(sql, party.code, known_at=known_s, date_from=date_from.isoformat() if date_from else None,
-                            date_to=date_to.isoformat() if date_to else None)
+                            date_to=date_to.isoformat() if date_to else None, kinds=list(kind or ()))
     return {"party": party.code, "known_at": known_s, "entries": entries}
 

@@ -69,7 +69,7 @@ def rollcalls(
         sql, known_at=known, date_from=date_from.isoformat() if date_from else None,
         date_to=date_to.isoformat() if date_to else None, session=session,
         issue=issue_named(issue).value if issue else None, q=q,
-        after=decode(cursor) if cursor else None, limit=limit + 1,
+        after=decode(cursor)[:2] if cursor else None, limit=limit + 1,
     )
     more = len(found) > limit
     found = found[:limit]

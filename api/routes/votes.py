@@ -54,7 +54,7 @@ def party_votes(
                        date_to=date_to.isoformat() if date_to else None,
                        issue=issue_named(issue).value if issue else None, vote=vote.value if vote else None)
     if cursor:
-        after = decode(cursor)
+        after = decode(cursor)[:2]
         found = [v for v in found if (v.date, v.rc_key) > after]
     page, more = found[:limit], len(found) > limit
     return {

@@ -174,3 +174,41 @@ def test_the_record_slice_is_whole_in_a_fresh_process(settings: Settings) -> Non
             assert client.get("/v1/rollcalls", params={"q": "R/26/2758G"}).json()["rollcalls"][0]["tally"]["yes"] == 76
     finally:
         second.close()
+
+
+def test_votes_appear_in_a_partys_history_and_the_timeline(api: TestClient) -> None:
+    history = api.get("/v1/parties/CN/history").json()["entries"]
+    votes = [e for e in history if e["kind"] == "vote"]
+    assert votes and all(e["rollcall_id"] and e["vote"] and e["event_id"] for e in votes)
+    assert [e["effective_on"] for e in history] == sorted(e["effective_on"] for e in history)
+    only_votes = api.get("/v1/parties/CN/history", params={"kind": "vote"}).json()["entries"]
+    assert only_votes == votes
+    assert all(e["kind"] != "vote" for e in api.get("/v1/parties/GB/history",
+                                                     params={"kind": ["signed", "declined"]}).json()["entries"])
+    # The timeline pages through votes one by one, in the order (date, roll call, party), with nothing lost.
+    seen: list[tuple[str, str, str]] = []
+    cursor = None
+    for _ in range(20):
+        page = api.get("/v1/timeline", params={"kind": "vote", "party": ["US", "FR"], "limit": 37,
+                                               **({"cursor": cursor} if cursor else {})}).json()
+        seen += [(i["effective_on"], i["rollcall_id"], i["party"]) for i in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert cursor is None and len(seen) == len(set(seen))
+    expected = [e for p in ("US", "FR") for e in api.get(f"/v1/parties/{p}/history", params={"kind": "vote"})
+                .json()["entries"]]
+    assert len(seen) == len(expected)
+
+
+def test_a_retracted_vote_is_marked_in_history_and_gone_from_the_tally(api: TestClient) -> None:
+    rollcall = api.get("/v1/rollcalls", params={"q": "R/26/2758G"}).json()["rollcalls"][0]["id"]
+    british = next(v for v in api.get(f"/v1/rollcalls/{rollcall}").json()["votes"] if v["party"] == "GB")
+    assert api.post("/v1/retractions", json={"event_id": british["event_id"], "reason": "a test correction",
+                                             "sources": UN}, headers=AUTH).status_code == 201
+    entry = next(e for e in api.get("/v1/parties/GB/history", params={"kind": "vote"}).json()["entries"]
+                 if e["rollcall_id"] == rollcall)
+    assert entry["retracted"] and entry["retraction"]["reason"] == "a test correction"
+    assert api.get(f"/v1/rollcalls/{rollcall}").json()["tally"]["yes"] == 75
+    before = api.get(f"/v1/rollcalls/{rollcall}", params={"known_at": entry["recorded_at"]}).json()
+    assert before["tally"]["yes"] == 76

@@ -404,6 +404,12 @@ class TimelinePage(Public):
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
 
 
+class CastVoteRef(Public):
+    party: str
+    vote: Vote
+    event_id: str
+
+
 class EventPublic(Public):
     position: int
     event_id: str
@@ -412,6 +418,8 @@ class EventPublic(Public):
     approximate: bool = APPROXIMATE
     recorded_at: str
     data: dict[str, Any]
+    votes: list[CastVoteRef] | None = Field(None, description="The votes a roll call's event casts, each with its "
+                                                              "own id; null for other events")
 
 
 class EventsPage(Public):

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from domain.declaration import Declaration
 from domain.releases import Release
-from domain.rollcall import RollCall
+from domain.rollcall import RollCall, vote_id
 from domain.statement import Statement
 from domain.summit import Summit
 from domain.values import EventKind, is_approximate
@@ -54,11 +54,24 @@ class PublicEvent:
     parties: tuple[str, ...]
     declaration_id: str | None
     data: dict[str, Any]
+    version: int = 0  # the event's version in its aggregate: with a roll call's, it names the votes it casts
 
     def as_dict(self) -> dict[str, Any]:
         return {"position": self.position, "event_id": self.event_id, "kind": self.kind,
                 "occurred_on": self.occurred_on, "approximate": approximate(self.data),
-                "recorded_at": self.recorded_at, "data": self.data}
+                "recorded_at": self.recorded_at, "data": self.data,
+                "votes": cast_votes(self.kind, self.data, self.version)}
+
+
+def cast_votes(kind: str, data: dict[str, Any], version: int) -> list[dict[str, str]] | None:
+    """The votes an event casts, each with its own id (derived, so not stored): a roll call's, or votes added to
+    one. None for any other event."""
+    if kind not in (EventKind.ROLLCALL, EventKind.VOTE):
+        return None
+    slug = data.get("slug") or data["rollcall_id"]
+    rollcall = RollCall.id_for(slug)
+    return [{"party": party, "vote": vote, "event_id": str(vote_id(rollcall, version, party))}
+            for party, vote in data["votes"].items()]
 
 
 def approximate(data: dict[str, Any]) -> bool:
@@ -110,7 +123,7 @@ def describe(event: Any, position: int) -> PublicEvent | None:
     if shape is None:
         return None
     return PublicEvent(position, str(event.event_id), shape.kind, shape.occurred_on, timestamp(event.timestamp),
-                       shape.parties, shape.declaration_id, event_data(event))
+                       shape.parties, shape.declaration_id, event_data(event), event.originator_version)
 
 
 def _public_scalar(value: Any) -> Any:
@@ -142,12 +155,14 @@ class EventLog(ReadModel):
             recorded_at TEXT NOT NULL,
             party TEXT,
             declaration_id TEXT,
-            data TEXT NOT NULL
+            data TEXT NOT NULL,
+            version INTEGER NOT NULL
         )""",
     )
+    version = 2  # 2: each event's version in its aggregate (a roll call's names the votes it casts)
 
     columns = {"event_log": ("position", "event_id", "kind", "occurred_on", "recorded_at", "party", "declaration_id",
-                             "data")}
+                             "data", "version")}
 
     @handles(*_SHAPES)
     def _public(self, item: Item, page: Page) -> None:
@@ -157,27 +172,28 @@ class EventLog(ReadModel):
         assert shape is not None
         page.rows["event_log"].append((position, str(event.event_id), shape.kind, shape.occurred_on, recorded_at,
                                        shape.parties[0] if len(shape.parties) == 1 else None, shape.declaration_id,
-                                       event_data_json(event)))
+                                       event_data_json(event), event.originator_version))
+
+
+def _public_row(row: dict[str, Any]) -> dict[str, Any]:
+    row["data"] = json.loads(row["data"])
+    row["approximate"] = approximate(row["data"])
+    row["votes"] = cast_votes(row["kind"], row["data"], row.pop("version"))
+    return row
 
 
 def list_events(sql: Sql, after: int, limit: int) -> list[dict[str, Any]]:
     rows = sql.rows(
-        "SELECT position, event_id, kind, occurred_on, recorded_at, data FROM event_log"
+        "SELECT position, event_id, kind, occurred_on, recorded_at, data, version FROM event_log"
         " WHERE position > ? ORDER BY position LIMIT ?",
         (after, limit),
     )
-    for row in rows:
-        row["data"] = json.loads(row["data"])
-        row["approximate"] = approximate(row["data"])
-    return rows
+    return [_public_row(row) for row in rows]
 
 
 def find_event(sql: Sql, event_id: str) -> dict[str, Any] | None:
     row = sql.one(
-        "SELECT position, event_id, kind, occurred_on, recorded_at, data FROM event_log WHERE event_id = ?",
+        "SELECT position, event_id, kind, occurred_on, recorded_at, data, version FROM event_log WHERE event_id = ?",
         (event_id,),
     )
-    if row is not None:
-        row["data"] = json.loads(row["data"])
-        row["approximate"] = approximate(row["data"])
-    return row
+    return None if row is None else _public_row(row)

@@ -188,18 +188,19 @@ def test_every_zoned_datetime_is_a_valid_known_at_or_out_of_range(moment: Any) -
 @settings(max_examples=500, deadline=None)
 def test_a_timeline_cursor_is_one_this_server_issued_or_invalid_input(cursor: str) -> None:
     try:
-        day, position = _decode(cursor)
+        day, position, party = _decode(cursor)
     except InvalidInput as error:
         assert error.field == "cursor"
     else:
         assert 0 <= position <= 2**62
-        assert isinstance(day, str)
+        assert isinstance(day, str) and isinstance(party, str)
 
 
-@given(st.dates(min_value=date(1, 1, 1)), st.integers(min_value=0, max_value=2**62))
+@given(st.dates(min_value=date(1, 1, 1)), st.integers(min_value=0, max_value=2**62),
+       st.sampled_from(("", "US", "SUHH", "AFRICAN_UNION")))
 @settings(max_examples=300, deadline=None)
-def test_every_cursor_the_server_issues_reads_back_as_issued(day: date, position: int) -> None:
-    assert _decode(_encode(day.isoformat(), position)) == (day.isoformat(), position)
+def test_every_cursor_the_server_issues_reads_back_as_issued(day: date, position: int, party: str) -> None:
+    assert _decode(_encode(day.isoformat(), position, party)) == (day.isoformat(), position, party)
 
 
 @given(st.one_of(st.none(), st.text(max_size=40)), st.one_of(st.none(), st.integers(min_value=0, max_value=2**62)))

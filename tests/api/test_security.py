@@ -46,6 +46,7 @@ OTHER_WRITER = "second-writer-token"
 OPEN_ROUTES = {"/healthz", "/livez", "/readyz", "/openapi.json", "/docs", "/docs/assets/{version}/{name}",
                "/", "/index.html", "/favicon.svg", "/assets/{name:path}"}
 PATH_VALUES = {"declaration_id": "paris-statement", "code": "US", "summit_id": "paris-2025", "dataset": "events",
+               "rollcall_id": "unga-3",
                "name:path": "index.js", "version": "5.36.0", "name": "swagger-ui.css"}
 ORIGIN = "https://analyst.example.org"
 ACT = {"kind": "signed", "party": "AQ", "occurred_on": "2025-03-01", "sources": [SOURCE], "confidence": "high"}

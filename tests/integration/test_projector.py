@@ -23,6 +23,7 @@ from projections.projector import Projector, StaleTracking
 from projections.stance_history import StanceHistory, stances_of
 from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore
 from projections.timeline import Timeline
+from projections.votes import Votes
 from seeds.loader import seed
 from tests.factories import SOURCES
 from tests.integration.support import Dump, dump
@@ -198,7 +199,8 @@ def test_a_read_model_built_at_another_version_is_dropped_and_replayed_and_the_o
         sql.execute("UPDATE stance_acts SET confidence = 'low'")
 
     newer = Projector(app.recorder, app.mapper, store)
-    assert tracking(store) == {"event_log": head, "catalogue": head, "timeline": head, "stance_history": 0}
+    assert tracking(store) == {"event_log": head, "catalogue": head, "timeline": head, "stance_history": 0,
+                               "votes": head}
     newer.catch_up()
     assert dump(store) == reference(unprojected, open_store)
 
@@ -213,7 +215,7 @@ def test_a_read_model_built_at_another_version_is_dropped_and_replayed_and_the_o
     assert dump(store) == reference(unprojected, open_store)
     with store.reading() as sql:
         assert {r["name"]: r["version"] for r in sql.rows("SELECT name, version FROM view_versions")} == {
-            "event_log": 1, "catalogue": 1, "timeline": 1, "stance_history": 1}
+            "event_log": 2, "catalogue": 1, "timeline": 1, "stance_history": 1, "votes": 1}
 
 
 def test_a_model_replayed_for_a_new_version_replays_the_models_that_read_its_tables(
@@ -226,12 +228,13 @@ def test_a_model_replayed_for_a_new_version_replays_the_models_that_read_its_tab
     class ReshapedCatalogue(Catalogue):
         version = Catalogue.version + 1  # a release that changes the declarations stance answers join
 
-    models = [EventLog(), ReshapedCatalogue(), Timeline(), StanceHistory()]
+    models = [EventLog(), ReshapedCatalogue(), Timeline(), StanceHistory(), Votes()]
     newer = Projector(app.recorder, app.mapper, store, read_models=models)
     assert newer.dependants()["catalogue"] == {"stance_history", "timeline"}
-    assert newer.dependants()["stance_history"] == set() and newer.dependants()["event_log"] == set()
-    # The catalogue, and the two models whose answers read its tables, replay; the event log keeps its place.
-    assert tracking(store) == {"event_log": head, "catalogue": 0, "timeline": 0, "stance_history": 0}
+    assert newer.dependants()["stance_history"] == set() and newer.dependants()["event_log"] == {"votes", "timeline"}
+    # The catalogue, and the two models whose answers read its tables, replay; the others keep their place. (The
+    # event log's dependants: the votes model reads it, and the timeline reads the votes model's tables.)
+    assert tracking(store) == {"event_log": head, "catalogue": 0, "timeline": 0, "stance_history": 0, "votes": head}
     newer.catch_up()
     assert dump(store) == reference(unprojected, open_store)
 
@@ -293,4 +296,4 @@ def test_projectors_setting_up_an_empty_store_at_once_all_start(
         runtime.close()
 
     assert not errors
-    assert set(tracking(store)) == {"event_log", "catalogue", "timeline", "stance_history"}
+    assert set(tracking(store)) == {"event_log", "catalogue", "timeline", "stance_history", "votes"}

@@ -12,8 +12,8 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-install: $(BIN)/python  ## the app and its command line, into .venv
-	$(BIN)/python -m pip install --quiet -e .
+install: $(BIN)/python  ## the app, its command line and the extra that reads the General Assembly record, into .venv
+	$(BIN)/python -m pip install --quiet -e ".[unga]"
 
 dev: $(BIN)/python  ## the app plus the test and lint tools
 	$(BIN)/python -m pip install --quiet -e ".[dev]"

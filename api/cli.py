@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contextlib import suppress
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -46,19 +47,59 @@ def _party_and_known(runtime: Runtime, code: str, known_at: str | None) -> tuple
         _fail(error)
 
 
+class SeedSet(StrEnum):
+    """What `diplo seed` loads."""
+
+    AI_SUMMITS = "ai-summits"  # the AI summits, their declarations, acts and statements
+    UNGA = "unga"  # the UN General Assembly's roll calls, 1946-2019: both unvotes releases, in order
+
+
 @app.command()
-def seed() -> None:
-    """Load the AI-summit seeds through the application service; a second run stores nothing."""
+def seed(
+    only: Annotated[list[SeedSet] | None, typer.Option("--only", help="Load only this part (repeatable); "
+                                                       "`--only ai-summits` is a quick start without the 870,109 "
+                                                       "votes of the General Assembly")] = None,
+) -> None:
+    """Load the seeds through the application service: the AI summits, then the General Assembly's roll calls
+    release by release. A second run stores nothing."""
     from seeds.loader import seed as load
 
-    with one_shot(catch_up=False) as runtime, Progress(
-        TextColumn("seeding"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
-    ) as bar:
-        task = bar.add_task("seed", total=None)
-        report = load(runtime.app, progress=lambda done, total: bar.update(task, completed=done, total=total))
-        runtime.projector.catch_up()
-    stored = ", ".join(f"{n} {kind}" for kind, n in report.stored.items())
-    console.print(f"stored {report.total_stored} events ({stored}); {report.skipped} already in the record")
+    parts = set(only or SeedSet)
+    with one_shot(catch_up=False) as runtime:
+        if SeedSet.AI_SUMMITS in parts:
+            with Progress(TextColumn("seeding the AI summits"), BarColumn(), MofNCompleteColumn(),
+                          TimeElapsedColumn(), console=console) as bar:
+                task = bar.add_task("seed", total=None)
+                report = load(runtime.app, progress=lambda done, total: bar.update(task, completed=done, total=total))
+                runtime.projector.catch_up()
+            stored = ", ".join(f"{n} {kind}" for kind, n in report.stored.items())
+            console.print(f"AI summits: stored {report.total_stored} events ({stored}); {report.skipped} already in "
+                          "the record")
+        if SeedSet.UNGA in parts:
+            seed_unga(runtime)
+
+
+def seed_unga(runtime: Runtime) -> None:
+    """The General Assembly's releases in the order they were published, each one only once."""
+    from api.cli_releases import load_release
+    from domain.releases import Release
+    from seeds.unga import SEED_RELEASES, release_identity
+
+    waiting = [path for path in SEED_RELEASES if not runtime.app.exists(Release.id_for(*release_identity(path)))]
+    if not waiting:
+        console.print("UN General Assembly: both releases already in the record")
+        return
+    try:
+        import pyreadr  # noqa: F401
+    except ImportError:
+        console.print("[yellow]UN General Assembly: not loaded[/yellow]: reading its R data files needs the `unga` "
+                      "extra (pip install 'diplomatic-timeline[unga]', which `make run` installs); the AI summits "
+                      "are seeded")
+        return
+    console.print(f"UN General Assembly: loading {len(waiting)} release(s) of the unvotes data set (870,109 votes "
+                  "in all; well under a minute on a laptop; `diplo seed --only ai-summits` skips them)")
+    for path in waiting:
+        load_release(runtime, path, None, console)
 
 
 LogLevelOption = Annotated[

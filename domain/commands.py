@@ -35,6 +35,7 @@ from domain.values import (
     Vote,
     check_not_future,
     check_sources,
+    period_start,
 )
 
 RETRACTABLE = frozenset({*ActKind, EventKind.STATEMENT})
@@ -114,7 +115,7 @@ class HostSummit:
     notes: str | None = None
 
     def decide(self, state: Lookup) -> Decision:
-        codes = [state.parties.require(h, f"hosts[{i}]") for i, h in enumerate(self.hosts)]
+        codes = [state.parties.require_on(h, self.starts_on, f"hosts[{i}]") for i, h in enumerate(self.hosts)]
         stored_sources = check_sources(self.sources)
         if state.exists(Summit.id_for(self.id)):
             raise Duplicate(f"summit {self.id!r} already exists", field="id")
@@ -171,7 +172,8 @@ class RecordAct:
     note: str | None = None
 
     def decide(self, state: Lookup) -> Decision:
-        code = state.parties.require(self.party)
+        # A state that ended cannot act after it: the act's earliest possible day must be within its existence.
+        code = state.parties.require_on(self.party, period_start(self.occurred_on, self.precision))
         stored_sources = check_sources(self.sources)
         declaration = declaration_named(state, self.declaration_id)
         previous = declaration.stance_of(code, declaration.counts_from(self.occurred_on, self.precision))
@@ -210,7 +212,7 @@ class RecordStatement:
     note: str | None = None
 
     def decide(self, state: Lookup) -> Decision:
-        code = state.parties.require(self.party)
+        code = state.parties.require_on(self.party, period_start(self.occurred_on, self.precision))
         stored_sources = check_sources(self.sources)
         if self.about is not None and not state.exists(Declaration.id_for(self.about)):
             raise NotFound(f"unknown declaration {self.about!r}", field="about")

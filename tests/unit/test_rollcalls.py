@@ -139,3 +139,29 @@ def test_a_roll_calls_own_event_cannot_be_retracted() -> None:
     assert is_rollcall_id(receipt.event_id) and votes_key(receipt.event_id) == votes_key(RollCall.id_for("unga-1"))
     with pytest.raises(Conflict, match="not a vote"):
         record.handle(Retract(event_id=receipt.event_id, reason="x", sources=SOURCES))
+
+
+def test_a_state_that_ended_cannot_act_sign_speak_or_host_after_its_end() -> None:
+    """Issue 13, item 7: the GDR does not decline a declaration in 2024, nor the USSR speak or host."""
+    from domain.commands import HostSummit, PublishDeclaration, RecordAct, RecordStatement
+    from domain.values import ActKind, Precision
+
+    record = new_record()
+    record.handle(PublishDeclaration(id="a-text", title="A text", published_on=date(1985, 1, 1), sources=SOURCES,
+                                     confidence=Confidence.HIGH))
+    refusals = [
+        (RecordAct(declaration_id="a-text", kind=ActKind.DECLINED, party="DDDE", occurred_on=date(2024, 5, 1),
+                   sources=SOURCES, confidence=Confidence.HIGH), "party"),
+        (RecordStatement(party="SUHH", occurred_on=date(2024, 5, 1), text="Words", sources=SOURCES), "party"),
+        (HostSummit(id="a-summit", name="A summit", hosts=["FR", "SUHH"], city="Paris", starts_on=date(2024, 5, 1),
+                    ends_on=date(2024, 5, 2), sources=SOURCES, confidence=Confidence.HIGH), "hosts[1]"),
+    ]
+    before = stored(record)
+    for command, field in refusals:
+        with pytest.raises(InvalidInput, match="did not exist on 2024-05-01") as refused:
+            record.handle(command)
+        assert refused.value.field == field
+    assert stored(record) == before
+    # Within its dates it acts; an act known only to its year counts from the year's first day.
+    record.handle(RecordAct(declaration_id="a-text", kind=ActKind.SIGNED, party="DDDE", occurred_on=date(1990, 1, 1),
+                            precision=Precision.YEAR, sources=SOURCES, confidence=Confidence.HIGH))

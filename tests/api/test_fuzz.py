@@ -59,7 +59,8 @@ def fuzzed_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     backend = str(request.param)
     where = tmp_path_factory.mktemp(f"fuzz-{backend}")
     with store_of_its_own(backend, where / "store") as store:
-        seeded = subprocess.run([sys.executable, "-m", "api.cli", "seed"], cwd=REPO, env=store.env(),
+        seeded = subprocess.run([sys.executable, "-m", "api.cli", "seed", "--only", "ai-summits"], cwd=REPO,
+                                env=store.env(),
                                 capture_output=True, text=True, timeout=300)
         assert seeded.returncode == 0, seeded.stdout + seeded.stderr
         server = Server(store, where, name=backend)

@@ -87,8 +87,11 @@ export const api = {
     get<Declaration>(`/v1/declarations/${encodeURIComponent(id)}`, { at, known_at: knownAt }),
   signatories: (id: string, at: string, knownAt: string | null, signal?: AbortSignal) =>
     get<Signatories>(`/v1/declarations/${encodeURIComponent(id)}/signatories`, { at, known_at: knownAt }, signal),
+  // The party view's lanes show acts, statements and summits; a state's thousands of votes have views of their own.
   history: (code: string, knownAt: string | null) =>
-    get<History>(`/v1/parties/${encodeURIComponent(code)}/history`, { known_at: knownAt }),
+    get<History>(`/v1/parties/${encodeURIComponent(code)}/history`, {
+      known_at: knownAt, kind: ["hosted", "published", "signed", "declined", "withdrawn", "statement"],
+    }),
   acts: (declaration: string, knownAt: string | null) =>
     get<TimelinePage>("/v1/timeline", {
       declaration, known_at: knownAt, kind: ["signed", "declined", "withdrawn"], limit: 1000,

@@ -16,7 +16,6 @@ from api.bootstrap import Runtime
 from api.cursors import MAX_POSITION
 from api.deps import RuntimeDep, require_reader
 from api.metrics import process_metrics
-from api.cursors import MAX_POSITION
 from api.stream_limits import LIMITED
 from api.streaming import StreamFilter, Subscriber, message
 from domain.errors import InvalidInput

@@ -305,7 +305,7 @@ export interface paths {
         };
         /**
          * History
-         * @description Everything the party did, said or hosted, in valid-time order, with the stance each act set.
+         * @description Everything the party did, said, voted or hosted, in valid-time order, with the stance each act set.
          */
         get: operations["history"];
         put?: never;
@@ -328,6 +328,46 @@ export interface paths {
          * @description The party's stance on each declaration at `at`, as the record stood at `known_at`.
          */
         get: operations["stances"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/parties/{code}/votes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Party Votes
+         * @description The party's votes in date order, one per roll call, as the record stood at `known_at`, paged.
+         */
+        get: operations["party_votes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/releases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Releases
+         * @description Every release of a data set loaded, in the order loaded: when, its positions and what it changed.
+         */
+        get: operations["releases"];
         put?: never;
         post?: never;
         delete?: never;
@@ -371,6 +411,70 @@ export interface paths {
          * @description Retract an earlier act or statement by its event id; it stays in the log, marked, and no longer counts.
          */
         post: operations["create_retraction"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/rollcalls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Rollcalls
+         * @description Roll calls in date order with their tallies, filtered and paged, as the record stood at `known_at`.
+         */
+        get: operations["rollcalls"];
+        put?: never;
+        /**
+         * Create Rollcall
+         * @description Record a roll call of a body on a text, with the votes its source records.
+         */
+        post: operations["create_rollcall"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/rollcalls/{rollcall_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Rollcall
+         * @description One roll call with its tally and every vote that counted at `known_at`, each with its id and sources.
+         */
+        get: operations["rollcall"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/rollcalls/{rollcall_id}/votes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record Vote
+         * @description Record one party's vote in a roll call; 409 while it has a live vote there (retract that one first).
+         */
+        post: operations["record_vote"];
         delete?: never;
         options?: never;
         head?: never;
@@ -535,6 +639,20 @@ export interface components {
          * @enum {string}
          */
         ActKind: "signed" | "declined" | "withdrawn";
+        /**
+         * Body
+         * @description The bodies whose roll calls the record holds.
+         * @enum {string}
+         */
+        Body: "UNGA" | "UNSC";
+        /** CastVoteRef */
+        CastVoteRef: {
+            /** Event Id */
+            event_id: string;
+            /** Party */
+            party: string;
+            vote: components["schemas"]["Vote"];
+        };
         /**
          * Confidence
          * @enum {string}
@@ -749,7 +867,7 @@ export interface components {
          * @description What a public event records: the `kind` of the event log, the live stream, the timeline and receipts.
          * @enum {string}
          */
-        EventKind: "hosted" | "published" | "signed" | "declined" | "withdrawn" | "statement" | "retracted";
+        EventKind: "hosted" | "published" | "signed" | "declined" | "withdrawn" | "statement" | "retracted" | "rollcall" | "vote" | "corrected" | "release";
         /** EventPublic */
         EventPublic: {
             /**
@@ -771,6 +889,11 @@ export interface components {
             position: number;
             /** Recorded At */
             recorded_at: string;
+            /**
+             * Votes
+             * @description The votes a roll call's event casts, each with its own id; null for other events
+             */
+            votes: components["schemas"]["CastVoteRef"][] | null;
         };
         /** EventsPage */
         EventsPage: {
@@ -862,9 +985,19 @@ export interface components {
             reason: string | null;
             /** Recorded At */
             recorded_at: string;
+            /**
+             * Resolution
+             * @description The symbol of the text a vote was on
+             */
+            resolution: string | null;
             /** Retracted */
             retracted: boolean;
             retraction: components["schemas"]["Retraction"] | null;
+            /**
+             * Rollcall Id
+             * @description A vote's roll call
+             */
+            rollcall_id: string | null;
             /** Sources */
             sources: components["schemas"]["SourceOut"][];
             /** Speaker */
@@ -876,6 +1009,8 @@ export interface components {
             text: string | null;
             /** Title */
             title: string | null;
+            /** @description A party's vote: yes, no, abstain or absent */
+            vote: components["schemas"]["Vote"] | null;
         };
         /** HistoryPublic */
         HistoryPublic: {
@@ -892,6 +1027,18 @@ export interface components {
          * @enum {string}
          */
         HttpFormat: "csv" | "jsonl" | "ndjson";
+        /**
+         * Include
+         * @description What a per-party read of votes takes in beside the party itself.
+         * @enum {string}
+         */
+        Include: "predecessors";
+        /**
+         * Issue
+         * @description The issue codes of the General Assembly data set (Voeten, Strezhnev and Bailey), by their short names.
+         * @enum {string}
+         */
+        Issue: "me" | "nu" | "di" | "hr" | "co" | "ec";
         /** LiveOut */
         LiveOut: {
             /**
@@ -915,6 +1062,57 @@ export interface components {
             name: string;
             /** Official Name */
             official_name: string | null;
+            /**
+             * Predecessors
+             * @description The parties it followed, and from when
+             * @default []
+             */
+            predecessors: components["schemas"]["Succeeded"][];
+            /**
+             * Successors
+             * @description The parties that followed it, and from when
+             * @default []
+             */
+            successors: components["schemas"]["Succeeded"][];
+            /**
+             * Until
+             * @description The day it ended, for a state that did (it cannot act after)
+             */
+            until: string | null;
+        };
+        /** PartyVote */
+        PartyVote: {
+            /**
+             * As Party
+             * @description The party that cast it: the party asked for, or one of its predecessors
+             */
+            as_party: string;
+            /** Date */
+            date: string;
+            /** Event Id */
+            event_id: string;
+            /** Resolution */
+            resolution: string | null;
+            /** Rollcall Id */
+            rollcall_id: string;
+            /** Session */
+            session: number | null;
+            /** Title */
+            title: string | null;
+            vote: components["schemas"]["Vote"];
+        };
+        /** PartyVotesPage */
+        PartyVotesPage: {
+            /** Include */
+            include: string[];
+            /** Known At */
+            known_at: string;
+            /** Next Cursor */
+            next_cursor: string | null;
+            /** Party */
+            party: string;
+            /** Votes */
+            votes: components["schemas"]["PartyVote"][];
         };
         /**
          * Position
@@ -972,6 +1170,55 @@ export interface components {
              * @example ready
              */
             status: string;
+        };
+        /** ReleasePublic */
+        ReleasePublic: {
+            /**
+             * Added
+             * @description Votes recorded
+             */
+            added: number;
+            /**
+             * Corrected
+             * @description Votes changed: retracted and recorded again
+             */
+            corrected: number;
+            /**
+             * Counts
+             * @description Every count: roll calls added, details corrected, disagreements with other sources, rows read, rows not recorded as votes
+             */
+            counts: {
+                [key: string]: number;
+            };
+            /** Dataset */
+            dataset: string;
+            /** Event Id */
+            event_id: string;
+            /** First Position */
+            first_position: number | null;
+            /** Last Position */
+            last_position: number;
+            /**
+             * Loaded At
+             * @description When the record learned of it: ask any read known_at this moment
+             */
+            loaded_at: string;
+            /** Name */
+            name: string;
+            /** Published On */
+            published_on: string | null;
+            /**
+             * Retracted
+             * @description Votes no longer present, retracted
+             */
+            retracted: number;
+            /** Sources */
+            sources: components["schemas"]["SourceOut"][];
+        };
+        /** ReleasesPublic */
+        ReleasesPublic: {
+            /** Releases */
+            releases: components["schemas"]["ReleasePublic"][];
         };
         /**
          * ReplayEncoding
@@ -1048,6 +1295,17 @@ export interface components {
             /** To */
             to: string;
         };
+        /** RetractedVoteOut */
+        RetractedVoteOut: {
+            /** Event Id */
+            event_id: string;
+            /** Party */
+            party: string;
+            /** Position */
+            position: number;
+            retraction: components["schemas"]["RetractionOut"];
+            vote: components["schemas"]["Vote"];
+        };
         /** Retraction */
         Retraction: {
             /** Event Id */
@@ -1089,6 +1347,183 @@ export interface components {
              * @description At least one source reporting the act.
              */
             sources: components["schemas"]["SourceIn"][];
+        };
+        /** RetractionOut */
+        RetractionOut: {
+            /** Event Id */
+            event_id: string;
+            /** Reason */
+            reason: string | null;
+            /** Recorded At */
+            recorded_at: string;
+            /** Sources */
+            sources: components["schemas"]["SourceOut"][];
+        };
+        /**
+         * RollCallCreate
+         * @example {
+         *       "body": "UNGA",
+         *       "confidence": "high",
+         *       "date": "2019-12-12",
+         *       "id": "unga-9999",
+         *       "issues": [
+         *         "nu"
+         *       ],
+         *       "resolution": "A/RES/74/56",
+         *       "session": 74,
+         *       "sources": [
+         *         {
+         *           "outlet": "United Nations Digital Library",
+         *           "title": "Voting record: A/RES/74/56 (UN Digital Library)",
+         *           "url": "https://digitallibrary.un.org/record/3838839"
+         *         }
+         *       ],
+         *       "title": "Nuclear disarmament",
+         *       "votes": {
+         *         "BR": "yes",
+         *         "FR": "no",
+         *         "IN": "yes",
+         *         "US": "no"
+         *       }
+         *     }
+         */
+        RollCallCreate: {
+            /**
+             * Amendment
+             * @description A vote on an amendment
+             */
+            amendment?: boolean | null;
+            /** @default UNGA */
+            body: components["schemas"]["Body"];
+            confidence: components["schemas"]["Confidence"];
+            /**
+             * Date
+             * Format: date
+             */
+            date: string;
+            /** Description */
+            description?: string | null;
+            /** Id */
+            id: string;
+            /**
+             * Important
+             * @description Classified important (the US State Department's report)
+             */
+            important?: boolean | null;
+            /**
+             * Issues
+             * @description Issue codes or names: me, nu, di, hr, co, ec (`hr` or `Human rights`)
+             */
+            issues?: string[];
+            /**
+             * Paragraph
+             * @description A vote on a paragraph
+             */
+            paragraph?: boolean | null;
+            /** @default day */
+            precision: components["schemas"]["Precision"];
+            /**
+             * Resolution
+             * @description The text's symbol, e.g. A/RES/74/56
+             */
+            resolution?: string | null;
+            /** Session */
+            session?: number | null;
+            /**
+             * Sources
+             * @description At least one source reporting the act.
+             */
+            sources: components["schemas"]["SourceIn"][];
+            /** Title */
+            title: string;
+            /**
+             * Votes
+             * @description Each party's vote: yes, no, abstain, or absent where recorded
+             */
+            votes?: {
+                [key: string]: components["schemas"]["Vote"];
+            };
+        };
+        /** RollCallPublic */
+        RollCallPublic: {
+            /** Amendment */
+            amendment: boolean | null;
+            /** Body */
+            body: string;
+            confidence: components["schemas"]["Confidence"];
+            /** Date */
+            date: string;
+            /** Description */
+            description: string | null;
+            /** Event Id */
+            event_id: string;
+            /** Id */
+            id: string;
+            /** Important */
+            important: boolean | null;
+            /** Issues */
+            issues: components["schemas"]["Issue"][];
+            /** Known At */
+            known_at: string;
+            /** Paragraph */
+            paragraph: boolean | null;
+            precision: components["schemas"]["Precision"];
+            /** Recorded At */
+            recorded_at: string;
+            /** Release */
+            release: string | null;
+            /** Resolution */
+            resolution: string | null;
+            /**
+             * Retracted
+             * @description Votes retracted by known_at, with why
+             */
+            retracted: components["schemas"]["RetractedVoteOut"][];
+            /** Session */
+            session: number | null;
+            /** Sources */
+            sources: components["schemas"]["SourceOut"][];
+            tally: components["schemas"]["Tally"];
+            /** Title */
+            title: string | null;
+            /**
+             * Votes
+             * @description Every vote that counted at known_at, by party
+             */
+            votes: components["schemas"]["VoteOut"][];
+        };
+        /** RollCallSummary */
+        RollCallSummary: {
+            /** Body */
+            body: string;
+            /** Date */
+            date: string;
+            /** Id */
+            id: string;
+            /** Important */
+            important: boolean | null;
+            /** Issues */
+            issues: components["schemas"]["Issue"][];
+            precision: components["schemas"]["Precision"];
+            /** Resolution */
+            resolution: string | null;
+            /** Session */
+            session: number | null;
+            tally: components["schemas"]["Tally"];
+            /** Title */
+            title: string | null;
+        };
+        /** RollCallsPage */
+        RollCallsPage: {
+            /** Known At */
+            known_at: string;
+            /**
+             * Next Cursor
+             * @description Pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor: string | null;
+            /** Rollcalls */
+            rollcalls: components["schemas"]["RollCallSummary"][];
         };
         /** SignatoriesPublic */
         SignatoriesPublic: {
@@ -1369,6 +1804,28 @@ export interface components {
          */
         Step: "day" | "week" | "month" | "quarter" | "year";
         /**
+         * Succeeded
+         * @description A link to another party: from `on`, the successor acts where the predecessor acted before.
+         */
+        Succeeded: {
+            kind: components["schemas"]["SuccessionKind"];
+            /** Note */
+            note: string | null;
+            /**
+             * On
+             * Format: date
+             */
+            on: string;
+            /** Party */
+            party: string;
+        };
+        /**
+         * SuccessionKind
+         * @description How a successor followed its predecessor.
+         * @enum {string}
+         */
+        SuccessionKind: "continuation" | "seat" | "merger" | "dissolution";
+        /**
          * SummitCreate
          * @example {
          *       "city": "Paris (Grand Palais)",
@@ -1454,6 +1911,17 @@ export interface components {
             /** Name */
             name: string;
         };
+        /** Tally */
+        Tally: {
+            /** Absent */
+            absent: number;
+            /** Abstain */
+            abstain: number;
+            /** No */
+            no: number;
+            /** Yes */
+            yes: number;
+        };
         /** TimelineItem */
         TimelineItem: {
             /**
@@ -1491,9 +1959,19 @@ export interface components {
             reason: string | null;
             /** Recorded At */
             recorded_at: string;
+            /**
+             * Resolution
+             * @description The symbol of the text a vote was on
+             */
+            resolution: string | null;
             /** Retracted */
             retracted: boolean;
             retraction: components["schemas"]["Retraction"] | null;
+            /**
+             * Rollcall Id
+             * @description A vote's roll call
+             */
+            rollcall_id: string | null;
             /** Sources */
             sources: components["schemas"]["SourceOut"][];
             /** Speaker */
@@ -1505,13 +1983,16 @@ export interface components {
             text: string | null;
             /** Title */
             title: string | null;
+            /** @description A party's vote: yes, no, abstain or absent */
+            vote: components["schemas"]["Vote"] | null;
         };
         /**
          * TimelineKind
-         * @description The event kinds the timeline lists: every one but retractions, which mark the row they retract.
+         * @description What the timeline and a party's history list: every act but retractions, which mark what they retract; a
+         *     roll call's votes each on their own.
          * @enum {string}
          */
-        TimelineKind: "hosted" | "published" | "signed" | "declined" | "withdrawn" | "statement";
+        TimelineKind: "hosted" | "published" | "signed" | "declined" | "withdrawn" | "statement" | "vote";
         /** TimelinePage */
         TimelinePage: {
             /** Items */
@@ -1521,6 +2002,67 @@ export interface components {
              * @description Pass as `cursor` for the next page; null on the last page
              */
             next_cursor: string | null;
+        };
+        /**
+         * Vote
+         * @description A party's vote in a roll call; `absent` only where the source records absence.
+         * @enum {string}
+         */
+        Vote: "yes" | "no" | "abstain" | "absent";
+        /**
+         * VoteCreate
+         * @example {
+         *       "confidence": "high",
+         *       "party": "GB",
+         *       "sources": [
+         *         {
+         *           "outlet": "United Nations Digital Library",
+         *           "title": "Voting record: A/RES/74/56 (UN Digital Library)",
+         *           "url": "https://digitallibrary.un.org/record/3838839"
+         *         }
+         *       ],
+         *       "vote": "abstain"
+         *     }
+         */
+        VoteCreate: {
+            confidence: components["schemas"]["Confidence"];
+            /**
+             * Party
+             * @description ISO 3166-1 alpha-2, ISO 3166-3, or an organisation code
+             */
+            party: string;
+            /**
+             * Sources
+             * @description At least one source reporting the act.
+             */
+            sources: components["schemas"]["SourceIn"][];
+            vote: components["schemas"]["Vote"];
+        };
+        /** VoteOut */
+        VoteOut: {
+            confidence: components["schemas"]["Confidence"] | null;
+            /**
+             * Event Id
+             * @description The vote's own id: a retraction names it
+             */
+            event_id: string;
+            /** Party */
+            party: string;
+            /**
+             * Position
+             * @description The log position of the event that recorded it
+             */
+            position: number;
+            /** Recorded At */
+            recorded_at: string;
+            /**
+             * Release
+             * @description The data set release that recorded it (`dataset/name`), if one did
+             */
+            release: string | null;
+            /** Sources */
+            sources: components["schemas"]["SourceOut"][];
+            vote: components["schemas"]["Vote"];
         };
         /**
          * WorldPublic
@@ -1624,6 +2166,8 @@ export interface components {
             /** Retracted Event Id */
             retracted_event_id: string | null;
             retracted_kind: components["schemas"]["EventKind"] | null;
+            /** Rollcall Id */
+            rollcall_id: string | null;
             stance: components["schemas"]["ActKind"] | null;
             /** Statement Id */
             statement_id: string | null;
@@ -1634,6 +2178,8 @@ export interface components {
             status: string;
             /** Summit Id */
             summit_id: string | null;
+            /** Vote */
+            vote: string | null;
         };
     };
     responses: never;
@@ -2562,6 +3108,8 @@ export interface operations {
                 from?: string | null;
                 /** @description Last valid-time date (YYYY-MM-DD) */
                 to?: string | null;
+                /** @description Only entries of these kinds (a state's votes in roll calls are `vote`) */
+                kind?: components["schemas"]["TimelineKind"][] | null;
             };
             header?: never;
             path: {
@@ -2689,6 +3237,127 @@ export interface operations {
             };
         };
     };
+    party_votes: {
+        parameters: {
+            query?: {
+                /** @description First valid-time date (YYYY-MM-DD) */
+                from?: string | null;
+                /** @description Last valid-time date (YYYY-MM-DD) */
+                to?: string | null;
+                /** @description An issue's code or name: `hr`, `Human rights` */
+                issue?: string | null;
+                /** @description Only votes of this kind */
+                vote?: components["schemas"]["Vote"] | null;
+                /** @description `predecessors`: follow the state through its predecessors (the USSR for RU, the FRG's own line and the GDR for DE), each before the day it was succeeded; on a roll call, the first of the line that voted speaks for it, named in `as_party` */
+                include?: components["schemas"]["Include"][] | null;
+                /** @description Transaction time: what the record said at this moment (a datetime with zone, or a date meaning the end of that day UTC; default now) */
+                known_at?: string | null;
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description Party code, e.g. US, RU, DE */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PartyVotesPage"];
+                };
+            };
+            /** @description a missing or unknown bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an unknown party, summit, declaration or event, in the path or a reference */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description malformed input; `errors` names each invalid field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the store is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    releases: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReleasesPublic"];
+                };
+            };
+            /** @description a missing or unknown bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description malformed input; `errors` names each invalid field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the store is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     replay_frames: {
         parameters: {
             query: {
@@ -2767,6 +3436,311 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["RetractionCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WriteReceipt"];
+                };
+            };
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WriteReceipt"];
+                };
+            };
+            /** @description a missing or unknown bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an unknown party, summit, declaration or event, in the path or a reference */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an act that breaks the stance rules, a duplicate id, or an Idempotency-Key reused with another body */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a request body over DIPLO_MAX_BODY_BYTES */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description malformed input; `errors` names each invalid field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the store is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rollcalls: {
+        parameters: {
+            query?: {
+                /** @description First valid-time date (YYYY-MM-DD) */
+                from?: string | null;
+                /** @description Last valid-time date (YYYY-MM-DD) */
+                to?: string | null;
+                /** @description Only this session of the body */
+                session?: number | null;
+                /** @description An issue's code or name: `hr`, `Human rights` */
+                issue?: string | null;
+                /** @description Words of the resolution symbol, title or description */
+                q?: string | null;
+                /** @description Transaction time: what the record said at this moment (a datetime with zone, or a date meaning the end of that day UTC; default now) */
+                known_at?: string | null;
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RollCallsPage"];
+                };
+            };
+            /** @description a missing or unknown bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description malformed input; `errors` names each invalid field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the store is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_rollcall: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Any text but blank; the same key with the same request answers as the first time */
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RollCallCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WriteReceipt"];
+                };
+            };
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WriteReceipt"];
+                };
+            };
+            /** @description a missing or unknown bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an unknown party, summit, declaration or event, in the path or a reference */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an act that breaks the stance rules, a duplicate id, or an Idempotency-Key reused with another body */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a request body over DIPLO_MAX_BODY_BYTES */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description malformed input; `errors` names each invalid field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the store is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rollcall: {
+        parameters: {
+            query?: {
+                /** @description Transaction time: what the record said at this moment (a datetime with zone, or a date meaning the end of that day UTC; default now) */
+                known_at?: string | null;
+            };
+            header?: never;
+            path: {
+                rollcall_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RollCallPublic"];
+                };
+            };
+            /** @description a missing or unknown bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an unknown party, summit, declaration or event, in the path or a reference */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description malformed input; `errors` names each invalid field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the store is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    record_vote: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Any text but blank; the same key with the same request answers as the first time */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                rollcall_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VoteCreate"];
             };
         };
         responses: {

@@ -165,8 +165,9 @@ class ReleasePublic(Public):
     published_on: str | None
     loaded_at: str = Field(description="When the record learned of it: ask any read known_at this moment")
     event_id: str
-    first_position: int | None
-    last_position: int
+    first_position: int = Field(description="The release's first event in the log (its own, if it changed nothing)")
+    last_position: int = Field(description="The release's own event, the last it stored")
+    events: int = Field(description="The public events it stored, its own included")
     added: int = Field(description="Votes recorded")
     retracted: int = Field(description="Votes no longer present, retracted")
     corrected: int = Field(description="Votes changed: retracted and recorded again")

@@ -88,7 +88,9 @@ class Release(Aggregate):
         dataset: str
         name: str
         published_on: dt.date | None
-        first_event_id: UUID  # the first event the release stored (its own, if it changed nothing)
+        # The public events the release stored before this one, in the same transaction: the log holds them just
+        # before it, with nothing between (a transaction's events are stored together).
+        events: int
         counts: dict[str, int]
         sources: list[dict[str, Any]]
 
@@ -103,6 +105,14 @@ class Release(Aggregate):
     @staticmethod
     def id_for(dataset: str, name: str) -> UUID:
         return aggregate_id("release", release_tag(dataset, name))
+
+    @classmethod
+    def close(cls, *, dataset: str, name: str, published_on: dt.date | None, events: int, counts: dict[str, int],
+              sources: list[dict[str, Any]]) -> Release:
+        """The release's own event, stored after the `events` public events it recorded, in their transaction."""
+        release_id = cls.id_for(dataset, name)
+        return cls._create(cls.Loaded, id=release_id, event_id=event_id_for(release_id, 1), dataset=dataset,
+                           name=name, published_on=published_on, events=events, counts=counts, sources=sources)
 
 
 def _reason(facts: ReleaseFacts, what: str) -> str:
@@ -172,16 +182,12 @@ class LoadRelease:
                 held.retract_votes(gone, reason=_reason(facts, "no longer present"), sources=sources, release=tag)
                 tally.votes_retracted += len(gone)
                 changed[held.id] = held
-        first = next((a.pending_events[0].event_id for a in changed.values()  # type: ignore[attr-defined]
-                      if not isinstance(a, EventIndex)), None)
-        release = Release._create(
-            Release.Loaded, id=release_id, event_id=event_id_for(release_id, 1), dataset=facts.dataset,
-            name=facts.name, published_on=facts.published_on,
-            first_event_id=first or event_id_for(release_id, 1),
-            counts={**tally.as_dict(), "rows": facts.rows,
-                    **{f"unrecorded {k}": n for k, n in facts.unrecorded.items()}},
-            sources=sources,
-        )
+        public = sum(len(a.pending_events) for a in changed.values()
+                     if not isinstance(a, EventIndex))
+        release = Release.close(dataset=facts.dataset, name=facts.name, published_on=facts.published_on,
+                                events=public, sources=sources,
+                                counts={**tally.as_dict(), "rows": facts.rows,
+                                        **{f"unrecorded {k}": n for k, n in facts.unrecorded.items()}})
         receipt = Receipt(event_id_for(release_id, 1), EventKind.RELEASE,
                           {"dataset": facts.dataset, "release": facts.name, **tally.as_dict()})
         return [*changed.values(), release], receipt

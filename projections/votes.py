@@ -138,7 +138,7 @@ class Votes(ReadModel):
             dataset TEXT NOT NULL,
             name TEXT NOT NULL,
             published_on TEXT,
-            first_event_id TEXT NOT NULL,
+            events INTEGER NOT NULL,
             loaded_at TEXT NOT NULL,
             counts TEXT NOT NULL,
             sources TEXT NOT NULL
@@ -150,7 +150,7 @@ class Votes(ReadModel):
         "votes": VOTE_COLUMNS,
         "vote_events": ("position", "event_id", "kind", "rollcall", "recorded_at", "release", "reason", "confidence",
                         "sources"),
-        "releases": ("position", "event_id", "dataset", "name", "published_on", "first_event_id", "loaded_at",
+        "releases": ("position", "event_id", "dataset", "name", "published_on", "events", "loaded_at",
                      "counts", "sources"),
     }
     page_type = _Page
@@ -246,7 +246,7 @@ class Votes(ReadModel):
         event = item.event
         page.rows["releases"].append((item.position, str(event.event_id), event.dataset, event.name,
                                       event.published_on.isoformat() if event.published_on else None,
-                                      str(event.first_event_id), item.recorded_at, as_json(event.counts),
+                                      event.events, item.recorded_at, as_json(event.counts),
                                       as_json(event.sources)))
 
 
@@ -514,18 +514,19 @@ def line_votes(sql: Sql, line: Sequence[tuple[str, str | None]], *, known_at: st
 
 
 def list_releases(sql: Sql) -> list[dict[str, Any]]:
-    """Every release loaded, in the order loaded, with the positions it spans and what it changed."""
-    rows = sql.rows(
-        "SELECT r.*, e.position AS first_position FROM releases r"
-        " LEFT JOIN event_log e ON e.event_id = r.first_event_id ORDER BY r.position"
-    )
+    """Every release loaded, in the order loaded, with the positions it spans and what it changed. A release's
+    events are the `events` public events just before its own in the log (one transaction stores them together)."""
     out = []
-    for row in rows:
+    for row in sql.rows("SELECT * FROM releases ORDER BY position"):
+        first = row["position"]
+        if row["events"]:
+            first = sql.value("SELECT MIN(position) FROM (SELECT position FROM event_log WHERE position < ?"
+                              " ORDER BY position DESC LIMIT ?) AS before", (row["position"], row["events"]))
         counts = json.loads(row["counts"])
         out.append({
             "name": row["name"], "dataset": row["dataset"], "published_on": row["published_on"],
-            "loaded_at": row["loaded_at"], "event_id": row["event_id"], "first_position": row["first_position"],
-            "last_position": row["position"], "added": counts.get("votes_added", 0),
+            "loaded_at": row["loaded_at"], "event_id": row["event_id"], "first_position": first,
+            "last_position": row["position"], "events": row["events"] + 1, "added": counts.get("votes_added", 0),
             "retracted": counts.get("votes_retracted", 0), "corrected": counts.get("votes_corrected", 0),
             "counts": counts, "sources": json.loads(row["sources"]),
         })
@@ -586,3 +587,4 @@ def vote_entries(sql: Sql, *, known_at: str, parties: Sequence[str] | None = Non
             "order": (row["date"], int(row["rc_key"]), row["party"]),
         })
     return out
+

@@ -1194,9 +1194,20 @@ export interface components {
             dataset: string;
             /** Event Id */
             event_id: string;
-            /** First Position */
-            first_position: number | null;
-            /** Last Position */
+            /**
+             * Events
+             * @description The public events it stored, its own included
+             */
+            events: number;
+            /**
+             * First Position
+             * @description The release's first event in the log (its own, if it changed nothing)
+             */
+            first_position: number;
+            /**
+             * Last Position
+             * @description The release's own event, the last it stored
+             */
             last_position: number;
             /**
              * Loaded At

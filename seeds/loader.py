@@ -17,7 +17,9 @@ from domain.commands import HostSummit, PublishDeclaration, RecordAct, RecordSta
 from domain.service import DiplomaticRecord
 from domain.values import ActKind, Confidence, Position, Precision, Source
 
-SEED_FILE = Path(__file__).parent / "data" / "ai-summits.json"
+# Release 1 of the AI-summit record, which every existing store was seeded from. Later releases sit beside it
+# (seeds/data/ai-summits/<date>.json) and are loaded over it by the release reconciliation.
+SEED_FILE = Path(__file__).parent / "data" / "ai-summits" / "2026-11-25.json"
 
 
 @dataclass

@@ -27,6 +27,7 @@ from projections.timeline import party_history
 
 app = typer.Typer(help="Diplomatic Timeline: an event-sourced record of diplomacy.", no_args_is_help=True)
 console = Console()
+err = Console(stderr=True)  # errors go to standard error, so a script reading standard output sees none
 
 AtOption = Annotated[datetime | None, typer.Option("--at", formats=["%Y-%m-%d"], help="Valid time (default today)")]
 KnownAtOption = Annotated[
@@ -59,9 +60,13 @@ def seed(
     only: Annotated[list[SeedSet] | None, typer.Option("--only", help="Load only this part (repeatable); "
                                                        "`--only ai-summits` is a quick start without the 870,109 "
                                                        "votes of the General Assembly")] = None,
+    through: Annotated[str | None, typer.Option("--through", help="Load the AI-summit record only up to this "
+                                                "release (e.g. ai-summits-2026-11-25): the record as it stood then")]
+    = None,
 ) -> None:
     """Load the seeds through the application service: the AI summits, then the General Assembly's roll calls
     release by release. A second run stores nothing."""
+    from seeds.loader import ReleaseUnexplained
     from seeds.loader import seed as load
 
     parts = set(only or SeedSet)
@@ -70,11 +75,19 @@ def seed(
             with Progress(TextColumn("seeding the AI summits"), BarColumn(), MofNCompleteColumn(),
                           TimeElapsedColumn(), console=console) as bar:
                 task = bar.add_task("seed", total=None)
-                report = load(runtime.app, progress=lambda done, total: bar.update(task, completed=done, total=total))
+                try:
+                    report = load(runtime.app, through=through,
+                                  progress=lambda done, total: bar.update(task, completed=done, total=total))
+                except (ValueError, ReleaseUnexplained) as error:
+                    err.print(f"[red]error:[/red] {error}")
+                    raise typer.Exit(2) from None
                 runtime.projector.catch_up()
-            stored = ", ".join(f"{n} {kind}" for kind, n in report.stored.items())
-            console.print(f"AI summits: stored {report.total_stored} events ({stored}); {report.skipped} already in "
-                          "the record")
+            if report.releases:
+                stored = ", ".join(f"{n} {kind}" for kind, n in report.stored.items() if n)
+                console.print(f"AI summits: loaded release(s) {', '.join(report.releases)}: stored "
+                              f"{report.total_stored} events ({stored})")
+            else:
+                console.print("AI summits: every release already in the record")
         if SeedSet.UNGA in parts:
             seed_unga(runtime)
 

@@ -29,8 +29,11 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.commands import Command
 from domain.errors import Contention, DomainError
+from domain.ledger import EventIndex, IdempotencyKey
 from domain.parties import PartyRegistry
 from domain.rollcall import RollCall
+
+BOOKKEEPING = (EventIndex, IdempotencyKey)  # aggregates whose events are never public
 
 if TYPE_CHECKING:
     from domain.service import DiplomaticRecord
@@ -71,6 +74,7 @@ class HeldState:
         self.store_was_empty = not app.recorder.max_notification_id()
         self._today = app.today()  # one import, one day: a file does not straddle midnight half-judged
         self._rollcalls_held = False
+        self.public = 0  # public events decided so far (bookkeeping left out)
 
     def today(self) -> date:
         return self._today
@@ -82,6 +86,9 @@ class HeldState:
                 raise AggregateNotFoundError(aggregate_id)
             found = self.held[aggregate_id] = self.app.repository.get(aggregate_id)
         return found
+
+    def decided(self) -> int:
+        return self.public
 
     def rollcalls(self) -> list[RollCall]:
         """Every roll call of the record, held: read once, in one pass over the log rather than one look-up each
@@ -149,7 +156,10 @@ class BulkImport:
             for aggregate in aggregates:
                 state.held[aggregate.id] = aggregate
                 # In command order, each command's events together, as the service would store them.
-                events.extend(aggregate.collect_events())
+                decided = aggregate.collect_events()
+                events.extend(decided)
+                if not isinstance(aggregate, BOOKKEEPING):
+                    state.public += len(decided)
             kinds[receipt.kind] += 1
             if progress is not None and n % every == 0:
                 progress(n)

@@ -86,6 +86,10 @@ class Lookup(Protocol):
     def rollcalls(self) -> Iterable[RollCall]:
         """Every roll call the record holds (a release reconciles against them all)."""
 
+    def decided(self) -> int:
+        """How many public events the commands decided before this one in the same transaction (a release counts
+        its own); 0 for a command stored on its own."""
+
 
 class Command(Protocol):
     def decide(self, state: Lookup) -> Decision: ...
@@ -222,10 +226,14 @@ class RecordStatement:
             note=self.note, sources=stored_sources, confidence=str(self.confidence), today=state.today(),
         )
         if state.exists(statement.id):
-            raise Duplicate(
-                f"this statement by {code} on {self.occurred_on.isoformat()} is already recorded "
-                f"(statement {statement.id})"
-            )
+            held: Statement = state.get(statement.id)
+            if not held.retracted:
+                raise Duplicate(
+                    f"this statement by {code} on {self.occurred_on.isoformat()} is already recorded "
+                    f"(statement {statement.id}); retract it first to record it again"
+                )
+            held.reissue(statement)  # the same words again, after a retraction: as an act may be recorded again
+            statement = held
         event_id = statement.issued_event_id
         subject = {"statement_id": str(statement.id), "party": code, "about": self.about}
         receipt = Receipt(event_id, EventKind.STATEMENT, subject)

@@ -21,10 +21,11 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
-from domain.commands import Decision, Lookup, Receipt
+from domain.commands import Decision, Lookup, Receipt, Retract, declaration_named
 from domain.errors import InvalidInput
 from domain.ledger import EventIndex
 from domain.rollcall import DETAILS, RollCall, votes_key
+from domain.statement import Statement
 from domain.values import Confidence, EventKind, Source, Vote, aggregate_id, check_sources, event_id_for
 
 
@@ -252,3 +253,75 @@ class LoadRelease:
             touched = True
         return touched
 
+
+
+# -- commands a release of hand-kept facts issues (the AI-summit seed's), beside the ordinary ones -------------
+
+
+@dataclass(frozen=True)
+class RetractAct:
+    """Retracts the live act a release no longer holds as it was, found by what it was (the event id is the
+    store's, not the release's); nothing if no such act is live (retracted by hand already, say)."""
+
+    declaration_id: str
+    party: str
+    kind: str
+    occurred_on: dt.date
+    precision: str
+    reason: str
+    sources: list[Source]
+
+    def decide(self, state: Lookup) -> Decision:
+        declaration = declaration_named(state, self.declaration_id)
+        found = next((a for a in declaration.live_acts(self.party)
+                      if a.kind == self.kind and a.occurred_on == self.occurred_on and a.precision == self.precision),
+                     None)
+        if found is None:
+            return [], Receipt(event_id_for(declaration.id, declaration.version), EventKind.RETRACTED,
+                               {"skipped": True})
+        return Retract(event_id=found.event_id, reason=self.reason, sources=self.sources).decide(state)
+
+
+@dataclass(frozen=True)
+class RetractStatement:
+    """Retracts the live statement a release no longer holds as it was, found by what was said; nothing if it is
+    not live."""
+
+    party: str
+    occurred_on: dt.date
+    speaker: str | None
+    text: str
+    reason: str
+    sources: list[Source]
+    precision: str = "day"
+
+    def decide(self, state: Lookup) -> Decision:
+        statement_id = Statement.id_for(self.party, self.occurred_on, self.speaker, self.text, self.precision)
+        try:
+            statement: Statement = state.get(statement_id)
+        except AggregateNotFoundError:
+            statement = None  # type: ignore[assignment]
+        if statement is None or statement.retracted:
+            return [], Receipt(event_id_for(statement_id, 1), EventKind.RETRACTED, {"skipped": True})
+        return Retract(event_id=statement.issued_event_id, reason=self.reason, sources=self.sources).decide(state)
+
+
+@dataclass(frozen=True)
+class CloseRelease:
+    """Records that a release of a data set was loaded, after the public events the commands before it decided in
+    the same transaction (its changes); nothing if it was loaded before."""
+
+    dataset: str
+    name: str
+    published_on: dt.date | None
+    counts: dict[str, int]
+    sources: list[Source]
+
+    def decide(self, state: Lookup) -> Decision:
+        release_id = Release.id_for(self.dataset, self.name)
+        receipt = Receipt(event_id_for(release_id, 1), EventKind.RELEASE,
+                          {"dataset": self.dataset, "release": self.name})
+        if state.exists(release_id):
+            return [], receipt
+        return [Release.close(dataset=self.dataset, name=self.name, published_on=self.published_on,
+                              events=state.decided(), counts=self.counts, sources=check_sources(self.sources))], receipt

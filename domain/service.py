@@ -153,6 +153,9 @@ class DiplomaticRecord(Application[UUID]):
     def exists(self, aggregate_id: UUID) -> bool:
         return bool(self.recorder.select_events(aggregate_id, limit=1))
 
+    def decided(self) -> int:
+        return 0  # a command handled on its own has nothing decided before it in its transaction
+
     def rollcalls(self) -> list[RollCall]:
         """Every roll call of the record, as of now (a release reconciles against them all)."""
         from domain.bulk import fold_all
@@ -170,9 +173,10 @@ class DiplomaticRecord(Application[UUID]):
     def declaration_exists(self, slug: str) -> bool:
         return self.exists(Declaration.id_for(slug))
 
-    def statement_exists(self, party: str, occurred_on: date, speaker: str | None, text: str) -> bool:
+    def statement_exists(self, party: str, occurred_on: date, speaker: str | None, text: str,
+                         precision: str = "day") -> bool:
         found = self.parties.find(party)
-        return found is not None and self.exists(Statement.id_for(found.code, occurred_on, speaker, text))
+        return found is not None and self.exists(Statement.id_for(found.code, occurred_on, speaker, text, precision))
 
     # -- machinery ------------------------------------------------------------------------------
 

@@ -47,6 +47,9 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper, StoredEvent
 from eventsourcing.utils import get_topic, resolve_topic
 
 from domain.ledger import EventIndex
+from domain.releases import Release
+from domain.rollcall import RollCall, votes_key
+from domain.values import EventKind
 from projections.event_log import describe
 from projections.readmodel import timestamp
 
@@ -342,15 +345,27 @@ def stored_from_public(line: dict[str, Any], mapper: Mapper[Any]) -> StoredEvent
     return stored
 
 
-def _index_entry(line: dict[str, Any], target: StoredEvent, mapper: Mapper[Any]) -> StoredEvent:
-    """The bookkeeping the service saves beside every public event: its entry in the event index."""
-    event_id = UUID(line["event_id"])
+def _index_entry(line: dict[str, Any], target: StoredEvent, mapper: Mapper[Any]) -> StoredEvent | None:
+    """The bookkeeping the service saves beside a public event: its entry in the event index. A roll call has one
+    entry for all of its events and votes, saved with the event that called it (domain.rollcall); a release has
+    none."""
+    kind = line["kind"]
+    topic = line["log"]["topic"]
+    if topic == RollCall.Called.TOPIC:
+        event_id, kind = votes_key(UUID(str(target.originator_id))), EventKind.ROLLCALL.value
+    elif topic.startswith(ROLLCALL_TOPIC_PREFIX) or topic == Release.Loaded.TOPIC:
+        return None
+    else:
+        event_id = UUID(line["event_id"])
     fields_of_entry: dict[str, Any] = {
         "originator_topic": get_topic(EventIndex), "originator_id": EventIndex.id_for(event_id),
         "originator_version": 1, "timestamp": datetime.fromisoformat(line["recorded_at"]), "event_id": event_id,
-        "aggregate_id": target.originator_id, "kind": line["kind"],
+        "aggregate_id": target.originator_id, "kind": kind,
     }
     return mapper.to_stored_event(EventIndex.Indexed(**fields_of_entry))
+
+
+ROLLCALL_TOPIC_PREFIX = "diplo:RollCall."
 
 
 def _public_lines(lines: Iterator[tuple[int, dict[str, Any]]], mapper: Mapper[Any]) -> Iterator[Restorable]:
@@ -366,7 +381,8 @@ def _public_lines(lines: Iterator[tuple[int, dict[str, Any]]], mapper: Mapper[An
             raise ImportRefused(f"line {number}: position {position} does not follow {last}")
         last = position
         yield Restorable(stored, position)
-        yield Restorable(index, None)
+        if index is not None:
+            yield Restorable(index, None)
 
 
 def _parsed(lines: Iterable[tuple[int, str]]) -> Iterator[tuple[int, dict[str, Any]]]:

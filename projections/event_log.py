@@ -95,6 +95,7 @@ _SHAPES: dict[type, Callable[[Any], _Shape]] = {
     Declaration.ActRecorded: lambda e: _Shape(str(e.kind), e.occurred_on.isoformat(), (e.party,), e.declaration_id),
     Declaration.Retracted: lambda e: _Shape(EventKind.RETRACTED, None, (e.party,), e.declaration_id),
     Statement.Issued: lambda e: _Shape(EventKind.STATEMENT, e.occurred_on.isoformat(), (e.party,), e.about),
+    Statement.Reissued: lambda e: _Shape(EventKind.STATEMENT, e.occurred_on.isoformat(), (e.party,), e.about),
     Statement.Retracted: lambda e: _Shape(EventKind.RETRACTED, None, (e.party,), e.about),
     # A roll call's event carries its votes; the parties it names are the ones that voted in it.
     RollCall.Called: lambda e: _Shape(EventKind.ROLLCALL, e.date.isoformat(), tuple(e.votes), None),

@@ -141,7 +141,7 @@ class Timeline(ReadModel):
                  precision=event.precision, party=event.party, declaration_id=event.declaration_id,
                  reason=event.reason, note=event.note, confidence=event.confidence, sources=as_json(event.sources))
 
-    @handles(Statement.Issued)
+    @handles(Statement.Issued, Statement.Reissued)
     def _statement(self, item: Item, page: _Page) -> None:
         event = item.event
         page.add(item, event_id=str(event.event_id), kind=EventKind.STATEMENT,

@@ -19,6 +19,7 @@ from api.app import create_app
 from api.bootstrap import Runtime, bootstrap
 from api.settings import Settings
 from seeds.loader import seed
+from tests.factories import FIRST_RELEASE
 
 PG_URL = os.environ.get("DIPLO_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 TOKEN = "test-writer-token"
@@ -58,7 +59,7 @@ def client(runtime: Runtime) -> Iterator[TestClient]:
 
 @pytest.fixture
 def seeded(runtime: Runtime) -> Runtime:
-    report = seed(runtime.app)
+    report = seed(runtime.app, through=FIRST_RELEASE)
     assert runtime.projector.wait_for(report.last_position, 30)
     return runtime
 

@@ -64,3 +64,8 @@ def retract(record: DiplomaticRecord, event_id: UUID, idempotency: Idempotency |
             **overrides: Any) -> Receipt:
     fields: dict[str, Any] = {"reason": "misreported", "sources": SOURCES}
     return record.handle(Retract(event_id=event_id, **{**fields, **overrides}), idempotency)
+
+
+# The AI-summit record's first release: the tests of the engine's answers read it, a snapshot that later releases
+# (corrections of the record) do not change; tests of the releases themselves load them all.
+FIRST_RELEASE = "ai-summits-2026-11-25"

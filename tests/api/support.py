@@ -21,6 +21,7 @@ import pytest
 from api.bootstrap import Runtime, bootstrap
 from api.settings import Settings
 from seeds.loader import seed
+from tests.factories import FIRST_RELEASE
 
 PG_URL = os.environ.get("DIPLO_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 TOKEN = "test-writer-token"
@@ -54,7 +55,7 @@ def running(backend: str, data_dir: Path, *, write_wait_seconds: float = 5) -> I
 
 
 def seed_and_wait(runtime: Runtime) -> Runtime:
-    report = seed(runtime.app)
+    report = seed(runtime.app, through=FIRST_RELEASE)
     assert runtime.projector.wait_for(report.last_position, 30)
     return runtime
 

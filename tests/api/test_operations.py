@@ -158,7 +158,7 @@ def test_readyz_turns_503_while_a_read_model_lags_past_the_limit_and_200_once_it
         body = assert_problem(lagging, 503)
         assert lagging.headers["retry-after"] == "2"
         assert body["ready"] is False and body["max_lag"] == 3
-        assert set(body["lags"]) == {"event_log", "catalogue", "timeline", "stance_history"}
+        assert set(body["lags"]) == {"event_log", "catalogue", "timeline", "stance_history", "votes"}
         assert all(lag == 6 for lag in body["lags"].values()), body
         assert "stance_history by 6" in body["detail"]
         assert client.get("/livez").status_code == 200  # alive all the same: nothing to restart

@@ -33,7 +33,7 @@ from domain.service import Idempotency
 from domain.values import ActKind, Confidence, Position
 from projections.backup import FORMAT
 from seeds.loader import seed
-from tests.factories import SOURCES
+from tests.factories import FIRST_RELEASE, SOURCES
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 PG = pytest.mark.postgres
@@ -128,7 +128,7 @@ def write_corrections(runtime: Runtime) -> None:
 
 def make_source(backend: str, data_dir: Path) -> Iterator[Settings]:
     with store(backend, data_dir) as settings, opened(settings) as runtime:
-        seed(runtime.app)
+        seed(runtime.app, through=FIRST_RELEASE)
         write_corrections(runtime)
         runtime.projector.catch_up()
         yield settings
@@ -219,7 +219,7 @@ def test_a_restored_store_takes_new_writes_and_remembers_idempotency_keys(
 @pytest.mark.postgres
 def test_a_postgres_log_with_gaps_is_restored_densely_in_the_same_order(tmp_path: Path) -> None:
     with store("postgres", tmp_path / "source") as source, opened(source) as runtime:
-        seed(runtime.app)
+        seed(runtime.app, through=FIRST_RELEASE)
         first = runtime.app.recorder.select_notifications(start=1, limit=1)[0]
         with pytest.raises(IntegrityError):  # a rolled-back insert consumes a position
             runtime.app.recorder.insert_events([first])

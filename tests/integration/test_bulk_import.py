@@ -29,9 +29,11 @@ from domain.bulk import BulkImport, CommandRefused
 from domain.commands import RecordAct
 from domain.declaration import Declaration
 from domain.errors import Conflict
+from domain.releases import Release
 from domain.values import ActKind, Confidence, Source, event_id_for
 from projections.stance_history import signatories, stances_of
 from seeds.loader import SEED_FILE, seed
+from tests.factories import FIRST_RELEASE
 
 SOURCE = {"title": "Report", "url": "https://example.org/r"}
 NOW = "9999-12-31T00:00:00+00:00"
@@ -96,8 +98,9 @@ def test_a_bulk_import_stores_what_the_commands_one_by_one_store(runtime: Runtim
     with store("postgres" if runtime.settings.uses_postgres else "sqlite", tmp_path / "one-by-one") as settings:
         other = bootstrap(settings, start_projector=False, follow=False)
         try:
-            seed(other.app)
-            assert log_of(other) == bulk_log
+            seed(other.app, through=FIRST_RELEASE)
+            # The loader stores the same events, and then the release's own, which a command file has no line for.
+            assert [e for e in log_of(other) if e[2] != Release.Loaded.TOPIC] == bulk_log
             assert answers(other) == bulk_answers
         finally:
             other.close()

@@ -14,6 +14,7 @@ from projections.readmodel import timestamp
 from projections.stance_history import signatories, stances_of
 from projections.timeline import party_history
 from seeds.loader import SEED_FILE, seed
+from tests.factories import FIRST_RELEASE
 
 
 def now() -> str:
@@ -39,13 +40,21 @@ def history(runtime: Runtime, party: str) -> list[dict[str, Any]]:
 
 def test_seeding_a_second_time_stores_nothing(seeded: Runtime) -> None:
     head = seeded.projector.head()
-    data = json.loads(SEED_FILE.read_text(encoding="utf-8"))
 
-    again = seed(seeded.app)
+    again = seed(seeded.app, through=FIRST_RELEASE)
 
-    assert again.total_stored == 0
-    assert again.skipped == sum(len(data[k]) for k in ("summits", "declarations", "acts", "statements"))
+    assert again.total_stored == 0 and again.releases == [] and again.skipped == 1
     assert seeded.projector.head() == head
+
+
+def test_a_later_release_records_only_what_changed_and_a_third_run_stores_nothing(seeded: Runtime) -> None:
+    data = json.loads(SEED_FILE.read_text(encoding="utf-8"))
+    assert seeded.projector.head() > len(data["acts"])  # the first release is in
+    later = seed(seeded.app)
+    assert later.releases == ["ai-summits-2026-12-07"]
+    assert 0 < later.stored["retractions"] < len(data["acts"])
+    head = seeded.projector.head()
+    assert seed(seeded.app).total_stored == 0 and seeded.projector.head() == head
 
 
 def test_the_us_has_declined_the_paris_statement_since_2025_02_11(seeded: Runtime) -> None:

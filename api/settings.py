@@ -144,6 +144,8 @@ class Settings(BaseSettings):
         # os.environ: pin it here, empty when off, so these settings alone decide whether to encrypt.
         cipher = {"CIPHER_TOPIC": "eventsourcing.cipher:AESCipher", "CIPHER_KEY": key} if key else {}
         cipher["DIPLO_CIPHER_KEY"] = key
+        # The stored format is eventsourcing's JSON; orjson reads and writes it (storage/json_codec.py).
+        cipher["TRANSCODER_TOPIC"] = "storage.json_codec:FastJSONTranscoder"
         if self.database_url is None:
             private_dir(self.data_dir)
             return {

@@ -102,7 +102,8 @@ class RollCall(Aggregate):
             aggregate.slug = self.slug
             aggregate.created_by = self.release
             aggregate.details = {name: getattr(self, name) for name in DETAILS}
-            aggregate.votes = {}
+            aggregate.live = {}
+            aggregate.batches = []
             aggregate.retracted = set()
             aggregate.cast(self.votes, self.originator_version, self.release)
 
@@ -136,7 +137,7 @@ class RollCall(Aggregate):
 
         def apply(self, aggregate: Any) -> None:
             for party in self.parties:
-                cast = aggregate.votes.pop(party)
+                cast = aggregate.votes.pop(party)  # materialised by the property
                 aggregate.retracted.add((party, cast.version))
 
     class DetailsCorrected(Event):
@@ -158,7 +159,8 @@ class RollCall(Aggregate):
         slug: str
         created_by: str | None  # the release that recorded the roll call, if a release did
         details: dict[str, Any]
-        votes: dict[str, LiveVote]
+        live: dict[str, LiveVote]
+        batches: list[tuple[Mapping[str, str], int, str | None]]
         retracted: set[tuple[str, int]]
 
     TOPICS: ClassVar[tuple[str, ...]] = ()
@@ -173,10 +175,22 @@ class RollCall(Aggregate):
         return held
 
     def cast(self, votes: Mapping[str, str], version: int, release: str | None) -> None:
-        """Applies votes recorded by the event at `version` (called by the events, never by commands)."""
-        held = self.votes
-        for party, vote in votes.items():
-            held[party] = LiveVote(vote, version, release)
+        """Applies votes recorded by the event at `version` (called by the events, never by commands). Kept as the
+        event gave them until a command asks for the live votes: a release that records a roll call new to the
+        record never does, and 870,109 votes need not each become an object."""
+        self.batches.append((votes, version, release))
+
+    @property
+    def votes(self) -> dict[str, LiveVote]:
+        """The live vote of each party that has one."""
+        if self.batches:
+            live = self.live
+            make = tuple.__new__  # LiveVote(...) goes through a Python-level __new__: seconds for a whole record
+            for votes, version, release in self.batches:
+                for party, vote in votes.items():
+                    live[party] = make(LiveVote, (str(vote), version, release))
+            self.batches.clear()
+        return self.live
 
     def vote_id_of(self, party: str) -> UUID:
         """The id of the party's live vote."""

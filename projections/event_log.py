@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 from uuid import UUID
 
+import orjson
+
 from domain.declaration import Declaration
 from domain.releases import Release
 from domain.rollcall import RollCall, vote_id
@@ -140,8 +142,10 @@ _DATA_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), defa
 
 
 def event_data_json(event: Any) -> str:
-    """as_json(event_data(event)), in one pass: the encoder converts the few values JSON lacks as it meets them."""
-    return _DATA_ENCODER.encode({k: v for k, v in vars(event).items() if k not in _BOOKKEEPING})
+    """as_json(event_data(event)), in one pass, by orjson: UUIDs and dates come out as `_public` writes them (the
+    hyphenated form, ISO 8601), anything else it lacks through `_public_scalar`."""
+    data = {k: v for k, v in vars(event).items() if k not in _BOOKKEEPING}
+    return orjson.dumps(data, default=_public_scalar).decode()
 
 
 class EventLog(ReadModel):

@@ -219,6 +219,7 @@ class Projector(Loop):
         notifications = self.recorder.select_notifications(start=start, limit=limit, inclusive_of_start=False)
         self.more_waiting = len(notifications) >= limit
         if not notifications:
+            self._settle()
             self._limit = self.page_size
             return 0
         end = notifications[-1].id
@@ -246,6 +247,8 @@ class Projector(Loop):
             self._kept.clear()
             raise
         self._kept = {m.name: max(end, positions[m.name]) for m in self.read_models}
+        if not self.more_waiting:
+            self._settle()
         # A full page means more are waiting: the next page doubles (to max_page_size), so a catch-up from
         # far behind commits a few large pages; a partial page means caught up, back to page_size.
         self._limit = min(limit * 2, self.max_page_size) if self.more_waiting else self.page_size
@@ -261,6 +264,15 @@ class Projector(Loop):
                 listener(page)
             except Exception:  # a watcher's fault must not stop the read models
                 log.exception("projector page listener failed")
+
+    def _settle(self) -> None:
+        """Caught up: the models that put work off while far behind (an index built once, rather than kept up row by
+        row through a whole catch-up) do it now."""
+        waiting = [m for m in self.read_models if m.unsettled]
+        if waiting:
+            with self.store.transaction() as sql:
+                for model in waiting:
+                    model.settle(sql)
 
     def _decode(self, notifications: Sequence[Notification]) -> list[Item]:
         """The page's public events, decoded; bookkeeping (half the log) is skipped before decoding,

@@ -160,6 +160,14 @@ class ReadModel:
                 if row["published_on"]:
                     page.published[row["declaration_id"]] = date.fromisoformat(row["published_on"])
 
+    # True while the model has put work off until the projector catches up (see `settle`).
+    unsettled: bool = False
+
+    def settle(self, sql: Sql) -> None:
+        """Called once the projector has caught up, in a transaction of its own, while `unsettled`: does what the
+        model put off while far behind (building an index at once rather than row by row), then clears the flag."""
+        self.unsettled = False
+
     def forget(self) -> None:
         """Drops whatever the model keeps in memory between pages. The projector calls it when a page
         fails or the model's position moves other than by its own last page (another projector, a

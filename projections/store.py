@@ -66,6 +66,11 @@ class Sql:
         self._cursor = cursor
         self._postgres = postgres
 
+    @property
+    def postgres(self) -> bool:
+        """Whether the statements run on PostgreSQL (for the few that differ, such as a table's storage)."""
+        return self._postgres
+
     def _sql(self, sql: str) -> str:
         return postgres_placeholders(sql) if self._postgres else sql
 
@@ -75,7 +80,9 @@ class Sql:
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
-            self._cursor.executemany(self._sql(sql), [tuple(r) for r in rows])
+            # The drivers take any sequence per row; a page's rows are tuples or lists already (copying 870,109 of
+            # them cost a tenth of a record's projection).
+            self._cursor.executemany(self._sql(sql), rows)
 
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """Plain rows into a table: one COPY stream on PostgreSQL, one executemany on SQLite (in an A/B of the
@@ -213,6 +220,9 @@ class SQLiteViewStore(ViewStore):
             conn = sqlite3.connect(private_file(path), timeout=30, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA synchronous=OFF" if self.building else "PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
+            # 32 MiB of page cache rather than 2: a catch-up inserting the record's 870,109 votes touches an index
+            # far larger than 2 MiB at random (measured: 10% of the insert's time; an upper bound, not an allocation).
+            conn.execute("PRAGMA cache_size=-32768")
         try:
             yield conn
         finally:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 from domain.releases import Release
@@ -29,6 +30,11 @@ from domain.values import EventKind
 from projections.readmodel import Item, Page, ReadModel, as_json, handles
 from projections.store import Sql
 
+# Every per-party question reads this index alone (a party's votes, shares, agreement). A store whose votes table
+# is empty (a new store, a rebuild) builds it once caught up, from the whole table: a third faster than keeping it
+# up vote by vote through the catch-up of a whole record.
+PARTY_INDEX = ("CREATE INDEX IF NOT EXISTS votes_by_party"
+               " ON votes (party, date, vote, version, cast_position, seen_to, rc_key, seen_from)")
 VOTE_COLUMNS = ("rc_key", "party", "vote", "date", "version", "cast_position", "seen_from")
 ROLLCALL_COLUMNS = ("rc_key", "id", "body", "session", "date", "precision", "year", "resolution", "title",
                     "description", "issues", "important", "amendment", "paragraph", "sources", "confidence",
@@ -107,6 +113,9 @@ class Votes(ReadModel):
         "CREATE INDEX IF NOT EXISTS rollcalls_by_id ON rollcalls (id, from_position)",
         "CREATE INDEX IF NOT EXISTS rollcalls_by_key ON rollcalls (rc_key, from_position)",
         "CREATE INDEX IF NOT EXISTS rollcalls_by_date ON rollcalls (date, rc_key)",
+        # Clustered by roll call on SQLite (WITHOUT ROWID, added by `create`): a roll call's votes are one range,
+        # and rows arrive in that order, so the table is appended to. One index serves every per-party question
+        # (a party's votes, shares, agreement) without reading the table: it carries what they read.
         """CREATE TABLE IF NOT EXISTS votes (
             rc_key BIGINT NOT NULL,
             party TEXT NOT NULL,
@@ -116,10 +125,10 @@ class Votes(ReadModel):
             cast_position BIGINT NOT NULL,
             seen_from BIGINT NOT NULL,
             seen_to BIGINT,
-            retraction_position BIGINT
+            retraction_position BIGINT,
+            PRIMARY KEY (rc_key, party, seen_from)
         )""",
-        "CREATE INDEX IF NOT EXISTS votes_by_party ON votes (party, date)",
-        "CREATE INDEX IF NOT EXISTS votes_by_rollcall ON votes (rc_key, party)",
+        PARTY_INDEX,
         """CREATE TABLE IF NOT EXISTS vote_events (
             position BIGINT PRIMARY KEY,
             event_id TEXT NOT NULL,
@@ -166,6 +175,22 @@ class Votes(ReadModel):
         super().forget()
         self.current = {}
 
+    def create(self, sql: Sql) -> None:
+        for statement in self.ddl:
+            if statement == PARTY_INDEX:
+                continue
+            if statement.startswith("CREATE TABLE IF NOT EXISTS votes (") and not sql.postgres:
+                statement += " WITHOUT ROWID"
+            sql.execute(statement)
+        if sql.value("SELECT 1 FROM votes LIMIT 1") is None:
+            self.unsettled = True  # built once caught up (settle)
+        else:
+            sql.execute(PARTY_INDEX)
+
+    def settle(self, sql: Sql) -> None:
+        sql.execute(PARTY_INDEX)
+        super().settle(sql)
+
     def prepare(self, sql: Sql, items: Sequence[Item], page: Page) -> None:
         assert isinstance(page, _Page)
         page.sql = sql
@@ -184,8 +209,9 @@ class Votes(ReadModel):
         ))
         page.current[event.slug] = (position, day)
         version = event.originator_version
-        page.rows["votes"].extend((position, party, vote, day, version, position, position)
-                                  for party, vote in event.votes.items())
+        votes = event.votes  # the rows built by zip, in C: a whole record's 870,109 of them
+        page.rows["votes"].extend(zip(repeat(position), votes.keys(), votes.values(), repeat(day), repeat(version),
+                                      repeat(position), repeat(position)))
         page.event(item, EventKind.ROLLCALL, event.slug, release=event.release, confidence=event.confidence,
                    sources=event.sources)
 
@@ -194,8 +220,9 @@ class Votes(ReadModel):
         event, position = item.event, item.position
         key, day = page.key(event.rollcall_id)
         version = event.originator_version
-        page.rows["votes"].extend((key, party, vote, day, version, position, position)
-                                  for party, vote in event.votes.items())
+        votes = event.votes
+        page.rows["votes"].extend(zip(repeat(key), votes.keys(), votes.values(), repeat(day), repeat(version),
+                                      repeat(position), repeat(position)))
         page.event(item, EventKind.VOTE, event.rollcall_id, release=event.release, confidence=event.confidence,
                    sources=event.sources)
 
@@ -588,3 +615,17 @@ def vote_entries(sql: Sql, *, known_at: str, parties: Sequence[str] | None = Non
         })
     return out
 
+
+
+def vote_of(sql: Sql, slug: str, party: str, known_at: str) -> dict[str, Any] | None:
+    """One party's vote on one roll call as the record stood at `known_at` (None: no vote then)."""
+    row = rollcall_version(sql, slug, known_at)
+    if row is None:
+        return None
+    cut = known_cut(sql, known_at)
+    found = sql.one(f"SELECT v.vote, v.version, v.cast_position, v.date FROM votes v"
+                    f" WHERE v.rc_key = ? AND v.party = ? AND {cut.where}", (row["rc_key"], party, *cut.params))
+    if found is None:
+        return None
+    return {"rollcall_id": slug, "party": party, "vote": found["vote"], "date": found["date"],
+            "event_id": public_vote_id(slug, found["version"], party), "position": found["cast_position"]}

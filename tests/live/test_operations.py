@@ -40,7 +40,7 @@ from tests.live.support import (
 )
 from tests.prometheus_text import Samples, parse, series, value
 
-MODELS = ("event_log", "catalogue", "timeline", "stance_history")
+MODELS = ("event_log", "catalogue", "timeline", "stance_history", "votes")
 
 
 def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:

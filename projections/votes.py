@@ -619,12 +619,17 @@ def vote_entries(sql: Sql, *, known_at: str, parties: Sequence[str] | None = Non
 
 def vote_of(sql: Sql, slug: str, party: str, known_at: str) -> dict[str, Any] | None:
     """One party's vote on one roll call as the record stood at `known_at` (None: no vote then)."""
-    row = rollcall_version(sql, slug, known_at)
-    if row is None:
-        return None
     cut = known_cut(sql, known_at)
-    found = sql.one(f"SELECT v.vote, v.version, v.cast_position, v.date FROM votes v"
-                    f" WHERE v.rc_key = ? AND v.party = ? AND {cut.where}", (row["rc_key"], party, *cut.params))
+    if cut.bound is None and cut.known_at is None:  # now: the live version and the live vote, in one lookup
+        found = sql.one("SELECT v.vote, v.version, v.cast_position, v.date FROM rollcalls r"
+                        " JOIN votes v ON v.rc_key = r.rc_key AND v.party = ? AND v.seen_to IS NULL"
+                        " WHERE r.id = ? AND r.to_position IS NULL", (party, slug))
+    else:
+        row = rollcall_version(sql, slug, known_at)
+        if row is None:
+            return None
+        found = sql.one(f"SELECT v.vote, v.version, v.cast_position, v.date FROM votes v"
+                        f" WHERE v.rc_key = ? AND v.party = ? AND {cut.where}", (row["rc_key"], party, *cut.params))
     if found is None:
         return None
     return {"rollcall_id": slug, "party": party, "vote": found["vote"], "date": found["date"],

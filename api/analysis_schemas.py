@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import ConfigDict, Field
 
 from api.schemas import APPROXIMATE, Public, SourceOut, TimelineItem
-from domain.values import ActKind, Confidence, EventKind, Precision, Stance
+from domain.values import ActKind, Confidence, EventKind, Precision, Stance, Vote
 from projections.analysis import Step
 
 
@@ -143,6 +143,59 @@ class Difference(Public):
     events: list[DiffEvent] = Field(description="What made the difference, in log order")
 
 
+class RollCallField(Public):
+    field: str = Field(description="A detail of the roll call: date, title, description, issues, a flag, ...")
+    before: str | int | bool | list[str] | None
+    after: str | int | bool | list[str] | None
+
+
+class RollCallVoteCounts(Public):
+    added: int = Field(description="Parties with a vote at the later moment and none at the earlier")
+    retracted: int = Field(description="Parties with a vote at the earlier moment and none at the later")
+    changed: int = Field(description="Parties whose vote differs")
+
+
+class PartyVoteChange(Public):
+    party: str
+    before: Vote | None
+    after: Vote | None
+
+
+class RollCallDiffEvent(Public):
+    """An event recorded between the two moments on the roll call (kind rollcall, vote, retracted, corrected)."""
+
+    event_id: str
+    kind: EventKind
+    position: int
+    recorded_at: str
+    release: str | None = Field(description="The data set release that recorded it, if one did")
+    reason: str | None
+    sources: list[SourceOut]
+
+
+class RollCallDifference(Public):
+    rollcall_id: str
+    date: str = Field(description="The roll call's date at the later moment (or the earlier, if it is gone)")
+    resolution: str | None
+    title: str | None
+    change: Literal["added", "corrected", "votes"] = Field(
+        description="added: not recorded at the earlier moment; corrected: its details differ; votes: only its "
+                    "votes differ")
+    fields: list[RollCallField] = Field(description="The details that differ, before and after")
+    votes: RollCallVoteCounts
+    party_votes: list[PartyVoteChange] | None = Field(
+        None, description="With party=: the named parties whose vote differs, before and after")
+    events: list[RollCallDiffEvent] = Field(description="What made the difference, in log order")
+
+
+class RollCallDiffCounts(Public):
+    rollcalls_added: int
+    rollcalls_corrected: int
+    votes_added: int
+    votes_retracted: int
+    votes_changed: int
+
+
 class DiffPublic(Public):
     kind: Literal["valid_time", "knowledge_time"] = Field(
         description="valid_time: two dates, one version of the record; knowledge_time: one date, two versions")
@@ -154,3 +207,8 @@ class DiffPublic(Public):
     known_at_b: str | None = None
     min_confidence: Confidence
     differences: list[Difference]
+    rollcalls: list[RollCallDifference] = Field(
+        [], description="knowledge_time: every roll call dated by `at` that the two versions give differently (none "
+                        "when declaration= narrows the question to declarations)")
+    rollcall_counts: RollCallDiffCounts | None = Field(
+        None, description="knowledge_time: the totals over `rollcalls`")

@@ -12,6 +12,7 @@ from domain.values import Confidence
 from projections.analysis import Scope, count_frames, diff_knowledge_time, diff_valid_time
 from projections.catalogue import get_declaration
 from projections.readmodel import timestamp
+from projections.rollcall_diff import diff_rollcalls
 from projections.store import Sql
 
 MAX_FRAMES = 10_000
@@ -118,8 +119,11 @@ def answer_diff(
             raise InvalidInput(f"known_at_a {a} is after known_at_b {b}", field="known_at_a")
         at_s = parse_at(at)
         found = diff_knowledge_time(sql, at=at_s, known_at_a=a, known_at_b=b, scope=scope)
+        rollcalls, counts = ([], None) if scope.declarations else diff_rollcalls(
+            sql, at=at_s, known_at_a=a, known_at_b=b, parties=scope.parties, confidences=scope.confident())
         return {"kind": "knowledge_time", "at": at_s, "known_at_a": a, "known_at_b": b,
-                "min_confidence": scope.min_confidence, "differences": found}
+                "min_confidence": scope.min_confidence, "differences": found, "rollcalls": rollcalls,
+                "rollcall_counts": counts}
     if at is not None:
         raise InvalidInput("at is for differences between two versions of the record; two dates are from_at "
                            "and to_at", field="at")

@@ -207,6 +207,9 @@ def diff_command(
         title = f"On {body['at']}, as recorded by {body['known_at_a']} and then by {body['known_at_b']}"
         before, after = "before", "after"
     n = len(body["differences"])
+    if not n and body.get("rollcalls"):
+        _print_rollcalls(body["rollcalls"], body["rollcall_counts"])
+        return
     table = Table(title=title, caption=f"{n} difference{'' if n == 1 else 's'}   ~ approximate")
     for column in ("party", "declaration", before, after, "what made the difference"):
         table.add_column(column)
@@ -214,6 +217,28 @@ def diff_command(
         table.add_row(d["party"], d["declaration_id"], _side(d["before"]), _side(d["after"]),
                       "\n".join(_event(e) for e in d["events"]))
     console.print(table)
+    if body.get("rollcalls"):
+        _print_rollcalls(body["rollcalls"], body["rollcall_counts"])
+
+
+ROLLCALLS_SHOWN = 20  # a release changes thousands of roll calls; the table shows the first, JSON has them all
+
+
+def _print_rollcalls(rollcalls: list[dict[str, Any]], counts: dict[str, int]) -> None:
+    table = Table(title="Roll calls", caption=(
+        f"{counts['rollcalls_added']} added, {counts['rollcalls_corrected']} corrected; votes: "
+        f"{counts['votes_added']} added, {counts['votes_retracted']} retracted, {counts['votes_changed']} changed"))
+    for column in ("roll call", "date", "change", "what differs", "by"):
+        table.add_column(column)
+    for r in rollcalls[:ROLLCALLS_SHOWN]:
+        what = [f"{f['field']}: {f['before']!r} -> {f['after']!r}" for f in r["fields"]]
+        what += [f"{n} votes {name}" for name, n in r["votes"].items() if n]
+        what += [f"{v['party']}: {v['before'] or '-'} -> {v['after'] or '-'}" for v in r.get("party_votes") or ()]
+        table.add_row(r["rollcall_id"], r["date"], r["change"], "\n".join(what),
+                      ", ".join(sorted({e["release"] or f"#{e['position']}" for e in r["events"]})))
+    console.print(table)
+    if len(rollcalls) > ROLLCALLS_SHOWN:
+        console.print(f"… and {len(rollcalls) - ROLLCALLS_SHOWN} more roll calls (--format json lists them all)")
 
 
 def register(app: typer.Typer) -> None:

@@ -150,6 +150,49 @@ def test_the_releases_as_knowledge_times(api: TestClient) -> None:
     assert any(now[r["id"]] != r["issues"] for r in with_issues["rollcalls"])
 
 
+def test_a_diff_across_a_release_lists_what_it_changed(api: TestClient) -> None:
+    first, second = api.get("/v1/releases").json()["releases"]
+    asked = {"known_at_a": first["loaded_at"], "known_at_b": second["loaded_at"], "at": "2019-12-31"}
+    diff = api.get("/v1/diff", params=asked).json()
+    assert diff["kind"] == "knowledge_time" and diff["differences"] == []  # no stance changed
+    counts = second["counts"]
+    assert diff["rollcall_counts"] == {
+        "rollcalls_added": counts["rollcalls_added"], "rollcalls_corrected": counts["details_corrected"],
+        "votes_added": counts["votes_added"], "votes_retracted": counts["votes_retracted"], "votes_changed": 0}
+    assert counts["details_corrected"] > 0
+    corrected = [r for r in diff["rollcalls"] if r["change"] == "corrected"]
+    assert len(corrected) == counts["details_corrected"]
+    # Each correction names the fields it changed, with the values the two versions give.
+    one = corrected[0]
+    before = api.get(f"/v1/rollcalls/{one['rollcall_id']}", params={"known_at": first["loaded_at"]}).json()
+    after = api.get(f"/v1/rollcalls/{one['rollcall_id']}").json()
+    assert one["fields"] and all(before[f["field"]] == f["before"] and after[f["field"]] == f["after"]
+                                 for f in one["fields"])
+    assert [e["release"] for e in one["events"]] == ["unvotes/release-2021-03-08"]
+    # Between one moment and itself, nothing differs.
+    same = api.get("/v1/diff", params={**asked, "known_at_a": second["loaded_at"]}).json()
+    assert same["rollcalls"] == [] and same["rollcall_counts"]["votes_added"] == 0
+
+
+def test_a_diff_names_the_votes_a_correction_changed(api: TestClient) -> None:
+    created = api.post("/v1/rollcalls", json=rollcall_body(), headers=AUTH).json()
+    french = next(v for v in api.get("/v1/rollcalls/unga-test-1").json()["votes"] if v["party"] == "FR")
+    api.post("/v1/retractions", json={"event_id": french["event_id"], "reason": "France voted yes", "sources": UN},
+             headers=AUTH).raise_for_status()
+    right = api.post("/v1/rollcalls/unga-test-1/votes", json={"party": "FR", "vote": "yes", "confidence": "high",
+                                                            "sources": UN}, headers=AUTH).json()
+    later = api.get("/v1/rollcalls/unga-test-1").json()["votes"]
+    moment_b = max(v["recorded_at"] for v in later)
+    diff = api.get("/v1/diff", params={"known_at_a": french["recorded_at"], "known_at_b": moment_b,
+                                       "party": ["FR", "US"]}).json()
+    [changed] = diff["rollcalls"]
+    assert changed["rollcall_id"] == "unga-test-1" and changed["change"] == "votes"
+    assert changed["votes"] == {"added": 0, "retracted": 0, "changed": 1}
+    assert changed["party_votes"] == [{"party": "FR", "before": "abstain", "after": "yes"}]
+    assert [e["kind"] for e in changed["events"]] == ["retracted", "vote"]
+    assert changed["events"][-1]["position"] == right["position"] > created["position"]
+
+
 def test_the_registry_names_predecessors_and_successors(api: TestClient) -> None:
     russia = api.get("/v1/parties/RU").json()
     assert russia["predecessors"] == [{"party": "SUHH", "on": "1991-12-24", "kind": "continuation",

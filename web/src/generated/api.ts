@@ -840,6 +840,14 @@ export interface components {
             /** Known At B */
             known_at_b: string | null;
             min_confidence: components["schemas"]["Confidence"];
+            /** @description knowledge_time: the totals over `rollcalls` */
+            rollcall_counts: components["schemas"]["RollCallDiffCounts"] | null;
+            /**
+             * Rollcalls
+             * @description knowledge_time: every roll call dated by `at` that the two versions give differently (none when declaration= narrows the question to declarations)
+             * @default []
+             */
+            rollcalls: components["schemas"]["RollCallDifference"][];
             /** To At */
             to_at: string | null;
         };
@@ -1100,6 +1108,13 @@ export interface components {
             /** Title */
             title: string | null;
             vote: components["schemas"]["Vote"];
+        };
+        /** PartyVoteChange */
+        PartyVoteChange: {
+            after: components["schemas"]["Vote"] | null;
+            before: components["schemas"]["Vote"] | null;
+            /** Party */
+            party: string;
         };
         /** PartyVotesPage */
         PartyVotesPage: {
@@ -1455,6 +1470,89 @@ export interface components {
                 [key: string]: components["schemas"]["Vote"];
             };
         };
+        /** RollCallDiffCounts */
+        RollCallDiffCounts: {
+            /** Rollcalls Added */
+            rollcalls_added: number;
+            /** Rollcalls Corrected */
+            rollcalls_corrected: number;
+            /** Votes Added */
+            votes_added: number;
+            /** Votes Changed */
+            votes_changed: number;
+            /** Votes Retracted */
+            votes_retracted: number;
+        };
+        /**
+         * RollCallDiffEvent
+         * @description An event recorded between the two moments on the roll call (kind rollcall, vote, retracted, corrected).
+         */
+        RollCallDiffEvent: {
+            /** Event Id */
+            event_id: string;
+            kind: components["schemas"]["EventKind"];
+            /** Position */
+            position: number;
+            /** Reason */
+            reason: string | null;
+            /** Recorded At */
+            recorded_at: string;
+            /**
+             * Release
+             * @description The data set release that recorded it, if one did
+             */
+            release: string | null;
+            /** Sources */
+            sources: components["schemas"]["SourceOut"][];
+        };
+        /** RollCallDifference */
+        RollCallDifference: {
+            /**
+             * Change
+             * @description added: not recorded at the earlier moment; corrected: its details differ; votes: only its votes differ
+             * @enum {string}
+             */
+            change: "added" | "corrected" | "votes";
+            /**
+             * Date
+             * @description The roll call's date at the later moment (or the earlier, if it is gone)
+             */
+            date: string;
+            /**
+             * Events
+             * @description What made the difference, in log order
+             */
+            events: components["schemas"]["RollCallDiffEvent"][];
+            /**
+             * Fields
+             * @description The details that differ, before and after
+             */
+            fields: components["schemas"]["RollCallField"][];
+            /**
+             * Party Votes
+             * @description With party=: the named parties whose vote differs, before and after
+             */
+            party_votes: components["schemas"]["PartyVoteChange"][] | null;
+            /** Resolution */
+            resolution: string | null;
+            /** Rollcall Id */
+            rollcall_id: string;
+            /** Title */
+            title: string | null;
+            votes: components["schemas"]["RollCallVoteCounts"];
+        };
+        /** RollCallField */
+        RollCallField: {
+            /** After */
+            after: string | number | boolean | string[] | null;
+            /** Before */
+            before: string | number | boolean | string[] | null;
+            /**
+             * Field
+             * @description A detail of the roll call: date, title, description, issues, a flag, ...
+             */
+            field: string;
+        };
         /** RollCallPublic */
         RollCallPublic: {
             /** Amendment */
@@ -1523,6 +1621,24 @@ export interface components {
             tally: components["schemas"]["Tally"];
             /** Title */
             title: string | null;
+        };
+        /** RollCallVoteCounts */
+        RollCallVoteCounts: {
+            /**
+             * Added
+             * @description Parties with a vote at the later moment and none at the earlier
+             */
+            added: number;
+            /**
+             * Changed
+             * @description Parties whose vote differs
+             */
+            changed: number;
+            /**
+             * Retracted
+             * @description Parties with a vote at the earlier moment and none at the later
+             */
+            retracted: number;
         };
         /** RollCallsPage */
         RollCallsPage: {

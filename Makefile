@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test install dev seed serve lint typecheck clean web bench bench-full
+.PHONY: run test install dev seed serve lint typecheck clean web bench bench-full wrk
 
 $(BIN)/python:
 	@$(PYTHON) -c "import sys; assert sys.version_info >= (3, 11), \"Python 3.11+ is needed (try: make run PYTHON=python3.12)\""
@@ -59,11 +59,15 @@ lint: dev
 typecheck: dev
 	$(BIN)/mypy
 
-bench: dev  ## benchmarks against the floor, 10k acts on SQLite and PostgreSQL (a few minutes; docs/benchmarks.md)
+bench: dev wrk  ## benchmarks against the floor: 10k acts and the UN record, SQLite and PostgreSQL (docs/benchmarks.md)
 	$(BIN)/python -m bench.run quick
 	$(BIN)/python -m bench.report bench/results/quick.json --update docs/benchmarks.md
+	$(BIN)/python -m bench.unga --backends sqlite postgres
 
-bench-full: dev  ## the same at 10k, 100k and 1M acts (SQLite alone ~40 min; with PostgreSQL at 1M, longer)
+wrk:  # the HTTP figures need a load generator faster than the server; a Python one would set the pace itself
+	@command -v wrk >/dev/null || { echo "make bench needs wrk for its HTTP figures: sudo apt-get install wrk" >&2; exit 1; }
+
+bench-full: dev wrk  ## the same at 10k, 100k and 1M acts (SQLite alone ~40 min; with PostgreSQL at 1M, longer)
 	$(BIN)/python -m bench.run full
 	$(BIN)/python -m bench.report bench/results/full.json --update docs/benchmarks.md
 

@@ -1,17 +1,22 @@
 """The floor of the HTTP benchmarks: bare FastAPI endpoints shaped like ours, doing no work.
 
 `GET /bare/parties/{code}/stances` is a plain `def` (run in the thread pool, as our routes are) that returns
-a small fixed answer; `GET /bare/stream` and `POST /bare/publish` fan one message out to every
+a small fixed answer; `GET /bare/rollcalls/{id}` returns, as bytes ready to send, the answer the engine gave for that
+roll call (read at start from the JSON file named by DIPLO_BENCH_ROLLCALLS), so the floor moves answers of the
+same size; `GET /bare/stream` and `POST /bare/publish` fan one message out to every
 subscriber over server-sent events with asyncio queues, as fast as FastAPI's SSE allows.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 
@@ -22,6 +27,15 @@ def bare_app() -> FastAPI:
     @app.get("/bare/parties/{code}/stances")
     def stances(code: str, at: str | None = None) -> dict[str, Any]:
         return {"party": code, "at": at, "known_at": None, "stances": []}
+
+    rollcalls: dict[str, bytes] = {}
+    if os.environ.get("DIPLO_BENCH_ROLLCALLS"):
+        answers = json.loads(Path(os.environ["DIPLO_BENCH_ROLLCALLS"]).read_text(encoding="utf-8"))
+        rollcalls = {slug: json.dumps(answer).encode() for slug, answer in answers.items()}
+
+    @app.get("/bare/rollcalls/{slug}")
+    def rollcall(slug: str, known_at: str | None = None) -> Response:
+        return Response(rollcalls[slug], media_type="application/json")
 
     @app.get("/bare/stream", response_class=EventSourceResponse)
     async def stream() -> AsyncIterator[ServerSentEvent]:

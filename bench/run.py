@@ -199,9 +199,13 @@ def http_benchmarks(rt: Runtime, ws: Workspace, config: Config, log_dir: Path) -
                                                  connections=config.wrk_connections)
         rps["one_pair"] = requests_per_second(api.base, _one_pair_paths(rt, config.http_requests),
                                               seconds=config.wrk_seconds, connections=config.wrk_connections)
+        measured = rps["bare"]["generator"] == "wrk"
+        if not measured:
+            rps["not_measured"] = "wrk is not installed: the Python load generator, not the server, sets the pace"
         for name in ("stances", "signatories", "one_pair"):
-            # only good answers count: an error answered fast is no read served
-            rps[f"ratio_{name}"] = ratio(rps[name]["ok_per_s"], rps["bare"]["ok_per_s"])
+            # only good answers count: an error answered fast is no read served; and a ratio whose floor is bounded
+            # by the load generator says nothing of the server (it read 0.96 "met" where wrk measured 0.42)
+            rps[f"ratio_{name}"] = ratio(rps[name]["ok_per_s"], rps["bare"]["ok_per_s"]) if measured else None
         found["requests_per_second"] = rps
         log(f"  http: one event to {config.sse_subscribers} SSE subscribers (bare)")
 

@@ -8,7 +8,9 @@ same run on the same machine:
 - the floors: inserting 870,109 rows, one per vote, each the smallest event that could carry it (an id, its roll
   call, party, vote and date: about 90 bytes), into a table shaped like the event store's, in one transaction, and
   reading them back; and the same for the events the engine actually stored (one per roll call, its votes in it);
-- one party's vote on one roll call, asked in process, beside the bare SQL of the same question.
+- one party's vote on one roll call, asked in process, beside the bare SQL of the same question;
+- one roll call over HTTP, one request at a time and under wrk, beside a bare FastAPI endpoint sending the same
+  answers (without wrk the ratio is "not measured": a Python generator, not the server, would set the pace).
 Results go to bench/results/unga.json with the machine's description; `python -m bench.report` is not needed:
 the file is small, and docs/benchmarks.md quotes it.
 """
@@ -251,9 +253,57 @@ def _timed(into: dict[str, float]) -> Iterator[None]:
     into["wall_s"], into["cpu_s"] = round(time.perf_counter() - wall, 3), round(time.process_time() - cpu, 3)
 
 
+def child_http(env: dict[str, str], paths: int, seconds: int, connections: int) -> dict[str, Any]:
+    """One roll call over HTTP (`GET /v1/rollcalls/{id}`: its tally and every vote, with sources), beside a bare
+    FastAPI endpoint that sends the very same answers, ready as bytes: one request at a time, then under wrk."""
+    import random
+
+    import httpx
+
+    from bench.loadgen import Server, requests_per_second, sequential_latency
+
+    os.environ.update(env)
+    log_dir = Path(tempfile.mkdtemp(prefix="unga-http-"))
+    out: dict[str, Any] = {}
+    with Server("api", {**env, "DIPLO_CHAIN_CHECK": "off"}, "/healthz", log_dir) as api:
+        slugs = []
+        cursor: str | None = None
+        while True:  # every roll call's id, through the API's own paging
+            page = httpx.get(f"{api.base}/v1/rollcalls", params={"limit": 1000, **({"cursor": cursor} if cursor
+                                                                                    else {})}, timeout=60).json()
+            slugs += [r["id"] for r in page["rollcalls"]]
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        chosen = random.Random(7).sample(slugs, min(paths, len(slugs)))
+        answers = {slug: httpx.get(f"{api.base}/v1/rollcalls/{slug}", timeout=60).json() for slug in chosen}
+        out["rollcalls"], out["paths"] = len(slugs), len(chosen)
+        out["answer_bytes_mean"] = round(sum(len(json.dumps(a)) for a in answers.values()) / len(answers))
+        fixture = log_dir / "rollcalls.json"
+        fixture.write_text(json.dumps(answers), encoding="utf-8")
+        engine_paths = [f"/v1/rollcalls/{slug}" for slug in chosen]
+        bare_paths = [f"/bare/rollcalls/{slug}" for slug in chosen]
+        with Server("bare", {"DIPLO_BENCH_ROLLCALLS": str(fixture)}, "/bare/subscribers", log_dir) as bare:
+            sequential_latency(api.base, engine_paths)  # warm both, untimed
+            sequential_latency(bare.base, bare_paths)
+            out["latency"] = {"api": sequential_latency(api.base, engine_paths),
+                              "bare": sequential_latency(bare.base, bare_paths)}
+            out["requests_per_second"] = {
+                "bare": requests_per_second(bare.base, bare_paths, seconds=seconds, connections=connections),
+                "api": requests_per_second(api.base, engine_paths, seconds=seconds, connections=connections)}
+    rps = out["requests_per_second"]
+    measured = rps["bare"]["generator"] == "wrk"  # a Python generator saturates before the bare endpoint does
+    out["ratio_requests_per_second"] = (round(rps["api"]["ok_per_s"] / rps["bare"]["ok_per_s"], 3)
+                                        if measured and rps["bare"]["ok_per_s"] else None)
+    if not measured:
+        out["not_measured"] = "wrk is not installed: the Python load generator, not the server, sets the pace"
+    shutil.rmtree(log_dir, ignore_errors=True)
+    return out
+
+
 CHILDREN: dict[str, Callable[..., dict[str, Any]]] = {
     "load": child_load, "rebuild": child_rebuild, "prepare_whole": child_prepare_whole, "one_vote": child_one_vote,
-    "floor": child_floor,
+    "floor": child_floor, "http": child_http,
 }
 
 
@@ -316,12 +366,15 @@ def run(backends: list[str], url: str, vote_rounds: int) -> dict[str, Any]:
         with _store(backend, url) as (env, _):
             figures["whole_record"] = _child("prepare_whole", env=env)
             figures["rebuild"] = _child("rebuild", env=env)
+            print(f"[{backend}] one roll call over HTTP ...", file=sys.stderr, flush=True)
+            figures["http_rollcall"] = _child("http", env=env, paths=200, seconds=8, connections=16)
         floor = figures["floor"]
         figures["ratios"] = {
             "load_2021_to_raw_insert": _ratio(figures["load_2021"]["total"]["wall_s"], floor["insert"]["wall_s"]),
             "load_over_2017_to_raw_insert": _ratio(figures["load_2021_over_2017"]["total"]["wall_s"],
                                                    floor["insert"]["wall_s"]),
             "rebuild_to_raw_read": _ratio(figures["rebuild"]["total"]["wall_s"], floor["read"]["wall_s"]),
+            "http_rollcall_to_bare": figures["http_rollcall"]["ratio_requests_per_second"],
         }
         figures["load_average_after"] = load_average()
         document["backends"][backend] = figures

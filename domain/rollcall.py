@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 from uuid import UUID
 
@@ -40,6 +40,24 @@ def vote_id(rollcall_id: UUID, version: int, party: str) -> UUID:
     same facts twice names the same votes."""
     digest = hashlib.sha1(rollcall_id.bytes + version.to_bytes(4, "big") + party.encode(), usedforsecurity=False)
     return _v8(rollcall_id.bytes, digest.digest())
+
+
+def vote_ids(rollcall_id: UUID) -> Callable[[int, str], str]:
+    """`str(vote_id(rollcall_id, version, party))` for many votes of one roll call, without building UUIDs: a read
+    of one roll call names 190 votes, and the UUID constructor was a third of its time. The first half of each
+    text is the roll call's own, the same for every vote."""
+    raw = rollcall_id.bytes
+    head = bytearray(raw[:8])
+    head[6] = 0x80 | (head[6] & 0x0F)
+    h = head.hex()
+    prefix = f"{h[:8]}-{h[8:12]}-{h[12:16]}-"
+
+    def text(version: int, party: str) -> str:
+        digest = hashlib.sha1(raw + version.to_bytes(4, "big") + party.encode(), usedforsecurity=False).digest()
+        tail = (bytes((0x80 | (digest[0] & 0x3F),)) + digest[1:8]).hex()
+        return f"{prefix}{tail[:4]}-{tail[4:]}"
+
+    return text
 
 
 def rollcall_event_id(rollcall_id: UUID, version: int) -> UUID:

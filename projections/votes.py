@@ -19,13 +19,14 @@ Knowledge time is kept in log positions rather than timestamps on the 870,109 vo
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import repeat
 from typing import Any
 
 from domain.releases import Release
-from domain.rollcall import RollCall, vote_id
+from domain.rollcall import RollCall, vote_ids
 from domain.values import EventKind
 from projections.readmodel import Item, Page, ReadModel, as_json, handles
 from projections.store import Sql
@@ -300,8 +301,26 @@ def _stored_details(details: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+@lru_cache(maxsize=8192)  # a roll call's id is a hash of its slug; the record has 6,203 of them
+def _vote_ids(slug: str) -> Callable[[int, str], str]:
+    return vote_ids(RollCall.id_for(slug))
+
+
 def public_vote_id(slug: str, version: int, party: str) -> str:
-    return str(vote_id(RollCall.id_for(slug), version, party))
+    return _vote_ids(slug)(version, party)
+
+
+def _parsed() -> Any:
+    """A JSON reader that reads each distinct text once (for the rows of one answer)."""
+    seen: dict[str, Any] = {}
+
+    def read(text: str) -> Any:
+        found = seen.get(text)
+        if found is None:
+            found = seen[text] = json.loads(text)
+        return found
+
+    return read
 
 
 def loads(text: str | None) -> Any:
@@ -392,38 +411,49 @@ def rollcall_version(sql: Sql, slug: str, known_at: str) -> dict[str, Any] | Non
 
 
 def get_rollcall(sql: Sql, slug: str, known_at: str) -> dict[str, Any] | None:
-    """One roll call with its tally and every vote that counted at `known_at`, and those retracted by then."""
+    """One roll call with its tally and every vote that counted at `known_at`, and those retracted by then.
+
+    The roll call's rows are read once, and the few events that made and ended them once each: whether a row
+    counts at `known_at` is decided here from when those events were recorded (the same rule as `Cut`), rather
+    than by joining every row to its event, which copied the event's sources into each of 190 rows."""
     row = rollcall_version(sql, slug, known_at)
     if row is None:
         return None
-    cut = known_cut(sql, known_at)
-    votes = sql.rows(
-        f"SELECT v.party, v.vote, v.version, v.cast_position, e.recorded_at, e.sources, e.release, e.confidence"
-        f" FROM votes v JOIN vote_events e ON e.position = v.cast_position"
-        f" WHERE v.rc_key = ? AND {cut.where} ORDER BY v.party",
-        (row["rc_key"], *cut.params),
-    )
+    rows = sql.rows("SELECT party, vote, version, cast_position, seen_from, seen_to, retraction_position"
+                    " FROM votes WHERE rc_key = ?", (row["rc_key"],))
+    positions = {p for r in rows for p in (r["cast_position"], r["seen_from"], r["seen_to"], r["retraction_position"])
+                 if p is not None}
+    events = {int(e["position"]): e for e in sql.rows(
+        f"SELECT position, event_id, recorded_at, release, reason, confidence, sources FROM vote_events"
+        f" WHERE position IN ({', '.join('?' for _ in positions)})", tuple(positions))} if positions else {}
+
+    def known(position: int | None) -> bool:
+        return position is not None and events[position]["recorded_at"] <= known_at
+
+    ids = _vote_ids(slug)
+    sources = _parsed()  # the votes of one event share its sources: each text is read once
+    live = sorted((r for r in rows if known(r["seen_from"]) and not known(r["seen_to"])), key=lambda r: r["party"])
     out = _rollcall_out(row)
-    out["tally"] = tally(v["vote"] for v in votes)
-    out["votes"] = [{"party": v["party"], "vote": v["vote"], "event_id": public_vote_id(slug, v["version"], v["party"]),
-                     "position": v["cast_position"], "recorded_at": v["recorded_at"], "release": v["release"],
-                     "confidence": v["confidence"], "sources": json.loads(v["sources"])} for v in votes]
-    out["retracted"] = _retracted_votes(sql, slug, row["rc_key"], known_at)
+    out["tally"] = tally(v["vote"] for v in live)
+    out["votes"] = []
+    for v in live:
+        cast = events[v["cast_position"]]
+        out["votes"].append({"party": v["party"], "vote": v["vote"],
+                             "event_id": ids(v["version"], v["party"]),
+                             "position": v["cast_position"], "recorded_at": cast["recorded_at"],
+                             "release": cast["release"], "confidence": cast["confidence"],
+                             "sources": sources(cast["sources"])})
+    retracted = sorted((r for r in rows if known(r["retraction_position"]) and known(r["cast_position"])),
+                       key=lambda r: (r["retraction_position"], r["party"]))
+    out["retracted"] = []
+    for r in retracted:
+        retraction = events[r["retraction_position"]]
+        out["retracted"].append({
+            "party": r["party"], "vote": r["vote"], "event_id": ids(r["version"], r["party"]),
+            "position": r["cast_position"],
+            "retraction": {"event_id": retraction["event_id"], "recorded_at": retraction["recorded_at"],
+                           "reason": retraction["reason"], "sources": sources(retraction["sources"])}})
     return out
-
-
-def _retracted_votes(sql: Sql, slug: str, key: int, known_at: str) -> list[dict[str, Any]]:
-    rows = sql.rows(
-        "SELECT v.party, v.vote, v.version, v.cast_position, e.event_id, e.recorded_at, e.reason, e.sources"
-        " FROM votes v JOIN vote_events e ON e.position = v.retraction_position"
-        " JOIN vote_events c ON c.position = v.cast_position"
-        " WHERE v.rc_key = ? AND e.recorded_at <= ? AND c.recorded_at <= ? ORDER BY v.retraction_position, v.party",
-        (key, known_at, known_at),
-    )
-    return [{"party": r["party"], "vote": r["vote"], "event_id": public_vote_id(slug, r["version"], r["party"]),
-             "position": r["cast_position"],
-             "retraction": {"event_id": r["event_id"], "recorded_at": r["recorded_at"], "reason": r["reason"],
-                            "sources": json.loads(r["sources"])}} for r in rows]
 
 
 def tally(votes: Any) -> dict[str, int]:

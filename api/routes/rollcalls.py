@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from api.answers import parse_known_at
@@ -20,6 +20,7 @@ from api.deps import (
     require_reader,
     require_writer,
 )
+from api.json_answers import as_json
 from api.receipts import answer
 from api.schemas import WriteReceipt
 from api.vote_schemas import ReleasesPublic, RollCallCreate, RollCallPublic, RollCallsPage, VoteCreate
@@ -77,14 +78,14 @@ def rollcalls(
 
 
 @router.get("/rollcalls/{rollcall_id}", response_model=RollCallPublic, dependencies=[Depends(require_reader)])
-def rollcall(rollcall_id: RollCallId, sql: ReadSql, known_at: KnownAtQuery = None) -> dict[str, Any]:
+def rollcall(rollcall_id: RollCallId, sql: ReadSql, known_at: KnownAtQuery = None) -> Response:
     """One roll call with its tally and every vote that counted at `known_at`, each with its id and sources."""
     known = parse_known_at(known_at)
     found = get_rollcall(sql, rollcall_id, known)
     if found is None:
         raise NotFound(f"unknown roll call {rollcall_id!r}" + ("" if known_at is None else
                        f" (not recorded by {known})"), field="rollcall_id")
-    return {**found, "known_at": known}
+    return as_json({**found, "known_at": known})
 
 
 @router.get("/releases", response_model=ReleasesPublic, dependencies=[Depends(require_reader)])

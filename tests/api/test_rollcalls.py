@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.bootstrap import Runtime, bootstrap
 from api.settings import Settings
+from api.vote_schemas import RollCallPublic
 from domain.releases import LoadRelease, ReleaseFacts
 from seeds.successions import load_registry
 from seeds.unga import DATA, read_release
@@ -47,6 +48,22 @@ def rollcall_body(**overrides: Any) -> dict[str, Any]:
     return {"id": "unga-test-1", "body": "UNGA", "session": 74, "date": "2019-12-12", "resolution": "A/RES/74/999",
             "title": "A test text", "issues": ["Human rights", "nu"], "votes": {"US": "no", "FR": "abstain"},
             "confidence": "high", "sources": UN, **overrides}
+
+
+def test_a_roll_call_is_sent_exactly_as_its_model_would_send_it(api: TestClient) -> None:
+    # The route sends the read model's dicts without a pass through RollCallPublic (api/json_answers.py): the
+    # answer must still be what the model gives, no field more or less, for live, retracted and corrected votes.
+    api.post("/v1/rollcalls", json=rollcall_body(), headers=AUTH).raise_for_status()
+    french = next(v for v in api.get("/v1/rollcalls/unga-test-1").json()["votes"] if v["party"] == "FR")
+    api.post("/v1/retractions", json={"event_id": french["event_id"], "reason": "France voted yes", "sources": UN},
+             headers=AUTH).raise_for_status()
+    listed = [r["id"] for r in api.get("/v1/rollcalls", params={"limit": 20}).json()["rollcalls"]]
+    for slug in [*listed, "unga-test-1"]:
+        for params in ({}, {"known_at": french["recorded_at"]}):
+            sent = api.get(f"/v1/rollcalls/{slug}", params=params)
+            assert sent.status_code == 200 and sent.headers["content-type"] == "application/json"
+            assert RollCallPublic.model_validate(sent.json()).model_dump(mode="json") == sent.json()
+    assert api.get("/v1/rollcalls/unga-test-1").json()["retracted"][0]["party"] == "FR"
 
 
 def test_one_roll_call_with_its_tally_and_every_vote(api: TestClient) -> None:

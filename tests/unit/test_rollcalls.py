@@ -11,10 +11,12 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from domain.commands import RecordRollCall, RecordVote, Retract
 from domain.errors import Conflict, InvalidInput, NotFound
-from domain.rollcall import RollCall, is_rollcall_id, vote_id, votes_key
+from domain.rollcall import RollCall, is_rollcall_id, vote_id, vote_ids, votes_key
 from domain.service import DiplomaticRecord, Receipt
 from domain.values import Body, Confidence, Source, Vote
 from seeds.successions import load_registry
@@ -165,3 +167,9 @@ def test_a_state_that_ended_cannot_act_sign_speak_or_host_after_its_end() -> Non
     # Within its dates it acts; an act known only to its year counts from the year's first day.
     record.handle(RecordAct(declaration_id="a-text", kind=ActKind.SIGNED, party="DDDE", occurred_on=date(1990, 1, 1),
                             precision=Precision.YEAR, sources=SOURCES, confidence=Confidence.HIGH))
+
+
+@given(st.text(min_size=1, max_size=12), st.integers(min_value=1, max_value=10_000), st.text(min_size=1, max_size=8))
+def test_a_vote_ids_text_is_the_vote_id(slug: str, version: int, party: str) -> None:
+    rollcall = RollCall.id_for(slug)
+    assert vote_ids(rollcall)(version, party) == str(vote_id(rollcall, version, party))

@@ -94,7 +94,7 @@ def seed(
 
 def seed_unga(runtime: Runtime) -> None:
     """The General Assembly's releases in the order they were published, each one only once."""
-    from api.cli_releases import load_release
+    from api.cli_releases import Steps, load_release
     from domain.releases import Release
     from seeds.unga import SEED_RELEASES, release_identity
 
@@ -110,9 +110,10 @@ def seed_unga(runtime: Runtime) -> None:
                       "are seeded")
         return
     console.print(f"UN General Assembly: loading {len(waiting)} release(s) of the unvotes data set (870,109 votes "
-                  "in all; well under a minute on a laptop; `diplo seed --only ai-summits` skips them)")
-    for path in waiting:
-        load_release(runtime, path, None, console)
+                  "in all: about 30 to 60 seconds; `diplo seed --only ai-summits` skips them)")
+    with Steps.shown(console, len(waiting)) as steps:
+        for path in waiting:
+            load_release(runtime, path, None, console, steps)
 
 
 LogLevelOption = Annotated[

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from api.bootstrap import Runtime
 from domain.bulk import CommandRefused
@@ -20,9 +23,42 @@ def is_release(path: Path) -> bool:
     return path.is_dir() or path.suffix.lower() in (".rdata", ".rda")
 
 
-def load_release(runtime: Runtime, path: Path, release: str | None, console: Console) -> dict[str, int]:
-    """Reads the release, records what it changed in one transaction (or nothing), and catches the read models up."""
+class Steps:
+    """A progress bar over the phases of several releases (each is read, decided and stored, then projected): the
+    whole General Assembly record takes most of a minute on a small machine, and a bar shows where it is."""
+
+    PHASES = 3
+
+    def __init__(self, progress: Progress, releases: int) -> None:
+        self.progress = progress
+        self.task: TaskID = progress.add_task("", total=releases * self.PHASES)
+
+    @classmethod
+    @contextmanager
+    def shown(cls, console: Console, releases: int) -> Iterator[Steps]:
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=console) as progress:
+            yield cls(progress, releases)
+
+    @contextmanager
+    def doing(self, description: str) -> Iterator[None]:
+        self.progress.update(self.task, description=description)
+        yield
+        self.progress.advance(self.task)
+
+    def skip(self, phases: int) -> None:
+        self.progress.advance(self.task, phases)
+
+
+def load_release(runtime: Runtime, path: Path, release: str | None, console: Console,
+                 steps: Steps | None = None) -> dict[str, int]:
+    """Reads the release, records what it changed in one transaction (or nothing), and catches the read models up;
+    `steps` shows the phases on a progress bar (a spinner otherwise)."""
     started = time.perf_counter()
+
+    def phase(description: str) -> AbstractContextManager[object]:
+        return steps.doing(description) if steps is not None else console.status(description)
+
     try:
         dataset, name = release_identity(path, release)
     except ReleaseUnreadable as error:
@@ -30,8 +66,10 @@ def load_release(runtime: Runtime, path: Path, release: str | None, console: Con
         raise typer.Exit(2) from None
     if runtime.app.exists(Release.id_for(dataset, name)):
         console.print(f"release {name} of {dataset} was loaded before: nothing stored")
+        if steps is not None:
+            steps.skip(Steps.PHASES)
         return {}
-    with console.status(f"reading {path}"):
+    with phase(f"reading {path.name}"):
         try:
             facts = read_release(path, runtime.parties, release=release)
         except ReleaseUnreadable as error:
@@ -41,7 +79,7 @@ def load_release(runtime: Runtime, path: Path, release: str | None, console: Con
     console.print(f"read release {facts.name} of {facts.dataset}: {len(facts.rollcalls):,} roll calls, "
                   f"{votes:,} votes from {facts.rows:,} rows"
                   + "".join(f"; {n:,} {what}" for what, n in facts.unrecorded.items()))
-    with console.status("deciding what changed and storing it"):
+    with phase(f"{facts.name}: deciding what changed and storing it"):
         try:
             result = runtime.app.handle_all([(1, LoadRelease(facts))])
         except CommandRefused as error:
@@ -52,8 +90,10 @@ def load_release(runtime: Runtime, path: Path, release: str | None, console: Con
             raise typer.Exit(2) from None
     if not result.events:
         console.print(f"release {facts.name} of {facts.dataset} was loaded before: nothing stored")
+        if steps is not None:
+            steps.skip(1)
         return {}
-    with console.status("bringing the read models up to date"):
+    with phase(f"{facts.name}: bringing the read models up to date"):
         runtime.projector.catch_up()
     with runtime.store.reading() as sql:
         row = sql.one("SELECT counts FROM releases WHERE dataset = ? AND name = ?", (facts.dataset, facts.name))

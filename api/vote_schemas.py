@@ -168,9 +168,9 @@ class ReleasePublic(Public):
     first_position: int = Field(description="The release's first event in the log (its own, if it changed nothing)")
     last_position: int = Field(description="The release's own event, the last it stored")
     events: int = Field(description="The public events it stored, its own included")
-    added: int = Field(description="Votes recorded")
-    retracted: int = Field(description="Votes no longer present, retracted")
-    corrected: int = Field(description="Votes changed: retracted and recorded again")
+    added: int = Field(description="Votes recorded (the AI-summit record's releases: acts and statements)")
+    retracted: int = Field(description="Votes (or acts and statements) no longer present, retracted")
+    corrected: int = Field(description="Votes (or acts and statements) changed: retracted and recorded again")
     counts: dict[str, int] = Field(description="Every count: roll calls added, details corrected, disagreements "
                                                "with other sources, rows read, rows not recorded as votes")
     sources: list[SourceOut]

@@ -586,11 +586,22 @@ def list_releases(sql: Sql) -> list[dict[str, Any]]:
         out.append({
             "name": row["name"], "dataset": row["dataset"], "published_on": row["published_on"],
             "loaded_at": row["loaded_at"], "event_id": row["event_id"], "first_position": first,
-            "last_position": row["position"], "events": row["events"] + 1, "added": counts.get("votes_added", 0),
-            "retracted": counts.get("votes_retracted", 0), "corrected": counts.get("votes_corrected", 0),
+            "last_position": row["position"], "events": row["events"] + 1, **_changed(counts),
             "counts": counts, "sources": json.loads(row["sources"]),
         })
     return out
+
+
+def _changed(counts: dict[str, int]) -> dict[str, int]:
+    """What a release recorded, retracted, and retracted to record again: its votes for a roll-call data set; acts
+    and statements for the AI-summit record (a release stored before it counted these is read from its kinds)."""
+    if any(name.startswith("votes_") for name in counts):
+        return {"added": counts.get("votes_added", 0), "retracted": counts.get("votes_retracted", 0),
+                "corrected": counts.get("votes_corrected", 0)}
+    if "added" in counts:
+        return {name: counts[name] for name in ("added", "retracted", "corrected")}
+    return {"added": counts.get("acts", 0) + counts.get("statements", 0), "retracted": counts.get("retractions", 0),
+            "corrected": 0}
 
 
 def vote_entries(sql: Sql, *, known_at: str, parties: Sequence[str] | None = None, date_from: str | None = None,

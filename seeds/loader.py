@@ -99,7 +99,12 @@ def seed(app: DiplomaticRecord, folder: Path = RELEASES, progress: Callable[[int
         else:
             commands, kinds = (_first(app, data, report) if previous is None else _changes(previous, data))
             published = (data.get("release") or {}).get("date") or path.stem
+            corrected = kinds.pop("corrected", 0)
             counts = {kind: n for kind, n in kinds.items() if n}
+            # What every release reports (GET /v1/releases): acts and statements recorded, retracted, and
+            # retracted to be recorded again with what changed.
+            counts |= {"added": kinds["acts"] + kinds["statements"] - corrected,
+                       "retracted": kinds.get("retractions", 0) - corrected, "corrected": corrected}
             commands.append(CloseRelease(dataset=DATASET, name=name, published_on=_day(published), counts=counts,
                                          sources=release_sources(data)))
             result = app.handle_all(enumerate(commands, start=1))
@@ -169,7 +174,7 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[list[Comman
                                      "release before it, and its `changes` give no reason")
         return entry["reason"], _sources(entry["sources"])
 
-    kinds = {"summits": 0, "declarations": 0, "acts": 0, "statements": 0, "retractions": 0}
+    kinds = {"summits": 0, "declarations": 0, "acts": 0, "statements": 0, "retractions": 0, "corrected": 0}
     retractions: list[tuple[str, Command]] = []
     records: list[tuple[str, Command]] = []
     known_summits = {s["id"] for s in before["summits"]}
@@ -195,6 +200,7 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[list[Comman
         if new is not None:
             records.append((new["occurred_on"], _act(new)))
             kinds["acts"] += 1
+        kinds["corrected"] += old is not None and new is not None
 
     was_said = {statement_key(s): s for s in before["statements"]}
     now_said = {statement_key(s): s for s in after["statements"]}
@@ -213,6 +219,7 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[list[Comman
         if new_s is not None:
             records.append((new_s["occurred_on"], _statement(new_s)))
             kinds["statements"] += 1
+        kinds["corrected"] += old_s is not None and new_s is not None
     # Later acts are retracted first (an earlier one cannot go while a later act rests on it), then the right acts
     # recorded in valid-time order.
     ordered = [c for _, c in sorted(retractions, key=lambda p: p[0], reverse=True)]

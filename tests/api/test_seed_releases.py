@@ -37,6 +37,12 @@ def test_both_releases_are_listed_as_knowledge_times(both: TestClient) -> None:
     assert first["published_on"] == "2026-11-25" and second["published_on"] == "2026-12-07"
     assert first["first_position"] == 1 and first["last_position"] < second["first_position"]
     assert second["counts"]["retractions"] > 0 and second["sources"]
+    # What each recorded, retracted, and retracted to record again: acts and statements.
+    assert (first["added"], first["retracted"], first["corrected"]) == (186 + 12, 0, 0)
+    counts = second["counts"]
+    assert second["corrected"] > 0
+    assert second["added"] + second["corrected"] == counts["acts"] + counts["statements"]
+    assert second["retracted"] + second["corrected"] == counts["retractions"]
 
 
 def test_montenegros_signature_is_corrected_and_the_first_answer_stays_reachable(both: TestClient) -> None:

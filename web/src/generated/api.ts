@@ -1190,12 +1190,12 @@ export interface components {
         ReleasePublic: {
             /**
              * Added
-             * @description Votes recorded
+             * @description Votes recorded (the AI-summit record's releases: acts and statements)
              */
             added: number;
             /**
              * Corrected
-             * @description Votes changed: retracted and recorded again
+             * @description Votes (or acts and statements) changed: retracted and recorded again
              */
             corrected: number;
             /**
@@ -1235,7 +1235,7 @@ export interface components {
             published_on: string | null;
             /**
              * Retracted
-             * @description Votes no longer present, retracted
+             * @description Votes (or acts and statements) no longer present, retracted
              */
             retracted: number;
             /** Sources */

@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test install dev seed serve lint typecheck clean web bench bench-full wrk
+.PHONY: run test install dev seed seed-ai serve lint typecheck clean web bench bench-full wrk
 
 $(BIN)/python:
 	@$(PYTHON) -c "import sys; assert sys.version_info >= (3, 11), \"Python 3.11+ is needed (try: make run PYTHON=python3.12)\""
@@ -25,6 +25,9 @@ run: install  ## install, build the web page if npm is here, seed the embedded s
 
 seed: install
 	$(BIN)/diplo seed
+
+seed-ai: install  ## a quick start: the AI summits only (make run adds the General Assembly's votes later)
+	$(BIN)/diplo seed --only ai-summits
 
 serve: install
 	$(BIN)/diplo serve --host $(HOST) --port $(PORT)

@@ -101,6 +101,19 @@ def child_rebuild(env: dict[str, str]) -> dict[str, Any]:
     return out
 
 
+def child_digest(env: dict[str, str]) -> dict[str, Any]:
+    """Every read-model table's digest (bench/digest.py), taken before and after the rebuild in processes of
+    their own, so the run shows that replaying the whole log gives exactly the rows the loads built
+    incrementally (issue 17, item 5) without the digest's memory counting as the rebuild's."""
+    from bench.digest import digests
+
+    runtime = _runtime(env)
+    try:
+        return {table: {"sha256": digest, "rows": rows} for table, (digest, rows) in digests(runtime.store).items()}
+    finally:
+        runtime.close()
+
+
 def child_prepare_whole(env: dict[str, str]) -> dict[str, Any]:
     """The whole record, to rebuild: the AI summits' releases, then both UN releases."""
     from seeds.loader import seed
@@ -303,7 +316,7 @@ def child_http(env: dict[str, str], paths: int, seconds: int, connections: int) 
 
 CHILDREN: dict[str, Callable[..., dict[str, Any]]] = {
     "load": child_load, "rebuild": child_rebuild, "prepare_whole": child_prepare_whole, "one_vote": child_one_vote,
-    "floor": child_floor, "http": child_http,
+    "floor": child_floor, "http": child_http, "digest": child_digest,
 }
 
 
@@ -365,7 +378,12 @@ def run(backends: list[str], url: str, vote_rounds: int) -> dict[str, Any]:
         print(f"[{backend}] rebuild of every read model over the whole record ...", file=sys.stderr, flush=True)
         with _store(backend, url) as (env, _):
             figures["whole_record"] = _child("prepare_whole", env=env)
+            before = _child("digest", env=env)
             figures["rebuild"] = _child("rebuild", env=env)
+            after = _child("digest", env=env)
+            figures["digests_after_rebuild"] = after
+            figures["tables_that_differ_after_rebuild"] = sorted(
+                t for t in before.keys() | after.keys() if before.get(t) != after.get(t))
             print(f"[{backend}] one roll call over HTTP ...", file=sys.stderr, flush=True)
             figures["http_rollcall"] = _child("http", env=env, paths=200, seconds=8, connections=16)
         floor = figures["floor"]
@@ -376,6 +394,7 @@ def run(backends: list[str], url: str, vote_rounds: int) -> dict[str, Any]:
             "rebuild_to_raw_read": _ratio(figures["rebuild"]["total"]["wall_s"], floor["read"]["wall_s"]),
             "http_rollcall_to_bare": figures["http_rollcall"]["ratio_requests_per_second"],
         }
+        figures["rebuild_gives_the_same_rows"] = not figures["tables_that_differ_after_rebuild"]
         figures["load_average_after"] = load_average()
         document["backends"][backend] = figures
     return document

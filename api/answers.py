@@ -3,10 +3,11 @@ bounded, the store's health. Neither a route nor a command, so each can use it w
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from typing import Any
 
 from api.bootstrap import Runtime
+from api.dates import moment
 from domain.errors import InvalidInput
 from domain.values import Confidence
 from projections.analysis import Scope, count_frames, diff_knowledge_time, diff_valid_time
@@ -18,26 +19,14 @@ from projections.store import Sql
 MAX_FRAMES = 10_000
 
 
-def parse_known_at(value: str | None) -> str:
-    """A datetime with a zone, or a date meaning the end of that day in UTC; default now."""
+def parse_known_at(value: str | None, field: str = "known_at") -> str:
+    """A datetime with a zone, or a date meaning the end of that day in UTC (api/dates.py); default now."""
     if value is None:
         return timestamp(datetime.now(UTC))
     try:
-        if len(value) == 10:
-            return timestamp(datetime.combine(date.fromisoformat(value), time.max, tzinfo=UTC))
-        # A '+' left unencoded in a query string arrives as a space.
-        moment = datetime.fromisoformat(value.strip().replace(" ", "+"))
-    except (ValueError, OverflowError):
-        raise InvalidInput(
-            f"known_at must be an ISO 8601 datetime with a zone (2025-03-01T12:00:00Z) or a date, got {value!r}",
-            field="known_at",
-        ) from None
-    if moment.tzinfo is None:
-        raise InvalidInput("known_at needs a time zone, e.g. 2025-03-01T12:00:00Z", field="known_at")
-    try:
-        return timestamp(moment)
+        return timestamp(moment(value, field))
     except OverflowError:
-        raise InvalidInput(f"known_at {value!r} is out of range", field="known_at") from None
+        raise InvalidInput(f"{field} {value!r} is out of range", field=field) from None
 
 
 def parse_at(value: date | None) -> str:
@@ -73,14 +62,6 @@ def check_scope(runtime: Runtime, sql: Sql, parties: list[str] | None, declarati
     return Scope(codes, wanted, str(min_confidence))
 
 
-def _moment(value: str, field: str) -> str:
-    """parse_known_at, naming the parameter it was given in."""
-    try:
-        return parse_known_at(value)
-    except InvalidInput as error:
-        raise InvalidInput(error.message.replace("known_at", field, 1), field=field) from None
-
-
 def check_replay_range(date_from: date, date_to: date | None, step: str) -> date:
     """The replay's last day (default today), once the range and the number of frames are sound."""
     last = date_to or datetime.now(UTC).date()
@@ -114,7 +95,7 @@ def answer_diff(
             if moment is None:
                 raise InvalidInput(f"{name} is needed to compare two versions of the record", field=name)
         assert known_at_a is not None and known_at_b is not None
-        a, b = _moment(known_at_a, "known_at_a"), _moment(known_at_b, "known_at_b")
+        a, b = parse_known_at(known_at_a, "known_at_a"), parse_known_at(known_at_b, "known_at_b")
         if a > b:
             raise InvalidInput(f"known_at_a {a} is after known_at_b {b}", field="known_at_a")
         at_s = parse_at(at)

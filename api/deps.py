@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterator
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, HTTPException, Query, Request, Response
@@ -14,6 +13,7 @@ from pydantic import BaseModel
 from pydantic_core import to_json
 
 from api.bootstrap import Runtime
+from api.dates import IsoDate
 from domain.errors import InvalidInput
 from domain.service import Idempotency
 from domain.values import Confidence
@@ -112,7 +112,7 @@ IdempotencyKey = Annotated[
 
 
 AtQuery = Annotated[
-    date | None,
+    IsoDate | None,
     Query(description="Valid time: count acts that occurred on or before this date (default today)",
           examples=["2025-02-12"]),
 ]
@@ -129,8 +129,8 @@ MinConfidenceQuery = Annotated[
 ExplainQuery = Annotated[
     bool, Query(description="Also give, for each stance, the chain of acts that produced it (retracted ones marked)")
 ]
-FromQuery = Annotated[date | None, Query(alias="from", description="First valid-time date (YYYY-MM-DD)")]
-ToQuery = Annotated[date | None, Query(alias="to", description="Last valid-time date (YYYY-MM-DD)")]
+FromQuery = Annotated[IsoDate | None, Query(alias="from", description="First valid-time date (YYYY-MM-DD)")]
+ToQuery = Annotated[IsoDate | None, Query(alias="to", description="Last valid-time date (YYYY-MM-DD)")]
 
 
 async def refuse_nul(request: Request) -> None:

@@ -12,6 +12,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
+from api.dates import IsoDate
 from domain.commands import HostSummit, PublishDeclaration, RecordAct, RecordStatement, Retract
 from domain.succession import SuccessionKind
 from domain.values import ActKind, Confidence, EventKind, Position, Precision, Source, Stance, TimelineKind, Vote
@@ -62,7 +63,7 @@ class SourceIn(Strict):
     title: str = Field(min_length=1, max_length=500)
     url: str = Field(pattern=r"^https?://\S+$", max_length=2000, description="http(s) URL of the report")
     outlet: str | None = Field(None, max_length=200)
-    published_on: date | None = None
+    published_on: IsoDate | None = None
 
     def to_domain(self) -> Source:
         return Source(self.title, self.url, self.outlet, self.published_on)
@@ -91,8 +92,8 @@ class SummitCreate(Strict):
     name: str = Field(min_length=1, max_length=300)
     hosts: list[str] = Field(min_length=1, max_length=50)
     city: str = Field(min_length=1, max_length=300)
-    starts_on: date
-    ends_on: date
+    starts_on: IsoDate
+    ends_on: IsoDate
     sources: Sources = SOURCES
     confidence: Confidence
     notes: str | None = Field(None, max_length=5000)
@@ -115,7 +116,7 @@ class DeclarationCreate(Strict):
     id: str = SLUG
     title: str = Field(min_length=1, max_length=500)
     summit_id: str | None = Field(None, max_length=100)
-    published_on: date
+    published_on: IsoDate
     sources: Sources = SOURCES
     confidence: Confidence
     notes: str | None = Field(None, max_length=5000)
@@ -136,7 +137,7 @@ class ActCreate(Strict):
     )
     kind: ActKind
     party: str = PARTY
-    occurred_on: date
+    occurred_on: IsoDate
     precision: Precision = Precision.DAY
     reason: str | None = Field(None, max_length=5000)
     note: str | None = Field(None, max_length=5000)
@@ -160,7 +161,7 @@ class StatementCreate(Strict):
     )
     party: str = PARTY
     speaker: str | None = Field(None, max_length=300)
-    occurred_on: date
+    occurred_on: IsoDate
     precision: Precision = Precision.DAY
     text: str = Field(min_length=1, max_length=20_000)
     about: str | None = Field(None, max_length=100, description="The declaration the statement is about.")

@@ -20,11 +20,14 @@ MAX_FRAMES = 10_000
 
 
 def parse_known_at(value: str | None, field: str = "known_at") -> str:
-    """A datetime with a zone, or a date meaning the end of that day in UTC (api/dates.py); default now."""
+    """A datetime with a zone, or a date meaning the end of that day in UTC (api/dates.py); default now. A moment
+    after now is now: the record cannot yet say what it will hold then, and the answer must echo a moment that
+    reproduces it once later events arrive (docs/semantics.md, section 1)."""
+    now = datetime.now(UTC)
     if value is None:
-        return timestamp(datetime.now(UTC))
+        return timestamp(now)
     try:
-        return timestamp(moment(value, field))
+        return timestamp(min(moment(value, field), now))
     except OverflowError:
         raise InvalidInput(f"{field} {value!r} is out of range", field=field) from None
 

@@ -92,6 +92,13 @@ def encoded(body: dict[str, Any]) -> Response:
     return Response(to_json(body), media_type="application/json")
 
 
+def echo_times(response: Response, at: str | None, known_at: str) -> None:
+    """The times an answer used, in the headers the exports give them in, for answers with no field for them."""
+    response.headers["X-Diplo-Known-At"] = known_at
+    if at is not None:
+        response.headers["X-Diplo-At"] = at
+
+
 def idempotency_for(key: str | None, request: Request, body: BaseModel) -> Idempotency | None:
     """The same key with the same method, path and body is a retry; with anything else, a reuse."""
     if key is None:

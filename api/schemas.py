@@ -401,6 +401,7 @@ class TimelineItem(HistoryEntry):
 
 
 class TimelinePage(Public):
+    known_at: str = Field(description="The moment the record was read at: pass it back to reproduce the page")
     items: list[TimelineItem]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
 

@@ -31,15 +31,16 @@ def timeline(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
     """Acts in valid-time order (the date each counts from, then log position), filtered and paged."""
+    known_s = parse_known_at(known_at)
     items = query_timeline(
-        sql, known_at=parse_known_at(known_at), date_from=date_from.isoformat() if date_from else None,
+        sql, known_at=known_s, date_from=date_from.isoformat() if date_from else None,
         date_to=date_to.isoformat() if date_to else None, parties=[p.upper() for p in party or []],
         declarations=declaration, kinds=list(kind or ()), after=_decode(cursor) if cursor else None, limit=limit + 1,
     )
     more = len(items) > limit
     items = items[:limit]
     next_cursor = _encode(*items[-1]["order"]) if more else None
-    return {"items": items, "next_cursor": next_cursor}
+    return {"known_at": known_s, "items": items, "next_cursor": next_cursor}
 
 
 @router.get("/events", response_model=EventsPage)

@@ -2125,6 +2125,11 @@ export interface components {
             /** Items */
             items: components["schemas"]["TimelineItem"][];
             /**
+             * Known At
+             * @description The moment the record was read at: pass it back to reproduce the page
+             */
+            known_at: string;
+            /**
              * Next Cursor
              * @description Pass as `cursor` for the next page; null on the last page
              */

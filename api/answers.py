@@ -8,10 +8,10 @@ from typing import Any
 
 from api.bootstrap import Runtime
 from api.dates import moment
+from api.filters import checked_filters, date_range
 from domain.errors import InvalidInput
 from domain.values import Confidence
 from projections.analysis import Scope, count_frames, diff_knowledge_time, diff_valid_time
-from projections.catalogue import get_declaration
 from projections.readmodel import timestamp
 from projections.rollcall_diff import diff_rollcalls
 from projections.store import Sql
@@ -36,40 +36,27 @@ def parse_at(value: date | None) -> str:
     return (value or datetime.now(UTC).date()).isoformat()
 
 
-def _known_declarations(sql: Sql, wanted: tuple[str, ...]) -> None:
-    for declaration_id in wanted:
-        if get_declaration(sql, declaration_id) is None:
-            raise InvalidInput(f"unknown declaration {declaration_id!r}", field="declaration")
-
-
 def checked(runtime: Runtime, parties: list[str] | None, declarations: list[str] | None) -> tuple[
     tuple[str, ...], tuple[str, ...]
 ]:
-    """The party codes and declaration ids a question is filtered by, each once, checked: an unknown party or
-    declaration is malformed input (422), never an empty answer. Declarations are looked up in a reading of
-    their own, only when there are some (an export reads each of its pages in a reading of its own)."""
-    codes = tuple(dict.fromkeys(runtime.parties.require(p, "party") for p in parties or []))
-    wanted = tuple(dict.fromkeys(declarations or []))
-    if wanted:
-        with runtime.store.reading() as sql:
-            _known_declarations(sql, wanted)
-    return codes, wanted
+    """The party codes and declaration ids a question is filtered by, each once, checked (api/filters.py).
+    Declarations are looked up in a reading of their own, only when there are some (an export reads each of its
+    pages in a reading of its own)."""
+    found = checked_filters(runtime, parties=parties, declarations=declarations)
+    return found.parties, found.declarations
 
 
 def check_scope(runtime: Runtime, sql: Sql, parties: list[str] | None, declarations: list[str] | None,
                 min_confidence: Confidence) -> Scope:
     """The filters of an analyst's question, checked as `checked` does, in the caller's reading, as a Scope."""
-    codes = tuple(dict.fromkeys(runtime.parties.require(p, "party") for p in parties or []))
-    wanted = tuple(dict.fromkeys(declarations or []))
-    _known_declarations(sql, wanted)
-    return Scope(codes, wanted, str(min_confidence))
+    found = checked_filters(runtime, sql, parties=parties, declarations=declarations)
+    return Scope(found.parties, found.declarations, str(min_confidence))
 
 
 def check_replay_range(date_from: date, date_to: date | None, step: str) -> date:
     """The replay's last day (default today), once the range and the number of frames are sound."""
     last = date_to or datetime.now(UTC).date()
-    if date_from > last:
-        raise InvalidInput(f"from {date_from.isoformat()} is after to {last.isoformat()}", field="from")
+    date_range(date_from, last)
     frames = count_frames(date_from, last, step)
     if frames > MAX_FRAMES:
         raise InvalidInput(f"a replay of {frames} frames is too long (at most {MAX_FRAMES}); use a longer step "
@@ -116,8 +103,7 @@ def answer_diff(
             raise InvalidInput(f"{name} is needed: compare two dates (from_at, to_at) or two versions of the "
                                "record (known_at_a, known_at_b)", field=name)
     assert from_at is not None and to_at is not None
-    if from_at > to_at:
-        raise InvalidInput(f"from_at {from_at.isoformat()} is after to_at {to_at.isoformat()}", field="from_at")
+    date_range(from_at, to_at, ("from_at", "to_at"))
     known_s = parse_known_at(known_at)
     found = diff_valid_time(sql, from_at=from_at.isoformat(), to_at=to_at.isoformat(), known_at=known_s, scope=scope)
     return {"kind": "valid_time", "from_at": from_at.isoformat(), "to_at": to_at.isoformat(), "known_at": known_s,

@@ -314,8 +314,10 @@ class HistoryEntry(Public):
     declaration_id: str | None = None
     summit_id: str | None = None
     title: str | None = None
-    stance: ActKind | None = None
-    previous: ActKind | None = None
+    stance: ActKind | None = Field(None, description="A formal act's stance once it counted, over the acts that "
+                                   "counted at known_at; null when it is retracted, and for anything but a formal act")
+    previous: ActKind | None = Field(None, description="The party's stance on the declaration before this act "
+                                     "(null: none, or the act does not count)")
     speaker: str | None = None
     text: str | None = None
     position_on: Position | None = Field(None, description="A statement's position on the declaration it is about")

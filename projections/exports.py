@@ -277,9 +277,10 @@ COLUMNS: dict[Dataset, tuple[str, ...]] = {
     ),
     Dataset.TIMELINE: (
         "position", "event_id", "kind", "occurred_on", "effective_on", "precision", "approximate", "recorded_at",
-        "party", "hosts", "declaration_id", "summit_id", "title", "speaker", "text", "position_on", "reason", "note",
-        "confidence", "sources", "retracted", "retraction_event_id", "retraction_position", "retracted_at",
-        "retraction_reason", "retraction_sources", "rollcall_id", "resolution", "vote",
+        "party", "hosts", "declaration_id", "summit_id", "title", "stance", "previous", "speaker", "text",
+        "position_on", "reason", "note", "confidence", "sources", "retracted", "retraction_event_id",
+        "retraction_position", "retracted_at", "retraction_reason", "retraction_sources", "rollcall_id", "resolution",
+        "vote",
     ),
 }
 INTEGER_COLUMNS = frozenset({"position", "originator_version", "retraction_position"})

@@ -988,6 +988,7 @@ export interface components {
             /** @description A statement's position on the declaration it is about */
             position_on: components["schemas"]["Position"] | null;
             precision: components["schemas"]["Precision"];
+            /** @description The party's stance on the declaration before this act (null: none, or the act does not count) */
             previous: components["schemas"]["ActKind"] | null;
             /** Reason */
             reason: string | null;
@@ -1010,6 +1011,7 @@ export interface components {
             sources: components["schemas"]["SourceOut"][];
             /** Speaker */
             speaker: string | null;
+            /** @description A formal act's stance once it counted, over the acts that counted at known_at; null when it is retracted, and for anything but a formal act */
             stance: components["schemas"]["ActKind"] | null;
             /** Summit Id */
             summit_id: string | null;
@@ -2081,6 +2083,7 @@ export interface components {
             /** @description A statement's position on the declaration it is about */
             position_on: components["schemas"]["Position"] | null;
             precision: components["schemas"]["Precision"];
+            /** @description The party's stance on the declaration before this act (null: none, or the act does not count) */
             previous: components["schemas"]["ActKind"] | null;
             /** Reason */
             reason: string | null;
@@ -2103,6 +2106,7 @@ export interface components {
             sources: components["schemas"]["SourceOut"][];
             /** Speaker */
             speaker: string | null;
+            /** @description A formal act's stance once it counted, over the acts that counted at known_at; null when it is retracted, and for anything but a formal act */
             stance: components["schemas"]["ActKind"] | null;
             /** Summit Id */
             summit_id: string | null;

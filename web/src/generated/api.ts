@@ -859,7 +859,7 @@ export interface components {
             declaration_id: string;
             /**
              * Events
-             * @description What made the difference, in log order
+             * @description What made the difference, in valid-time order (the date each act counts from, then its position; a retraction just after the act it took out)
              */
             events: components["schemas"]["DiffEvent"][];
             /** Party */

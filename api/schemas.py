@@ -418,7 +418,11 @@ class EventPublic(Public):
     position: int
     event_id: str
     kind: EventKind
-    occurred_on: str | None
+    occurred_on: str | None = Field(description="The event's date as recorded (null for a retraction, a "
+                                    "correction or votes added to a roll call)")
+    effective_on: str | None = Field(description="The date it counts from, as the stance rules and the timeline "
+                                     "use it: for an act known only to its month or year, the first day of that "
+                                     "period, or its declaration's publication if later")
     approximate: bool = APPROXIMATE
     recorded_at: str
     data: dict[str, Any]

@@ -124,7 +124,8 @@ def export(
 
     pages: Iterator[Page]
     if dataset is Dataset.EVENTS:
-        pages = event_pages(runtime.app.recorder, runtime.app.mapper, selection, page_size=PAGE_SIZE)
+        pages = event_pages(runtime.app.recorder, runtime.app.mapper, selection, runtime.follower.publications,
+                            page_size=PAGE_SIZE)
     elif dataset is Dataset.STANCES:
         pages = stance_pages(runtime.store, selection, page_size=PAGE_SIZE)
     else:

@@ -111,7 +111,7 @@ async def stream(
                         inclusive_of_start=False),
                 limiter=request.app.state.catch_up_threads,
             )
-            for event in public_events(runtime.app.mapper, page):
+            for event in public_events(runtime.app.mapper, page, runtime.follower.publications):
                 if stream_filter.matches(event):
                     sent.inc()
                     yield message(event)

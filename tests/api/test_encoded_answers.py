@@ -130,7 +130,7 @@ def test_an_unknown_declaration_asked_of_a_party_is_a_422_naming_the_field(clien
 
 def test_each_stream_message_carries_what_fastapi_made_of_the_event_as_data(seeded: Runtime) -> None:
     page = seeded.app.recorder.select_notifications(start=0, limit=10**6)
-    events = public_events(seeded.app.mapper, page)
+    events = public_events(seeded.app.mapper, page, seeded.follower.publications)
     assert len(events) > 100
     for event in events:
         sent = message(event)

@@ -888,10 +888,18 @@ export interface components {
             data: {
                 [key: string]: unknown;
             };
+            /**
+             * Effective On
+             * @description The date it counts from, as the stance rules and the timeline use it: for an act known only to its month or year, the first day of that period, or its declaration's publication if later
+             */
+            effective_on: string | null;
             /** Event Id */
             event_id: string;
             kind: components["schemas"]["EventKind"];
-            /** Occurred On */
+            /**
+             * Occurred On
+             * @description The event's date as recorded (null for a retraction, a correction or votes added to a roll call)
+             */
             occurred_on: string | null;
             /** Position */
             position: number;

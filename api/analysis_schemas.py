@@ -140,7 +140,8 @@ class Difference(Public):
     before: StanceSide
     after: StanceSide
     stance_changed: bool = Field(description="False when the stance is the same but another act now sets it")
-    events: list[DiffEvent] = Field(description="What made the difference, in log order")
+    events: list[DiffEvent] = Field(description="What made the difference, in valid-time order (the date each "
+                                  "act counts from, then its position; a retraction just after the act it took out)")
 
 
 class RollCallField(Public):

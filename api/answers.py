@@ -3,14 +3,15 @@ bounded, the store's health. Neither a route nor a command, so each can use it w
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from typing import Any
 
 from api.bootstrap import Runtime
+from api.dates import moment
+from api.filters import checked_filters, date_range
 from domain.errors import InvalidInput
 from domain.values import Confidence
 from projections.analysis import Scope, count_frames, diff_knowledge_time, diff_valid_time
-from projections.catalogue import get_declaration
 from projections.readmodel import timestamp
 from projections.rollcall_diff import diff_rollcalls
 from projections.store import Sql
@@ -18,74 +19,44 @@ from projections.store import Sql
 MAX_FRAMES = 10_000
 
 
-def parse_known_at(value: str | None) -> str:
-    """A datetime with a zone, or a date meaning the end of that day in UTC; default now."""
+def parse_known_at(value: str | None, field: str = "known_at") -> str:
+    """A datetime with a zone, or a date meaning the end of that day in UTC (api/dates.py); default now. A moment
+    after now is now: the record cannot yet say what it will hold then, and the answer must echo a moment that
+    reproduces it once later events arrive (docs/semantics.md, section 1)."""
+    now = datetime.now(UTC)
     if value is None:
-        return timestamp(datetime.now(UTC))
+        return timestamp(now)
     try:
-        if len(value) == 10:
-            return timestamp(datetime.combine(date.fromisoformat(value), time.max, tzinfo=UTC))
-        # A '+' left unencoded in a query string arrives as a space.
-        moment = datetime.fromisoformat(value.strip().replace(" ", "+"))
-    except (ValueError, OverflowError):
-        raise InvalidInput(
-            f"known_at must be an ISO 8601 datetime with a zone (2025-03-01T12:00:00Z) or a date, got {value!r}",
-            field="known_at",
-        ) from None
-    if moment.tzinfo is None:
-        raise InvalidInput("known_at needs a time zone, e.g. 2025-03-01T12:00:00Z", field="known_at")
-    try:
-        return timestamp(moment)
+        return timestamp(min(moment(value, field), now))
     except OverflowError:
-        raise InvalidInput(f"known_at {value!r} is out of range", field="known_at") from None
+        raise InvalidInput(f"{field} {value!r} is out of range", field=field) from None
 
 
 def parse_at(value: date | None) -> str:
     return (value or datetime.now(UTC).date()).isoformat()
 
 
-def _known_declarations(sql: Sql, wanted: tuple[str, ...]) -> None:
-    for declaration_id in wanted:
-        if get_declaration(sql, declaration_id) is None:
-            raise InvalidInput(f"unknown declaration {declaration_id!r}", field="declaration")
-
-
 def checked(runtime: Runtime, parties: list[str] | None, declarations: list[str] | None) -> tuple[
     tuple[str, ...], tuple[str, ...]
 ]:
-    """The party codes and declaration ids a question is filtered by, each once, checked: an unknown party or
-    declaration is malformed input (422), never an empty answer. Declarations are looked up in a reading of
-    their own, only when there are some (an export reads each of its pages in a reading of its own)."""
-    codes = tuple(dict.fromkeys(runtime.parties.require(p, "party") for p in parties or []))
-    wanted = tuple(dict.fromkeys(declarations or []))
-    if wanted:
-        with runtime.store.reading() as sql:
-            _known_declarations(sql, wanted)
-    return codes, wanted
+    """The party codes and declaration ids a question is filtered by, each once, checked (api/filters.py).
+    Declarations are looked up in a reading of their own, only when there are some (an export reads each of its
+    pages in a reading of its own)."""
+    found = checked_filters(runtime, parties=parties, declarations=declarations)
+    return found.parties, found.declarations
 
 
 def check_scope(runtime: Runtime, sql: Sql, parties: list[str] | None, declarations: list[str] | None,
                 min_confidence: Confidence) -> Scope:
     """The filters of an analyst's question, checked as `checked` does, in the caller's reading, as a Scope."""
-    codes = tuple(dict.fromkeys(runtime.parties.require(p, "party") for p in parties or []))
-    wanted = tuple(dict.fromkeys(declarations or []))
-    _known_declarations(sql, wanted)
-    return Scope(codes, wanted, str(min_confidence))
-
-
-def _moment(value: str, field: str) -> str:
-    """parse_known_at, naming the parameter it was given in."""
-    try:
-        return parse_known_at(value)
-    except InvalidInput as error:
-        raise InvalidInput(error.message.replace("known_at", field, 1), field=field) from None
+    found = checked_filters(runtime, sql, parties=parties, declarations=declarations)
+    return Scope(found.parties, found.declarations, str(min_confidence))
 
 
 def check_replay_range(date_from: date, date_to: date | None, step: str) -> date:
     """The replay's last day (default today), once the range and the number of frames are sound."""
     last = date_to or datetime.now(UTC).date()
-    if date_from > last:
-        raise InvalidInput(f"from {date_from.isoformat()} is after to {last.isoformat()}", field="from")
+    date_range(date_from, last)
     frames = count_frames(date_from, last, step)
     if frames > MAX_FRAMES:
         raise InvalidInput(f"a replay of {frames} frames is too long (at most {MAX_FRAMES}); use a longer step "
@@ -114,7 +85,7 @@ def answer_diff(
             if moment is None:
                 raise InvalidInput(f"{name} is needed to compare two versions of the record", field=name)
         assert known_at_a is not None and known_at_b is not None
-        a, b = _moment(known_at_a, "known_at_a"), _moment(known_at_b, "known_at_b")
+        a, b = parse_known_at(known_at_a, "known_at_a"), parse_known_at(known_at_b, "known_at_b")
         if a > b:
             raise InvalidInput(f"known_at_a {a} is after known_at_b {b}", field="known_at_a")
         at_s = parse_at(at)
@@ -132,8 +103,7 @@ def answer_diff(
             raise InvalidInput(f"{name} is needed: compare two dates (from_at, to_at) or two versions of the "
                                "record (known_at_a, known_at_b)", field=name)
     assert from_at is not None and to_at is not None
-    if from_at > to_at:
-        raise InvalidInput(f"from_at {from_at.isoformat()} is after to_at {to_at.isoformat()}", field="from_at")
+    date_range(from_at, to_at, ("from_at", "to_at"))
     known_s = parse_known_at(known_at)
     found = diff_valid_time(sql, from_at=from_at.isoformat(), to_at=to_at.isoformat(), known_at=known_s, scope=scope)
     return {"kind": "valid_time", "from_at": from_at.isoformat(), "to_at": to_at.isoformat(), "known_at": known_s,

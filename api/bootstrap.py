@@ -11,7 +11,7 @@ from pathlib import Path
 from api.settings import Settings
 from domain.parties import PartyRegistry
 from domain.service import DiplomaticRecord
-from projections.event_log import PublicEvent
+from projections.event_log import Publications, PublicEvent
 from projections.follower import LogFollower
 from projections.private_files import write_private
 from projections.projector import Projector
@@ -94,8 +94,8 @@ def bootstrap(settings: Settings, *, start_projector: bool = True, follow: bool 
         raise
     projector = Projector(app.recorder, app.mapper, store, page_size=settings.page_size,
                           max_page_size=settings.max_page_size, poll_interval=max(settings.poll_interval, 1.0))
-    follower = LogFollower(app.recorder, app.mapper, poll_interval=settings.poll_interval,
-                           page_size=settings.page_size)
+    follower = LogFollower(app.recorder, app.mapper, Publications(app.published_on),
+                           poll_interval=settings.poll_interval, page_size=settings.page_size)
 
     def wake_projector(_events: Sequence[PublicEvent], _position: int) -> None:
         projector.wake()

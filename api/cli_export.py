@@ -184,8 +184,8 @@ def _export(dataset: Dataset, fmt: Format, out: Path | None, selection: ExportFi
             bar.update(task, completed=done, total=total)
 
         if dataset is Dataset.EVENTS:
-            pages = event_pages(runtime.app.recorder, runtime.app.mapper, selection, page_size=page_size,
-                                progress=progress)
+            pages = event_pages(runtime.app.recorder, runtime.app.mapper, selection, runtime.follower.publications,
+                                page_size=page_size, progress=progress)
         elif dataset is Dataset.STANCES:
             pages = stance_pages(runtime.store, selection, page_size=page_size, progress=progress)
         else:

@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterator
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, HTTPException, Query, Request, Response
@@ -14,6 +13,7 @@ from pydantic import BaseModel
 from pydantic_core import to_json
 
 from api.bootstrap import Runtime
+from api.dates import IsoDate
 from domain.errors import InvalidInput
 from domain.service import Idempotency
 from domain.values import Confidence
@@ -92,6 +92,13 @@ def encoded(body: dict[str, Any]) -> Response:
     return Response(to_json(body), media_type="application/json")
 
 
+def echo_times(response: Response, at: str | None, known_at: str) -> None:
+    """The times an answer used, in the headers the exports give them in, for answers with no field for them."""
+    response.headers["X-Diplo-Known-At"] = known_at
+    if at is not None:
+        response.headers["X-Diplo-At"] = at
+
+
 def idempotency_for(key: str | None, request: Request, body: BaseModel) -> Idempotency | None:
     """The same key with the same method, path and body is a retry; with anything else, a reuse."""
     if key is None:
@@ -112,7 +119,7 @@ IdempotencyKey = Annotated[
 
 
 AtQuery = Annotated[
-    date | None,
+    IsoDate | None,
     Query(description="Valid time: count acts that occurred on or before this date (default today)",
           examples=["2025-02-12"]),
 ]
@@ -129,8 +136,8 @@ MinConfidenceQuery = Annotated[
 ExplainQuery = Annotated[
     bool, Query(description="Also give, for each stance, the chain of acts that produced it (retracted ones marked)")
 ]
-FromQuery = Annotated[date | None, Query(alias="from", description="First valid-time date (YYYY-MM-DD)")]
-ToQuery = Annotated[date | None, Query(alias="to", description="Last valid-time date (YYYY-MM-DD)")]
+FromQuery = Annotated[IsoDate | None, Query(alias="from", description="First valid-time date (YYYY-MM-DD)")]
+ToQuery = Annotated[IsoDate | None, Query(alias="to", description="Last valid-time date (YYYY-MM-DD)")]
 
 
 async def refuse_nul(request: Request) -> None:

@@ -12,6 +12,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
+from api.dates import IsoDate
 from domain.commands import HostSummit, PublishDeclaration, RecordAct, RecordStatement, Retract
 from domain.succession import SuccessionKind
 from domain.values import ActKind, Confidence, EventKind, Position, Precision, Source, Stance, TimelineKind, Vote
@@ -62,7 +63,7 @@ class SourceIn(Strict):
     title: str = Field(min_length=1, max_length=500)
     url: str = Field(pattern=r"^https?://\S+$", max_length=2000, description="http(s) URL of the report")
     outlet: str | None = Field(None, max_length=200)
-    published_on: date | None = None
+    published_on: IsoDate | None = None
 
     def to_domain(self) -> Source:
         return Source(self.title, self.url, self.outlet, self.published_on)
@@ -91,8 +92,8 @@ class SummitCreate(Strict):
     name: str = Field(min_length=1, max_length=300)
     hosts: list[str] = Field(min_length=1, max_length=50)
     city: str = Field(min_length=1, max_length=300)
-    starts_on: date
-    ends_on: date
+    starts_on: IsoDate
+    ends_on: IsoDate
     sources: Sources = SOURCES
     confidence: Confidence
     notes: str | None = Field(None, max_length=5000)
@@ -115,7 +116,7 @@ class DeclarationCreate(Strict):
     id: str = SLUG
     title: str = Field(min_length=1, max_length=500)
     summit_id: str | None = Field(None, max_length=100)
-    published_on: date
+    published_on: IsoDate
     sources: Sources = SOURCES
     confidence: Confidence
     notes: str | None = Field(None, max_length=5000)
@@ -136,7 +137,7 @@ class ActCreate(Strict):
     )
     kind: ActKind
     party: str = PARTY
-    occurred_on: date
+    occurred_on: IsoDate
     precision: Precision = Precision.DAY
     reason: str | None = Field(None, max_length=5000)
     note: str | None = Field(None, max_length=5000)
@@ -160,7 +161,7 @@ class StatementCreate(Strict):
     )
     party: str = PARTY
     speaker: str | None = Field(None, max_length=300)
-    occurred_on: date
+    occurred_on: IsoDate
     precision: Precision = Precision.DAY
     text: str = Field(min_length=1, max_length=20_000)
     about: str | None = Field(None, max_length=100, description="The declaration the statement is about.")
@@ -313,8 +314,10 @@ class HistoryEntry(Public):
     declaration_id: str | None = None
     summit_id: str | None = None
     title: str | None = None
-    stance: ActKind | None = None
-    previous: ActKind | None = None
+    stance: ActKind | None = Field(None, description="A formal act's stance once it counted, over the acts that "
+                                   "counted at known_at; null when it is retracted, and for anything but a formal act")
+    previous: ActKind | None = Field(None, description="The party's stance on the declaration before this act "
+                                     "(null: none, or the act does not count)")
     speaker: str | None = None
     text: str | None = None
     position_on: Position | None = Field(None, description="A statement's position on the declaration it is about")
@@ -400,6 +403,7 @@ class TimelineItem(HistoryEntry):
 
 
 class TimelinePage(Public):
+    known_at: str = Field(description="The moment the record was read at: pass it back to reproduce the page")
     items: list[TimelineItem]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
 
@@ -414,7 +418,11 @@ class EventPublic(Public):
     position: int
     event_id: str
     kind: EventKind
-    occurred_on: str | None
+    occurred_on: str | None = Field(description="The event's date as recorded (null for a retraction, a "
+                                    "correction or votes added to a roll call)")
+    effective_on: str | None = Field(description="The date it counts from, as the stance rules and the timeline "
+                                     "use it: for an act known only to its month or year, the first day of that "
+                                     "period, or its declaration's publication if later")
     approximate: bool = APPROXIMATE
     recorded_at: str
     data: dict[str, Any]

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field, field_validator
 
+from api.dates import IsoDate
 from api.schemas import PARTY, SLUG, SOURCES, Public, SourceOut, Sources, Strict, domain_sources
 from domain.commands import RecordRollCall, RecordVote
 from domain.succession import SuccessionKind
@@ -32,7 +33,7 @@ class RollCallCreate(Strict):
     id: str = SLUG
     body: Body = Body.UNGA
     session: int | None = Field(None, ge=1, le=1000)
-    date: date
+    date: IsoDate
     precision: Precision = Precision.DAY
     resolution: str | None = Field(None, max_length=200, description="The text's symbol, e.g. A/RES/74/56")
     title: str = Field(min_length=1, max_length=500)

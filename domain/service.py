@@ -167,6 +167,14 @@ class DiplomaticRecord(Application[UUID]):
     def declaration(self, slug: str) -> Declaration:
         return declaration_named(self, slug)
 
+    def published_on(self, slug: str) -> date | None:
+        """A declaration's publication date, from its first event alone (None: no such declaration)."""
+        try:
+            declaration: Declaration = self.repository.get(Declaration.id_for(slug), version=1)
+        except AggregateNotFoundError:
+            return None
+        return declaration.published_on
+
     def summit_exists(self, slug: str) -> bool:
         return self.exists(Summit.id_for(slug))
 

@@ -339,6 +339,13 @@ def _retraction(item: dict[str, Any]) -> dict[str, Any]:
             "sources": retraction["sources"], "retracted": False, "retracts": _act(item)}
 
 
+def _valid_time(event: dict[str, Any]) -> tuple[str, int]:
+    """Replay's and history's order: the date an act counts from, then its position; a retraction takes the
+    place of the act it took out (just after it: it was recorded later)."""
+    act = event["retracts"] or event
+    return act["effective_on"], event["position"]
+
+
 def _assemble(
     differences: list[tuple[Pair, Cell | None, Cell | None]], events: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
@@ -347,7 +354,7 @@ def _assemble(
         by_pair.setdefault((event["party"], event["declaration_id"]), []).append(event)
     out = []
     for pair, before, after in differences:
-        made = sorted(by_pair.get(pair, []), key=lambda e: e["position"])
+        made = sorted(by_pair.get(pair, []), key=_valid_time)
         out.append({"party": pair[0], "declaration_id": pair[1], "before": _side(before), "after": _side(after),
                     "stance_changed": _side(before)["stance"] != _side(after)["stance"], "events": made})
     return out

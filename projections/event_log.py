@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -19,7 +20,7 @@ from domain.releases import Release
 from domain.rollcall import RollCall, vote_id
 from domain.statement import Statement
 from domain.summit import Summit
-from domain.values import EventKind, is_approximate
+from domain.values import EventKind, effective_on, is_approximate
 from projections.readmodel import Item, Page, ReadModel, handles, timestamp
 from projections.store import Sql
 
@@ -57,12 +58,49 @@ class PublicEvent:
     declaration_id: str | None
     data: dict[str, Any]
     version: int = 0  # the event's version in its aggregate: with a roll call's, it names the votes it casts
+    effective_on: str | None = None  # the date it counts from (`counts_from`)
 
     def as_dict(self) -> dict[str, Any]:
         return {"position": self.position, "event_id": self.event_id, "kind": self.kind,
-                "occurred_on": self.occurred_on, "approximate": approximate(self.data),
-                "recorded_at": self.recorded_at, "data": self.data,
+                "occurred_on": self.occurred_on, "effective_on": self.effective_on,
+                "approximate": approximate(self.data), "recorded_at": self.recorded_at, "data": self.data,
                 "votes": cast_votes(self.kind, self.data, self.version)}
+
+
+PublishedOn = Callable[[str], date | None]  # a declaration's publication date, by its id
+
+
+def counts_from(event: Any, occurred_on: str | None, published_on: PublishedOn) -> str | None:
+    """The date an event counts from, as the stance rules and the timeline use it: a formal act's effective date
+    (the first day of its period, or its declaration's publication if later), a statement's first day of its
+    period; anything else its own date, as recorded (a roll call's votes count from its date)."""
+    if isinstance(event, Declaration.ActRecorded):
+        return effective_on(event.occurred_on, event.precision, published_on(event.declaration_id)).isoformat()
+    if isinstance(event, Statement.Issued | Statement.Reissued):
+        return effective_on(event.occurred_on, event.precision).isoformat()
+    return occurred_on
+
+
+class Publications:
+    """Declarations' publication dates, for the events described from the log itself (the live stream, the events
+    export) rather than from a read model: learned from the publications described, and asked of `lookup` once
+    for a declaration published before them. A publication date never changes once recorded."""
+
+    def __init__(self, lookup: PublishedOn) -> None:
+        self._lookup = lookup
+        self._known: dict[str, date] = {}
+
+    def learn(self, event: Any) -> None:
+        if isinstance(event, Declaration.Published):
+            self._known[event.slug] = event.published_on
+
+    def __call__(self, declaration_id: str) -> date | None:
+        found = self._known.get(declaration_id)
+        if found is None:
+            found = self._lookup(declaration_id)
+            if found is not None:
+                self._known[declaration_id] = found
+        return found
 
 
 def cast_votes(kind: str, data: dict[str, Any], version: int) -> list[dict[str, str]] | None:
@@ -120,13 +158,18 @@ def _shape(event: Any) -> _Shape | None:
     return None if shaper is None else shaper(event)
 
 
-def describe(event: Any, position: int) -> PublicEvent | None:
-    """The public form of a domain event at a log position, or None for bookkeeping."""
+def describe(event: Any, position: int, publications: Publications | None = None) -> PublicEvent | None:
+    """The public form of a domain event at a log position, or None for bookkeeping. Without `publications`, an
+    act's effective_on is left out (None): only the rebuild of an exported event, which never shows it, asks so."""
     shape = _shape(event)
     if shape is None:
         return None
+    counts = None
+    if publications is not None:
+        publications.learn(event)
+        counts = counts_from(event, shape.occurred_on, publications)
     return PublicEvent(position, str(event.event_id), shape.kind, shape.occurred_on, timestamp(event.timestamp),
-                       shape.parties, shape.declaration_id, event_data(event), event.originator_version)
+                       shape.parties, shape.declaration_id, event_data(event), event.originator_version, counts)
 
 
 def _public_scalar(value: Any) -> Any:
@@ -157,6 +200,7 @@ class EventLog(ReadModel):
             event_id TEXT NOT NULL UNIQUE,
             kind TEXT NOT NULL,
             occurred_on TEXT,
+            effective_on TEXT,
             recorded_at TEXT NOT NULL,
             party TEXT,
             declaration_id TEXT,
@@ -164,10 +208,13 @@ class EventLog(ReadModel):
             version INTEGER NOT NULL
         )""",
     )
-    version = 2  # 2: each event's version in its aggregate (a roll call's names the votes it casts)
+    # 2: each event's version in its aggregate (a roll call's names the votes it casts); 3: effective_on
+    version = 3
 
-    columns = {"event_log": ("position", "event_id", "kind", "occurred_on", "recorded_at", "party", "declaration_id",
-                             "data", "version")}
+    columns = {"event_log": ("position", "event_id", "kind", "occurred_on", "effective_on", "recorded_at", "party",
+                             "declaration_id", "data", "version")}
+    publication_dates = (f"SELECT declaration_id, occurred_on AS published_on FROM event_log"
+                         f" WHERE kind = '{EventKind.PUBLISHED}' AND declaration_id IN ({{}})")
 
     @handles(*_SHAPES)
     def _public(self, item: Item, page: Page) -> None:
@@ -175,7 +222,10 @@ class EventLog(ReadModel):
         event, position, recorded_at = item
         shape = _shape(event)
         assert shape is not None
-        page.rows["event_log"].append((position, str(event.event_id), shape.kind, shape.occurred_on, recorded_at,
+        if isinstance(event, Declaration.Published):
+            page.published[event.slug] = event.published_on
+        page.rows["event_log"].append((position, str(event.event_id), shape.kind, shape.occurred_on,
+                                       counts_from(event, shape.occurred_on, page.published.get), recorded_at,
                                        shape.parties[0] if len(shape.parties) == 1 else None, shape.declaration_id,
                                        event_data_json(event), event.originator_version))
 
@@ -189,7 +239,7 @@ def _public_row(row: dict[str, Any]) -> dict[str, Any]:
 
 def list_events(sql: Sql, after: int, limit: int) -> list[dict[str, Any]]:
     rows = sql.rows(
-        "SELECT position, event_id, kind, occurred_on, recorded_at, data, version FROM event_log"
+        "SELECT position, event_id, kind, occurred_on, effective_on, recorded_at, data, version FROM event_log"
         " WHERE position > ? ORDER BY position LIMIT ?",
         (after, limit),
     )
@@ -198,7 +248,8 @@ def list_events(sql: Sql, after: int, limit: int) -> list[dict[str, Any]]:
 
 def find_event(sql: Sql, event_id: str) -> dict[str, Any] | None:
     row = sql.one(
-        "SELECT position, event_id, kind, occurred_on, recorded_at, data, version FROM event_log WHERE event_id = ?",
+        "SELECT position, event_id, kind, occurred_on, effective_on, recorded_at, data, version FROM event_log"
+        " WHERE event_id = ?",
         (event_id,),
     )
     return None if row is None else _public_row(row)

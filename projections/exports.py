@@ -31,7 +31,7 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper
 
 from domain.ledger import INTERNAL_TOPIC_PREFIX
 from domain.values import Confidence, EventKind, TimelineKind
-from projections.event_log import describe
+from projections.event_log import Publications, describe
 from projections.stance_history import BOTH_TIMES, both_times, span
 from projections.store import ViewStore
 from projections.timeline import query_timeline
@@ -111,6 +111,7 @@ def event_pages(
     recorder: ApplicationRecorder,
     mapper: Mapper[Any],
     selection: ExportFilter,
+    publications: Publications,
     *,
     page_size: int = 1000,
     progress: Progress | None = None,
@@ -129,7 +130,7 @@ def event_pages(
             if notification.topic.startswith(INTERNAL_TOPIC_PREFIX):
                 continue  # bookkeeping is never public: skip it before paying for its decoding
             event = mapper.to_domain_event(notification)
-            public = describe(event, notification.id)
+            public = describe(event, notification.id, publications)
             if public is None or public.recorded_at > selection.known_at:
                 continue
             if (kinds and public.kind not in kinds) or (declarations and public.declaration_id not in declarations):
@@ -268,8 +269,8 @@ def timeline_pages(
 # The columns of each dataset in CSV and Parquet; nested values (sources, data, hosts) are JSON text.
 COLUMNS: dict[Dataset, tuple[str, ...]] = {
     Dataset.EVENTS: (
-        "position", "event_id", "kind", "occurred_on", "approximate", "recorded_at", "party", "declaration_id", "data",
-        "originator_id", "originator_version", "topic",
+        "position", "event_id", "kind", "occurred_on", "effective_on", "approximate", "recorded_at", "party",
+        "declaration_id", "data", "originator_id", "originator_version", "topic",
     ),
     Dataset.STANCES: (
         "at", "known_at", "declaration_id", "title", "party", "stance", "since", "precision", "approximate",
@@ -277,9 +278,10 @@ COLUMNS: dict[Dataset, tuple[str, ...]] = {
     ),
     Dataset.TIMELINE: (
         "position", "event_id", "kind", "occurred_on", "effective_on", "precision", "approximate", "recorded_at",
-        "party", "hosts", "declaration_id", "summit_id", "title", "speaker", "text", "position_on", "reason", "note",
-        "confidence", "sources", "retracted", "retraction_event_id", "retraction_position", "retracted_at",
-        "retraction_reason", "retraction_sources", "rollcall_id", "resolution", "vote",
+        "party", "hosts", "declaration_id", "summit_id", "title", "stance", "previous", "speaker", "text",
+        "position_on", "reason", "note", "confidence", "sources", "retracted", "retraction_event_id",
+        "retraction_position", "retracted_at", "retraction_reason", "retraction_sources", "rollcall_id", "resolution",
+        "vote",
     ),
 }
 INTEGER_COLUMNS = frozenset({"position", "originator_version", "retraction_position"})
@@ -295,7 +297,8 @@ def flat(dataset: Dataset, record: Record) -> Record:
     if dataset is Dataset.EVENTS:
         log = record["log"]
         return {
-            **{c: record[c] for c in ("position", "event_id", "kind", "occurred_on", "approximate", "recorded_at")},
+            **{c: record[c] for c in ("position", "event_id", "kind", "occurred_on", "effective_on", "approximate",
+                                      "recorded_at")},
             "party": " ".join(record["parties"]) or None,
             "declaration_id": record["declaration_id"],
             "data": _json_text(record["data"]),

@@ -17,18 +17,19 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 from eventsourcing.postgres import PostgresApplicationRecorder
 
 from projections.background import Loop
-from projections.event_log import PublicEvent, describe
+from projections.event_log import Publications, PublicEvent, describe
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[[Sequence[PublicEvent], int], None]
 
 
-def public_events(mapper: Mapper[Any], notifications: Sequence[Notification]) -> list[PublicEvent]:
+def public_events(mapper: Mapper[Any], notifications: Sequence[Notification],
+                  publications: Publications) -> list[PublicEvent]:
     """The public events among stored notifications, in log order."""
     found = []
     for notification in notifications:
-        public = describe(mapper.to_domain_event(notification), notification.id)
+        public = describe(mapper.to_domain_event(notification), notification.id, publications)
         if public is not None:
             found.append(public)
     return found
@@ -39,11 +40,13 @@ class LogFollower(Loop):
 
     name = "diplo-log-follower"
 
-    def __init__(self, recorder: ApplicationRecorder, mapper: Mapper[Any], *, poll_interval: float = 0.1,
-                 page_size: int = 500) -> None:
+    def __init__(self, recorder: ApplicationRecorder, mapper: Mapper[Any], publications: Publications, *,
+                 poll_interval: float = 0.1, page_size: int = 500) -> None:
         super().__init__(poll_interval)
         self.recorder = recorder
         self.mapper = mapper
+        # Shared with the streams' catch-up and the events export, which describe events read from the log too.
+        self.publications = publications
         self.page_size = page_size
         self.position = 0
         self.listeners: list[Listener] = []
@@ -58,7 +61,7 @@ class LogFollower(Loop):
         self.start_thread()
 
     def _hand_on(self, notifications: Sequence[Notification]) -> None:
-        events = public_events(self.mapper, notifications)
+        events = public_events(self.mapper, notifications, self.publications)
         self.position = notifications[-1].id
         for listener in self.listeners:
             try:

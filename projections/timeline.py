@@ -9,6 +9,7 @@ publication), the same date the stance rules and the stance history use. occurre
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from domain.declaration import Declaration
@@ -203,7 +204,50 @@ def query_timeline(
     if (not kinds or TimelineKind.VOTE in kinds) and not declarations:
         votes = vote_entries(sql, known_at=known_at, parties=parties, date_from=date_from, date_to=date_to,
                              after=after, limit=limit)
-    return sorted([*acts, *votes], key=lambda e: e["order"])[:limit]
+    return _with_stances(sql, sorted([*acts, *votes], key=lambda e: e["order"])[:limit], known_at)
+
+
+StanceChain = dict[str, tuple[str | None, str | None]]  # event id -> (the stance it set, the one before)
+
+
+def _chain(acts: Iterable[tuple[str, str, str, str, bool]]) -> StanceChain:
+    """The stance each formal act set and the one before it, over (event id, party, declaration, kind, retracted)
+    in valid-time order: a retracted act sets none, and the act after it does not count it."""
+    stance: dict[tuple[str, str], str] = {}
+    found: StanceChain = {}
+    for event_id, party, declaration_id, kind, retracted in acts:
+        if retracted:
+            found[event_id] = (None, None)
+            continue
+        found[event_id] = (kind, stance.get((party, declaration_id)))
+        stance[(party, declaration_id)] = kind
+    return found
+
+
+def _with_stances(sql: Sql, items: list[dict[str, Any]], known_at: str) -> list[dict[str, Any]]:
+    """Fills the stance and previous stance of the page's formal acts, as a party's history gives them: folded
+    over every act of the same party and declaration up to the page's last, not only the page's."""
+    for item in items:  # every item has both, as in the answers (null but for formal acts)
+        item.setdefault("stance", None)
+        item.setdefault("previous", None)
+    acts = [i for i in items if i["kind"] in ACT_KINDS]
+    if not acts:
+        return items
+    pairs = {(i["party"], i["declaration_id"]) for i in acts}
+    parties, declarations = sorted({p for p, _ in pairs}), sorted({d for _, d in pairs})
+    rows = sql.rows(
+        f"SELECT event_id, party, declaration_id, kind, retracted_at FROM timeline"
+        f" WHERE kind IN ({', '.join('?' for _ in ACT_KINDS)}) AND recorded_at <= ? AND effective_on <= ?"
+        f" AND party IN ({', '.join('?' for _ in parties)})"
+        f" AND declaration_id IN ({', '.join('?' for _ in declarations)}) ORDER BY effective_on, position",
+        [*sorted(ACT_KINDS), known_at, max(i["effective_on"] for i in acts), *parties, *declarations],
+    )
+    chain = _chain((r["event_id"], r["party"], r["declaration_id"], r["kind"],
+                    r["retracted_at"] is not None and r["retracted_at"] <= known_at)
+                   for r in rows if (r["party"], r["declaration_id"]) in pairs)
+    for item in acts:
+        item["stance"], item["previous"] = chain[item["event_id"]]
+    return items
 
 
 def _acts(sql: Sql, *, known_at: str, date_from: str | None, date_to: str | None, parties: list[str] | None,
@@ -251,17 +295,13 @@ def party_history(
         f"SELECT * FROM timeline WHERE {where} AND recorded_at <= ? ORDER BY effective_on, position",
         [party, *hosted, known_at],
     )
-    stance: dict[str, str | None] = {}
+    items = [_ordered(entry(row, known_at)) for row in rows]
+    chain = _chain((i["event_id"], party, i["declaration_id"], i["kind"], i["retracted"])
+                   for i in items if i["kind"] in ACT_KINDS)
     entries = []
-    for row in rows:
-        item = _ordered(entry(row, known_at))
+    for item in items:
         if item["kind"] in ACT_KINDS:
-            before = stance.get(item["declaration_id"])
-            if item["retracted"]:
-                item["stance"], item["previous"] = None, None
-            else:
-                item["stance"], item["previous"] = item["kind"], before
-                stance[item["declaration_id"]] = item["kind"]
+            item["stance"], item["previous"] = chain[item["event_id"]]
         if (date_from and item["effective_on"] < date_from) or (date_to and item["effective_on"] > date_to):
             continue  # filtered after the fold, so `previous` is right even for the first entry shown
         if kinds and item["kind"] not in kinds:

@@ -4,7 +4,6 @@ or two versions of the record."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -13,6 +12,7 @@ from fastapi.responses import StreamingResponse
 
 from api.analysis_schemas import DiffPublic, ReplayFrame, ReplayHeader, ReplayPublic, WorldPublic
 from api.answers import answer_diff, check_replay_range, check_scope, parse_at, parse_known_at
+from api.dates import IsoDate
 from api.deps import (
     AtQuery,
     KnownAtQuery,
@@ -68,8 +68,8 @@ def world_state(
 def replay_frames(
     request: Request,
     runtime: RuntimeDep,
-    date_from: Annotated[date, Query(alias="from", description="The first day of the replay (YYYY-MM-DD)")],
-    date_to: Annotated[date | None, Query(alias="to", description="The last day (default today)")] = None,
+    date_from: Annotated[IsoDate, Query(alias="from", description="The first day of the replay (YYYY-MM-DD)")],
+    date_to: Annotated[IsoDate | None, Query(alias="to", description="The last day (default today)")] = None,
     step: Annotated[Step, Query(description="One frame per calendar day, ISO week, month, quarter or year")]
     = Step.MONTH,
     party: PartiesQuery = None,
@@ -114,10 +114,10 @@ def replay_frames(
 def differences(
     runtime: RuntimeDep,
     sql: ReadSql,
-    from_at: Annotated[date | None, Query(description="Two dates: the earlier (YYYY-MM-DD)")] = None,
-    to_at: Annotated[date | None, Query(description="Two dates: the later")] = None,
+    from_at: Annotated[IsoDate | None, Query(description="Two dates: the earlier (YYYY-MM-DD)")] = None,
+    to_at: Annotated[IsoDate | None, Query(description="Two dates: the later")] = None,
     known_at: KnownAtQuery = None,
-    at: Annotated[date | None, Query(description="Two versions of the record: the date both are asked about "
+    at: Annotated[IsoDate | None, Query(description="Two versions of the record: the date both are asked about "
                                      "(default today)")] = None,
     known_at_a: Annotated[str | None, Query(max_length=40, description="Two versions: the earlier moment")] = None,
     known_at_b: Annotated[str | None, Query(max_length=40, description="Two versions: the later moment")] = None,

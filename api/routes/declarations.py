@@ -16,6 +16,7 @@ from api.deps import (
     MinConfidenceQuery,
     ReadSql,
     RuntimeDep,
+    echo_times,
     encoded,
     idempotency_for,
     require_reader,
@@ -66,9 +67,11 @@ def _public(sql: Sql, row: dict[str, Any], counts: dict[str, dict[str, int]]) ->
 
 
 @router.get("", response_model=list[DeclarationPublic], dependencies=[Depends(require_reader)])
-def declarations(sql: ReadSql, at: AtQuery = None, known_at: KnownAtQuery = None) -> list[dict[str, Any]]:
+def declarations(sql: ReadSql, response: Response, at: AtQuery = None, known_at: KnownAtQuery = None
+                 ) -> list[dict[str, Any]]:
     """Every declaration, with its summit and how many parties signed, declined and withdrew."""
     known_s = parse_known_at(known_at)
+    echo_times(response, parse_at(at), known_s)
     counts = stance_counts(sql, parse_at(at), known_s)
     return [_public(sql, row, counts) for row in list_declarations(sql, known_at=known_s)]
 
@@ -83,10 +86,12 @@ def _require(sql: Sql, declaration_id: str, known_at: str | None = None) -> dict
 
 @router.get("/{declaration_id}", response_model=DeclarationPublic, dependencies=[Depends(require_reader)])
 def declaration(
-    declaration_id: DeclarationId, sql: ReadSql, at: AtQuery = None, known_at: KnownAtQuery = None
+    declaration_id: DeclarationId, sql: ReadSql, response: Response, at: AtQuery = None,
+    known_at: KnownAtQuery = None,
 ) -> dict[str, Any]:
     """One declaration, with its summit, sources and counts."""
     known_s = parse_known_at(known_at)
+    echo_times(response, parse_at(at), known_s)
     row = _require(sql, declaration_id, known_s)
     return _public(sql, row, stance_counts(sql, parse_at(at), known_s))
 

@@ -14,6 +14,7 @@ from fastapi.responses import StreamingResponse
 from api.answers import checked, parse_known_at
 from api.deps import AtQuery, FromQuery, KnownAtQuery, RuntimeDep, ToQuery, require_reader
 from api.export_threads import csv_error, jsonl_error, on_own_threads
+from api.filters import date_range
 from api.stream_limits import LIMITED
 from domain.errors import InvalidInput
 from domain.values import ActKind, Confidence, EventKind
@@ -108,6 +109,7 @@ def export(
     """
     chosen = negotiate(format, accept)
     parties, declarations = checked(runtime, party, declaration)
+    date_range(date_from, date_to)
     selection = ExportFilter(
         known_at=parse_known_at(known_at),
         at=(at or datetime.now(UTC).date()).isoformat() if dataset is Dataset.STANCES or at else None,
@@ -122,7 +124,8 @@ def export(
 
     pages: Iterator[Page]
     if dataset is Dataset.EVENTS:
-        pages = event_pages(runtime.app.recorder, runtime.app.mapper, selection, page_size=PAGE_SIZE)
+        pages = event_pages(runtime.app.recorder, runtime.app.mapper, selection, runtime.follower.publications,
+                            page_size=PAGE_SIZE)
     elif dataset is Dataset.STANCES:
         pages = stance_pages(runtime.store, selection, page_size=PAGE_SIZE)
     else:

@@ -10,7 +10,8 @@ from api.answers import parse_known_at
 from api.cursors import MAX_POSITION
 from api.cursors import decode as _decode
 from api.cursors import encode as _encode
-from api.deps import FromQuery, KnownAtQuery, ReadSql, ToQuery, require_reader
+from api.deps import FromQuery, KnownAtQuery, ReadSql, RuntimeDep, ToQuery, require_reader
+from api.filters import checked_filters
 from api.schemas import EventsPage, TimelinePage
 from domain.values import TimelineKind
 from projections.event_log import list_events
@@ -20,6 +21,7 @@ router = APIRouter(prefix="/v1", tags=["timeline and events"], dependencies=[Dep
 
 @router.get("/timeline", response_model=TimelinePage)
 def timeline(
+    runtime: RuntimeDep,
     sql: ReadSql,
     date_from: FromQuery = None,
     date_to: ToQuery = None,
@@ -31,15 +33,18 @@ def timeline(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
     """Acts in valid-time order (the date each counts from, then log position), filtered and paged."""
+    known_s = parse_known_at(known_at)
+    found = checked_filters(runtime, sql, parties=party, declarations=declaration, date_from=date_from,
+                            date_to=date_to)
     items = query_timeline(
-        sql, known_at=parse_known_at(known_at), date_from=date_from.isoformat() if date_from else None,
-        date_to=date_to.isoformat() if date_to else None, parties=[p.upper() for p in party or []],
-        declarations=declaration, kinds=list(kind or ()), after=_decode(cursor) if cursor else None, limit=limit + 1,
+        sql, known_at=known_s, date_from=found.date_from, date_to=found.date_to, parties=list(found.parties),
+        declarations=list(found.declarations), kinds=list(kind or ()), after=_decode(cursor) if cursor else None,
+        limit=limit + 1,
     )
     more = len(items) > limit
     items = items[:limit]
     next_cursor = _encode(*items[-1]["order"]) if more else None
-    return {"items": items, "next_cursor": next_cursor}
+    return {"known_at": known_s, "items": items, "next_cursor": next_cursor}
 
 
 @router.get("/events", response_model=EventsPage)

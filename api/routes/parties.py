@@ -20,6 +20,7 @@ from api.deps import (
     require_reader,
     source_out,
 )
+from api.filters import checked_filters, date_range, party_in_path
 from api.schemas import HistoryPublic, PartyPublic, StancesPublic
 from domain.errors import InvalidInput
 from domain.succession import Successions
@@ -69,7 +70,7 @@ def parties(
 @router.get("/{code}", response_model=PartyPublic)
 def party(code: Code, runtime: RuntimeDep) -> dict[str, Any]:
     """One party of the registry."""
-    return _public(runtime.parties.get(code), runtime.parties.successions)
+    return _public(party_in_path(runtime, code), runtime.parties.successions)
 
 
 def _stance_item(row: dict[str, Any]) -> dict[str, Any]:
@@ -96,14 +97,14 @@ def stances(
     explain: ExplainQuery = False,
 ) -> dict[str, Any] | Response:
     """The party's stance on each declaration at `at`, as the record stood at `known_at`."""
-    party = runtime.parties.get(code)
+    party = party_in_path(runtime, code)
     at_s, known_s = parse_at(at), parse_known_at(known_at)
     # The reading is opened here rather than by the ReadSql dependency: a generator dependency costs
     # two more trips through the thread pool per request, on the busiest read of the API.
     with runtime.store.reading() as sql:
         if declaration:
             found = [_one_stance(sql, party.code, declaration_id, at_s, known_s, min_confidence)
-                     for declaration_id in dict.fromkeys(declaration)]
+                     for declaration_id in checked_filters(runtime, sql, declarations=declaration).declarations]
         else:
             found = stances_of(sql, party.code, at_s, known_s, min_confidence)
         if explain:
@@ -140,9 +141,9 @@ def history(
                                                      "(a state's votes in roll calls are `vote`)")] = None,
 ) -> dict[str, Any]:
     """Everything the party did, said, voted or hosted, in valid-time order, with the stance each act set."""
-    party = runtime.parties.get(code)
+    party = party_in_path(runtime, code)
     known_s = parse_known_at(known_at)
-    entries = party_history(sql, party.code, known_at=known_s, date_from=date_from.isoformat() if date_from else None,
-                            date_to=date_to.isoformat() if date_to else None, kinds=list(kind or ()))
+    first, last = date_range(date_from, date_to)
+    entries = party_history(sql, party.code, known_at=known_s, date_from=first, date_to=last, kinds=list(kind or ()))
     return {"party": party.code, "known_at": known_s, "entries": entries}
 

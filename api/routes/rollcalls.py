@@ -20,6 +20,7 @@ from api.deps import (
     require_reader,
     require_writer,
 )
+from api.filters import date_range
 from api.json_answers import as_json
 from api.receipts import answer
 from api.schemas import WriteReceipt
@@ -66,9 +67,9 @@ def rollcalls(
 ) -> dict[str, Any]:
     """Roll calls in date order with their tallies, filtered and paged, as the record stood at `known_at`."""
     known = parse_known_at(known_at)
+    first, last = date_range(date_from, date_to)
     found = list_rollcalls(
-        sql, known_at=known, date_from=date_from.isoformat() if date_from else None,
-        date_to=date_to.isoformat() if date_to else None, session=session,
+        sql, known_at=known, date_from=first, date_to=last, session=session,
         issue=issue_named(issue).value if issue else None, q=q,
         after=decode(cursor)[:2] if cursor else None, limit=limit + 1,
     )

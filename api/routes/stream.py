@@ -15,6 +15,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from api.bootstrap import Runtime
 from api.cursors import MAX_POSITION
 from api.deps import RuntimeDep, require_reader
+from api.filters import checked_filters
 from api.metrics import process_metrics
 from api.stream_limits import LIMITED
 from api.streaming import StreamFilter, Subscriber, message
@@ -48,8 +49,9 @@ def _start(after: int | None, last_event_id: str | None) -> int:
 
 def _filter(runtime: Runtime, party: list[str] | None, declaration: list[str] | None,
             kind: list[EventKind] | None) -> StreamFilter:
-    codes = [runtime.parties.require(p, "party") for p in party or []]
-    return StreamFilter(frozenset(codes), frozenset(declaration or []), frozenset(kind or []))
+    # A typo must be refused here: a stream filtered by it would send nothing, for ever.
+    found = checked_filters(runtime, parties=party, declarations=declaration)
+    return StreamFilter(frozenset(found.parties), frozenset(found.declarations), frozenset(kind or []))
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,7 @@ async def stream(
                         inclusive_of_start=False),
                 limiter=request.app.state.catch_up_threads,
             )
-            for event in public_events(runtime.app.mapper, page):
+            for event in public_events(runtime.app.mapper, page, runtime.follower.publications):
                 if stream_filter.matches(event):
                     sent.inc()
                     yield message(event)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from api.answers import parse_known_at
 from api.cursors import decode, encode
 from api.deps import FromQuery, KnownAtQuery, ReadSql, RuntimeDep, ToQuery, require_reader
+from api.filters import date_range, party_in_path
 from api.vote_schemas import PartyVotesPage
 from domain.succession import Include
 from domain.values import Vote, issue_named
@@ -27,7 +28,7 @@ IssueQuery = Annotated[str | None, Query(max_length=60, description="An issue's 
 
 def line_of(runtime: Any, code: str, include: list[Include] | None) -> list[tuple[str, str | None]]:
     """The parties a per-party read covers, each with the day before which it counts (None: always)."""
-    party = runtime.parties.get(code).code
+    party = party_in_path(runtime, code).code
     if not include:
         return [(party, None)]
     return [(m.party, m.until.isoformat() if m.until else None) for m in runtime.parties.successions.lineage(party)]
@@ -50,8 +51,8 @@ def party_votes(
     """The party's votes in date order, one per roll call, as the record stood at `known_at`, paged."""
     line = line_of(runtime, code, include)
     known = parse_known_at(known_at)
-    found = line_votes(sql, line, known_at=known, date_from=date_from.isoformat() if date_from else None,
-                       date_to=date_to.isoformat() if date_to else None,
+    first, last = date_range(date_from, date_to)
+    found = line_votes(sql, line, known_at=known, date_from=first, date_to=last,
                        issue=issue_named(issue).value if issue else None, vote=vote.value if vote else None)
     if cursor:
         after = decode(cursor)[:2]

@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -394,7 +395,8 @@ def test_diplo_export_writes_the_same_stances_as_the_http_export(
     client: TestClient, seeded: Runtime, tmp_path: Path
 ) -> None:
     out = tmp_path / "stances.csv"
-    known_at = "2030-01-01T00:00:00Z"
+    # A moment now past, after the seeds: a future one is read as each export's own now (docs/semantics.md).
+    known_at = datetime.now(UTC).isoformat()
     result = diplo(seeded, "export", "stances", "--format", "csv", "--at", "2025-02-12", "--known-at", known_at,
                    "--out", str(out))
     assert result.exit_code == 0, result.output

@@ -13,7 +13,7 @@ import hashlib
 from projections.projector import default_read_models
 
 BUILT = {
-    "event_log": (2, "39889df3ea950b6d"),
+    "event_log": (3, "d8146c6b5cf10d7a"),
     "catalogue": (1, "fa1f9fc4dd150f36"),
     "timeline": (1, "d7e89d228f4d8202"),
     "stance_history": (1, "7a698850eb7dc8a1"),

@@ -859,7 +859,7 @@ export interface components {
             declaration_id: string;
             /**
              * Events
-             * @description What made the difference, in log order
+             * @description What made the difference, in valid-time order (the date each act counts from, then its position; a retraction just after the act it took out)
              */
             events: components["schemas"]["DiffEvent"][];
             /** Party */
@@ -888,10 +888,18 @@ export interface components {
             data: {
                 [key: string]: unknown;
             };
+            /**
+             * Effective On
+             * @description The date it counts from, as the stance rules and the timeline use it: for an act known only to its month or year, the first day of that period, or its declaration's publication if later
+             */
+            effective_on: string | null;
             /** Event Id */
             event_id: string;
             kind: components["schemas"]["EventKind"];
-            /** Occurred On */
+            /**
+             * Occurred On
+             * @description The event's date as recorded (null for a retraction, a correction or votes added to a roll call)
+             */
             occurred_on: string | null;
             /** Position */
             position: number;
@@ -988,6 +996,7 @@ export interface components {
             /** @description A statement's position on the declaration it is about */
             position_on: components["schemas"]["Position"] | null;
             precision: components["schemas"]["Precision"];
+            /** @description The party's stance on the declaration before this act (null: none, or the act does not count) */
             previous: components["schemas"]["ActKind"] | null;
             /** Reason */
             reason: string | null;
@@ -1010,6 +1019,7 @@ export interface components {
             sources: components["schemas"]["SourceOut"][];
             /** Speaker */
             speaker: string | null;
+            /** @description A formal act's stance once it counted, over the acts that counted at known_at; null when it is retracted, and for anything but a formal act */
             stance: components["schemas"]["ActKind"] | null;
             /** Summit Id */
             summit_id: string | null;
@@ -2081,6 +2091,7 @@ export interface components {
             /** @description A statement's position on the declaration it is about */
             position_on: components["schemas"]["Position"] | null;
             precision: components["schemas"]["Precision"];
+            /** @description The party's stance on the declaration before this act (null: none, or the act does not count) */
             previous: components["schemas"]["ActKind"] | null;
             /** Reason */
             reason: string | null;
@@ -2103,6 +2114,7 @@ export interface components {
             sources: components["schemas"]["SourceOut"][];
             /** Speaker */
             speaker: string | null;
+            /** @description A formal act's stance once it counted, over the acts that counted at known_at; null when it is retracted, and for anything but a formal act */
             stance: components["schemas"]["ActKind"] | null;
             /** Summit Id */
             summit_id: string | null;
@@ -2124,6 +2136,11 @@ export interface components {
         TimelinePage: {
             /** Items */
             items: components["schemas"]["TimelineItem"][];
+            /**
+             * Known At
+             * @description The moment the record was read at: pass it back to reproduce the page
+             */
+            known_at: string;
             /**
              * Next Cursor
              * @description Pass as `cursor` for the next page; null on the last page

@@ -79,6 +79,24 @@ def test_the_dockerfile_serves_the_api() -> None:
     assert "/livez" in " ".join(lines[healthcheck:healthcheck + 2])
 
 
+def test_the_image_builds_the_web_page_and_installs_it_with_the_package() -> None:
+    """The page is built in a Node stage and copied to web/dist before `pip install .`, whose wheel carries it
+    (setup.py); the build fails if the installed package has no page."""
+    lines = [line.strip() for line in (ROOT / "Dockerfile").read_text(encoding="utf-8").splitlines()]
+    stages = [i for i, line in enumerate(lines) if line.startswith("FROM")]
+    assert len(stages) == 2 and lines[stages[0]].startswith("FROM node:") and lines[stages[0]].endswith("AS web")
+    node_stage = " ".join(lines[stages[0]:stages[1]])
+    assert "npm ci" in node_stage and "npm run build" in node_stage
+    python_stage = lines[stages[1]:]
+    copied = next(i for i, line in enumerate(python_stage) if line.startswith("COPY --from=web"))
+    assert python_stage[copied].split()[-1] == "/app/web/dist"
+    install = next(i for i, line in enumerate(python_stage) if line.startswith("RUN pip install"))
+    assert copied < install
+    assert "web_dist" in " ".join(python_stage[install:install + 3]), "the image checks that the page is installed"
+    ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+    assert "web/node_modules" in ignored and "web/dist" in ignored  # neither is copied from the host
+
+
 # -- dependencies point one way -------------------------------------------------------------------------
 
 IMPORT_EVERY_MODULE = """

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from contextlib import suppress
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -12,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from api import logging_setup
+from api import logging_setup, stall
 from api.answers import parse_at, parse_known_at
 from api.answers import status as read_status
 from api.bootstrap import Runtime, bootstrap, development_token_to_show
@@ -332,7 +334,14 @@ def project(
 
 
 @app.command()
-def status() -> None:
+def status(
+    stalled_after: Annotated[float | None, typer.Option(
+        "--stalled-after", min=1, help="Exit 1 when the read models have been behind the log for this many seconds "
+        "without moving, as seen by this and earlier runs (a health check of `diplo project`)")] = None,
+    progress_file: Annotated[Path | None, typer.Option(
+        "--progress-file", help="Where runs keep what they saw, for --stalled-after (default: "
+        "DIPLO_DATA_DIR/status-progress.json)")] = None,
+) -> None:
     """Each read model's position against the head of the log, and the lag."""
     with one_shot(catch_up=False) as runtime:
         try:
@@ -340,6 +349,7 @@ def status() -> None:
         except Exception as error:
             console.print(f"[red]store unavailable:[/red] {type(error).__name__}: {error}")
             raise typer.Exit(1) from None
+        kept = progress_file or runtime.settings.data_dir / "status-progress.json"
     table = Table(title=f"head of the log: {body['head']}  (projector: {body['projector']})")
     for column in ("read model", "position", "lag"):
         table.add_column(column)
@@ -347,6 +357,14 @@ def status() -> None:
         style = "green" if row["lag"] == 0 else "yellow"
         table.add_row(name, str(row["position"]), f"[{style}]{row['lag']}[/]")
     console.print(table)
+    if stalled_after is not None:
+        seen, still_for = stall.judge(stall.load(kept), body["position"], body["lag"], time.time())
+        stall.keep(kept, seen)
+        if still_for >= stalled_after:
+            err.print(f"[red]stalled:[/red] the read models have stayed at position {body['position']} for "
+                      f"{still_for:.0f} s while the log is at {body['head']} (lag {body['lag']}); is `diplo project` "
+                      "running and reaching the store?")
+            raise typer.Exit(1)
 
 
 @app.command()

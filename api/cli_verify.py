@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from api.settings import Settings
+from api.terminal import err
 from domain.service import DiplomaticRecord
 from storage import restore_marker, verifications
 from storage.chain import ChainReport, parse_anchor, verify
@@ -46,7 +47,7 @@ def verify_command(
         with open_chained_log(DiplomaticRecord.name, settings.eventsourcing_env()) as recorder:
             unfinished = restore_marker.pending(recorder)
             if unfinished is not None:
-                console.print(f"[red]incomplete:[/red] {restore_marker.IncompleteRestore(unfinished)}")
+                err.print(f"[red]incomplete:[/red] {restore_marker.IncompleteRestore(unfinished)}")
                 raise typer.Exit(1)
             with Progress(
                 TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -61,7 +62,7 @@ def verify_command(
     except typer.Exit:
         raise
     except Exception as error:  # an unreachable store: say so, do not pretend the chain holds
-        console.print(f"[red]cannot verify:[/red] {type(error).__name__}: {error}")
+        err.print(f"[red]cannot verify:[/red] {type(error).__name__}: {error}")
         raise typer.Exit(2) from None
     raise typer.Exit(status)
 

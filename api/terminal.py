@@ -2,13 +2,49 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
+from enum import StrEnum
+from typing import NoReturn
+
+import typer
+from pydantic import BaseModel
+from rich.console import Console
 
 from api.bootstrap import Runtime, bootstrap
 from api.settings import Settings
+from domain.errors import DomainError
 from domain.values import EventKind, Stance
+
+# Errors and notes go to standard error, so a script reading standard output gets the answer or nothing.
+err = Console(stderr=True, soft_wrap=True)
+
+
+class ReadFormat(StrEnum):
+    """How a read command prints its answer: a Rich table for a person, or the HTTP answer's JSON for a script."""
+
+    TABLE = "table"
+    JSON = "json"
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """An error on standard error, and the exit status (2: the command was asked wrongly; 1: it could not run)."""
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def refused(error: DomainError) -> NoReturn:
+    """A domain refusal (unknown party or declaration, a bad date), naming the field as the HTTP problem does."""
+    where = f" ({error.field})" if error.field else ""
+    err.print(f"[red]error{where}:[/red] {error.message}", highlight=False)
+    raise typer.Exit(2)
+
+
+def print_json(answer: BaseModel) -> None:
+    """One JSON document on standard output, exactly as the HTTP answer's model writes it."""
+    sys.stdout.write(answer.model_dump_json(by_alias=True) + "\n")
 
 # Rich styles of stances and event kinds, in every table and feed the command line prints.
 STYLE: dict[str, str] = {

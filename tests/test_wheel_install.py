@@ -9,6 +9,7 @@ developer's machine it is skipped with a message that says how to build it.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -143,9 +144,11 @@ def test_the_installed_diplo_seeds_and_answers_a_stance(
     installed: tuple[Path, dict[str, str], Path], served: str
 ) -> None:
     bin_dir, env, home = installed
-    done = run([str(bin_dir / "diplo"), "stance", "GB", "--at", "2024-01-01"], home, env)
-    assert "bletchley-declaration" in done.stdout
-    assert "signed" in done.stdout
+    table = run([str(bin_dir / "diplo"), "stance", "GB", "--at", "2024-01-01"], home, env)
+    assert "bletchley-declaration" in table.stdout and "signed" in table.stdout
+    answer = json.loads(run([str(bin_dir / "diplo"), "stance", "GB", "--at", "2024-01-01", "--format", "json"], home,
+                            env).stdout)
+    assert {s["declaration_id"]: s["stance"] for s in answer["stances"]}["bletchley-declaration"] == "signed"
 
 
 def test_the_installed_server_serves_the_built_page(served: str) -> None:
@@ -163,9 +166,9 @@ def test_the_installed_diplo_follows_the_servers_stream(
 ) -> None:
     bin_dir, env, home = installed
     assert "--after" in run([str(bin_dir / "diplo"), "follow", "--help"], home, env).stdout
-    done = run([str(bin_dir / "diplo"), "follow", "--url", served, "--after", "0", "--limit", "3"], home, env,
-               timeout=DEADLINE)
-    lines = [line for line in done.stdout.splitlines() if line.strip()]
-    positions = [int(line.split()[0].removeprefix("#")) for line in lines]
+    done = run([str(bin_dir / "diplo"), "follow", "--url", served, "--after", "0", "--limit", "3", "--format", "json"],
+               home, env, timeout=DEADLINE)
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    positions = [event["position"] for event in events]
     assert len(positions) == 3 and positions == sorted(positions) and positions[0] == 1, done.stdout
-    assert "hosted" in lines[0] and "bletchley-2023" in lines[0]
+    assert events[0]["kind"] == "hosted" and events[0]["data"]["slug"] == "bletchley-2023"

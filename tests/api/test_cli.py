@@ -71,3 +71,69 @@ def test_status_is_healthy_once_the_read_models_caught_up(seeded: Runtime, tmp_p
 def parsed(result: Result) -> Any:
     assert result.exit_code == 0, result.stderr
     return json.loads(result.stdout)
+
+
+# -- errors on standard error, with a non-zero exit ---------------------------------------------------------------
+
+REFUSED = [
+    (("stance", "XX"), "XX"),
+    (("stance", "GB", "--known-at", "yesterday"), "known_at"),
+    (("history", "XX"), "XX"),
+    (("history", "GB", "--known-at", "2025-13-01"), "known_at"),
+    (("signatories", "no-such-declaration"), "no-such-declaration"),
+    (("signatories", "paris-statement", "--known-at", "soon"), "known_at"),
+    (("replay", "--from", "2025-01-01", "--to", "2025-02-01", "--party", "XX"), "XX"),
+    (("replay", "--from", "2025-03-01", "--to", "2025-02-01"), "from"),
+    (("diff", "--from-at", "2025-01-01"), "to_at"),
+    (("diff", "--from-at", "2025-01-01", "--to-at", "2025-02-01", "--declaration", "nope"), "nope"),
+]
+
+
+def test_read_commands_write_their_errors_to_standard_error_and_exit_2(seeded: Runtime) -> None:
+    for args, named in REFUSED:
+        for output in ("table", "json"):
+            result = diplo(seeded.settings, *args, "--format", output)
+            assert result.exit_code == 2, (args, result.stdout, result.stderr)
+            assert result.stdout == "", f"{args}: the error went to standard output: {result.stdout!r}"
+            assert "error" in result.stderr and named in result.stderr, (args, result.stderr)
+            assert "Traceback" not in result.stderr
+
+
+# -- --format json: the HTTP answer's fields ---------------------------------------------------------------------
+
+
+def test_stance_json_is_the_http_answer(seeded: Runtime, client: Any) -> None:
+    answer = parsed(diplo(seeded.settings, "stance", "GB", "--at", "2025-02-12", "--format", "json"))
+    params = {"at": "2025-02-12", "known_at": answer["known_at"]}  # the moment the command read, echoed
+    assert answer == client.get("/v1/parties/GB/stances", params=params).json()
+    assert {s["declaration_id"]: s["stance"] for s in answer["stances"]}["paris-statement"] == "declined"
+
+
+def test_history_json_is_the_http_answer(seeded: Runtime, client: Any) -> None:
+    answer = parsed(diplo(seeded.settings, "history", "GB", "--format", "json"))
+    assert answer == client.get("/v1/parties/GB/history", params={"known_at": answer["known_at"]}).json()
+    assert answer["party"] == "GB" and answer["entries"]
+
+
+def test_signatories_json_is_the_http_answer(seeded: Runtime, client: Any) -> None:
+    answer = parsed(diplo(seeded.settings, "signatories", "bletchley-declaration", "--at", "2024-12-31",
+                          "--format", "json"))
+    params = {"at": "2024-12-31", "known_at": answer["known_at"]}
+    assert answer == client.get("/v1/declarations/bletchley-declaration/signatories", params=params).json()
+    assert len(answer["signed"]) > 20
+
+
+def test_replay_json_is_the_http_answer(seeded: Runtime, client: Any) -> None:
+    answer = parsed(diplo(seeded.settings, "replay", "--from", "2025-01-01", "--to", "2025-03-31", "--party", "GB",
+                          "--format", "json"))
+    params = {"from": "2025-01-01", "to": "2025-03-31", "party": "GB", "known_at": answer["known_at"]}
+    assert answer == client.get("/v1/replay", params=params).json()
+    assert [f["period"] for f in answer["frames"]] == ["2025-01", "2025-02", "2025-03"]
+
+
+def test_status_json_gives_the_stores_part_of_healthz(seeded: Runtime, client: Any) -> None:
+    answer = parsed(diplo(seeded.settings, "status", "--format", "json"))
+    health = client.get("/healthz").json()
+    for field in ("head", "position", "lag", "read_models", "chain"):
+        assert answer[field] == health[field], field
+    assert answer["lag"] == 0 and answer["head"] > 0

@@ -23,7 +23,7 @@ from api.bootstrap import Runtime, bootstrap, development_token_to_show
 from api.logging_setup import LogLevel
 from api.schemas import HistoryPublic, SignatoriesPublic, StancesPublic
 from api.settings import Settings
-from api.terminal import ReadFormat, day, err, fail, one_shot, print_json, refused, style
+from api.terminal import STORE_ERRORS, ReadFormat, day, err, fail, one_shot, print_json, refused, style, unreachable
 from domain.errors import DomainError, NotFound
 from domain.parties import Party
 from domain.values import ActKind, EventKind
@@ -324,7 +324,10 @@ def project(
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    runtime = bootstrap(settings, start_projector=False, follow=True)
+    try:
+        runtime = bootstrap(settings, start_projector=False, follow=True)
+    except STORE_ERRORS as error:  # exits 1 as when the store is lost later; the supervisor retries
+        fail(unreachable(settings, error), 1)
     metrics.watch_projector(runtime.projector)
     server = None
     try:

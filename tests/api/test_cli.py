@@ -4,9 +4,13 @@ the HTTP answer's fields), errors on standard error with a non-zero exit, and `d
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
+import psycopg
+import pytest
 from typer.testing import CliRunner, Result
 
 from api import cli
@@ -14,6 +18,7 @@ from api.bootstrap import Runtime, bootstrap
 from api.settings import Settings
 from api.stall import Seen, keep, load
 from seeds.loader import seed
+from tests.conftest import PG_URL
 from tests.factories import FIRST_RELEASE
 
 
@@ -137,3 +142,35 @@ def test_status_json_gives_the_stores_part_of_healthz(seeded: Runtime, client: A
     for field in ("head", "position", "lag", "read_models", "chain"):
         assert answer[field] == health[field], field
     assert answer["lag"] == 0 and answer["head"] > 0
+
+
+# -- a store that cannot be reached: one line on standard error, no traceback --------------------------------------
+
+
+def test_status_against_an_unreachable_store_says_so_in_one_line(tmp_path: Path) -> None:
+    env = {"DIPLO_DATA_DIR": str(tmp_path), "DIPLO_DATABASE_URL": "postgresql://diplo:s3cret@127.0.0.1:1/diplo"}
+    for output in ("table", "json"):
+        result = CliRunner().invoke(cli.app, ["status", "--format", output], env=env)
+        assert result.exit_code == 1
+        assert isinstance(result.exception, SystemExit), result.exception  # not the driver's error, uncaught
+        assert result.stdout == ""
+        assert "'diplo' at 127.0.0.1:1" in result.stderr and "does not answer" in result.stderr
+        assert "s3cret" not in result.stderr
+
+
+@pytest.mark.postgres
+def test_restoring_into_a_database_that_does_not_exist_says_how_to_create_it(seeded: Runtime, tmp_path: Path) -> None:
+    """diplo creates its schemas and tables but not the database itself (that needs rights over the server, and
+    would hide a misspelt name): the restore stops before anything, saying how to create it."""
+    backup = tmp_path / "backup.jsonl"
+    assert diplo(seeded.settings, "export", "--all", "--out", str(backup)).exit_code == 0
+    missing = f"diplo_missing_{uuid.uuid4().hex[:8]}"
+    url = urlparse(PG_URL)._replace(path=f"/{missing}").geturl()
+    result = CliRunner().invoke(cli.app, ["import", str(backup)],
+                                env={"DIPLO_DATA_DIR": str(tmp_path), "DIPLO_DATABASE_URL": url})
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert f"{missing!r}" in result.stderr and "does not exist" in result.stderr
+    assert f"CREATE DATABASE \"{missing}\"" in " ".join(result.stderr.split())
+    with psycopg.connect(PG_URL) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_database WHERE datname = %s", (missing,)).fetchone() == (0,)

@@ -20,6 +20,7 @@ from api import logging_setup, stall
 from api.answers import parse_at, parse_known_at
 from api.answers import status as read_status
 from api.bootstrap import Runtime, bootstrap, development_token_to_show
+from api.filters import party_in_path
 from api.logging_setup import LogLevel
 from api.schemas import HistoryPublic, SignatoriesPublic, StancesPublic
 from api.settings import Settings
@@ -44,7 +45,7 @@ FormatOption = Annotated[ReadFormat, typer.Option(
 def _party_and_known(runtime: Runtime, code: str, known_at: str | None) -> tuple[Party, str]:
     """The party named on the command line and the normalised --known-at, or a clear error and exit 2."""
     try:
-        return runtime.parties.get(code), parse_known_at(known_at)
+        return party_in_path(runtime, code), parse_known_at(known_at)  # looked up as the routes look it up
     except DomainError as error:
         refused(error)
 

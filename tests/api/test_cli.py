@@ -174,3 +174,12 @@ def test_restoring_into_a_database_that_does_not_exist_says_how_to_create_it(see
     assert f"CREATE DATABASE \"{missing}\"" in " ".join(result.stderr.split())
     with psycopg.connect(PG_URL) as conn:
         assert conn.execute("SELECT count(*) FROM pg_database WHERE datname = %s", (missing,)).fetchone() == (0,)
+
+
+def test_verify_json_gives_the_report_and_the_anchor_to_keep(seeded: Runtime) -> None:
+    answer = parsed(diplo(seeded.settings, "verify", "--no-record", "--format", "json"))
+    table = diplo(seeded.settings, "verify", "--no-record")
+    assert table.exit_code == 0, table.stderr
+    assert answer["ok"] is True and answer["breaks"] == [] and answer["linked"] == answer["events"] > 0
+    assert answer["anchor"] == f"{answer['head_position']}:{answer['head_hash']}"
+    assert f"--anchor {answer['anchor']}" in " ".join(table.stdout.split())

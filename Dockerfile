@@ -1,4 +1,13 @@
 # The API image: `diplo serve` by default; the same image runs `diplo seed`, `diplo rebuild`, ...
+
+# The web page, built as `make web` builds it; only web/dist goes on to the image.
+FROM node:20-slim AS web
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web/ ./
+RUN npm run build
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -9,8 +18,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 COPY . /app
+# The built page goes into the wheel pip makes here (setup.py), so the installed package serves it at /.
+COPY --from=web /web/dist /app/web/dist
 # `otel`: tracing, off until OTEL_EXPORTER_OTLP_ENDPOINT (or another OTEL_* variable) asks for it.
 RUN pip install ".[encryption,otel]" \
+    && python -c "import importlib.resources as r; assert (r.files('api') / 'web_dist' / 'index.html').is_file()" \
     && useradd --system --create-home --uid 10001 diplo \
     && mkdir -p /data \
     && chown diplo:diplo /data

@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test install dev seed seed-ai serve lint typecheck clean web bench bench-full wrk
+.PHONY: run test install dev seed seed-ai serve lint typecheck clean web bench bench-full wrk compose-env
 
 $(BIN)/python:
 	@$(PYTHON) -c "import sys; assert sys.version_info >= (3, 11), \"Python 3.11+ is needed (try: make run PYTHON=python3.12)\""
@@ -55,6 +55,12 @@ web/node_modules/.package-lock.json: web/package-lock.json web/package.json
 
 web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
 	cd web && npm run build
+
+compose-env: .env  ## docker compose's settings: .env with a generated write token (an existing .env is kept)
+
+.env:
+	@umask 077 && printf 'DIPLO_WRITE_TOKENS=%s\n' "$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(24))')" > $@
+	@echo "wrote $@: docker compose reads DIPLO_WRITE_TOKENS from it; writes take that token as a Bearer token"
 
 lint: dev
 	$(BIN)/ruff check .

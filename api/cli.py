@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+import json
+import sys
+import time
 from contextlib import suppress
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, NoReturn
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from api import logging_setup
+from api import logging_setup, stall
 from api.answers import parse_at, parse_known_at
 from api.answers import status as read_status
 from api.bootstrap import Runtime, bootstrap, development_token_to_show
+from api.filters import party_in_path
 from api.logging_setup import LogLevel
+from api.schemas import HistoryPublic, SignatoriesPublic, StancesPublic
 from api.settings import Settings
-from api.terminal import day, one_shot, style
-from domain.errors import DomainError
+from api.terminal import STORE_ERRORS, ReadFormat, day, err, fail, one_shot, print_json, refused, style, unreachable
+from domain.errors import DomainError, NotFound
 from domain.parties import Party
 from domain.values import ActKind, EventKind
 from projections.stance_history import signatories, stances_of
@@ -27,25 +33,21 @@ from projections.timeline import party_history
 
 app = typer.Typer(help="Diplomatic Timeline: an event-sourced record of diplomacy.", no_args_is_help=True)
 console = Console()
-err = Console(stderr=True)  # errors go to standard error, so a script reading standard output sees none
 
 AtOption = Annotated[datetime | None, typer.Option("--at", formats=["%Y-%m-%d"], help="Valid time (default today)")]
 KnownAtOption = Annotated[
     str | None, typer.Option("--known-at", help="Transaction time: a datetime with zone or a date (default now)")
 ]
-
-
-def _fail(error: DomainError) -> NoReturn:
-    console.print(f"[red]error:[/red] {error.message}")
-    raise typer.Exit(2)
+FormatOption = Annotated[ReadFormat, typer.Option(
+    "--format", help="table: for reading; json: the HTTP answer's fields, one JSON document on standard output")]
 
 
 def _party_and_known(runtime: Runtime, code: str, known_at: str | None) -> tuple[Party, str]:
     """The party named on the command line and the normalised --known-at, or a clear error and exit 2."""
     try:
-        return runtime.parties.get(code), parse_known_at(known_at)
+        return party_in_path(runtime, code), parse_known_at(known_at)  # looked up as the routes look it up
     except DomainError as error:
-        _fail(error)
+        refused(error)
 
 
 class SeedSet(StrEnum):
@@ -167,6 +169,7 @@ def stance(
     code: Annotated[str, typer.Argument(help="Party code, e.g. US")],
     at: AtOption = None,
     known_at: KnownAtOption = None,
+    output: FormatOption = ReadFormat.TABLE,
 ) -> None:
     """A party's stance on every declaration at a date, as the record stood at --known-at."""
     on = parse_at(day(at))
@@ -174,6 +177,9 @@ def stance(
         party, known = _party_and_known(runtime, code, known_at)
         with runtime.store.reading() as sql:
             rows = stances_of(sql, party.code, on, known)
+    if output is ReadFormat.JSON:  # as GET /v1/parties/{code}/stances?at=…&known_at=…
+        print_json(StancesPublic.model_validate({"party": party.code, "at": on, "known_at": known, "stances": rows}))
+        return
     table = Table(title=f"{party.name} ({party.code}) on {on}, as recorded by {known}")
     for column in ("declaration", "stance", "since", "confidence", "first source"):
         table.add_column(column)
@@ -188,12 +194,16 @@ def stance(
 def history(
     code: Annotated[str, typer.Argument(help="Party code, e.g. GB")],
     known_at: KnownAtOption = None,
+    output: FormatOption = ReadFormat.TABLE,
 ) -> None:
     """Everything a party did, said or hosted, in valid-time order."""
     with one_shot() as runtime:
         party, known = _party_and_known(runtime, code, known_at)
         with runtime.store.reading() as sql:
             entries = party_history(sql, party.code, known_at=known)
+    if output is ReadFormat.JSON:  # as GET /v1/parties/{code}/history?known_at=…
+        print_json(HistoryPublic.model_validate({"party": party.code, "known_at": known, "entries": entries}))
+        return
     table = Table(title=f"History of {party.name} ({party.code}), as recorded by {known}")
     for column in ("date", "act", "declaration / summit", "detail"):
         table.add_column(column)
@@ -223,6 +233,7 @@ def signatories_command(
     declaration_id: Annotated[str, typer.Argument(help="Declaration id, e.g. paris-statement")],
     at: AtOption = None,
     known_at: KnownAtOption = None,
+    output: FormatOption = ReadFormat.TABLE,
 ) -> None:
     """Who had signed, declined or withdrawn from a declaration at a date."""
     from projections.catalogue import get_declaration
@@ -232,13 +243,17 @@ def signatories_command(
         try:
             known = parse_known_at(known_at)
         except DomainError as error:
-            _fail(error)
+            refused(error)
         with runtime.store.reading() as sql:
             found = get_declaration(sql, declaration_id)
             rows = signatories(sql, declaration_id, on, known) if found else []
     if found is None:
-        console.print(f"[red]error:[/red] unknown declaration {declaration_id!r}")
-        raise typer.Exit(2)
+        refused(NotFound(f"unknown declaration {declaration_id!r}", field="declaration_id"))
+    if output is ReadFormat.JSON:  # as GET /v1/declarations/{id}/signatories?at=…&known_at=…
+        grouped: dict[str, list[dict[str, Any]]] = {str(k): [r for r in rows if r["stance"] == k] for k in ActKind}
+        print_json(SignatoriesPublic.model_validate({"declaration_id": declaration_id, "at": on, "known_at": known,
+                                                     **grouped}))
+        return
     console.print(f"[bold]{found['title']}[/bold] on {on}, as recorded by {known}")
     for kind in ActKind:
         parties = [r["party"] for r in rows if r["stance"] == kind]
@@ -282,8 +297,8 @@ def _check_chain_before_rebuild(runtime: Runtime, accept: bool) -> None:
         console.print(f"chain OK: {report.linked} events linked")
         return
     if not accept:
-        console.print(f"[red]{describe(first)}[/red]")
-        console.print("refusing to rebuild the read models from a log that no longer matches what was written "
+        err.print(f"[red]{describe(first)}[/red]")
+        err.print("refusing to rebuild the read models from a log that no longer matches what was written "
                       "(`diplo verify` lists every break; restore a backup, or rebuild anyway with "
                       "--accept-broken-chain)")
         raise typer.Exit(1)
@@ -310,7 +325,10 @@ def project(
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    runtime = bootstrap(settings, start_projector=False, follow=True)
+    try:
+        runtime = bootstrap(settings, start_projector=False, follow=True)
+    except STORE_ERRORS as error:  # exits 1 as when the store is lost later; the supervisor retries
+        fail(unreachable(settings, error), 1)
     metrics.watch_projector(runtime.projector)
     server = None
     try:
@@ -322,7 +340,7 @@ def project(
         console.print(f"projecting from position {runtime.projector.position()} (head {runtime.projector.head()})")
         runtime.projector.run_forever(stop)
     except Exception as error:  # a lost store: say so and let the supervisor restart us
-        console.print(f"[red]projector stopped:[/red] {type(error).__name__}: {error}")
+        err.print(f"[red]projector stopped:[/red] {type(error).__name__}: {error}")
         raise typer.Exit(1) from None
     finally:
         if server is not None:
@@ -332,14 +350,38 @@ def project(
 
 
 @app.command()
-def status() -> None:
+def status(
+    stalled_after: Annotated[float | None, typer.Option(
+        "--stalled-after", min=1, help="Exit 1 when the read models have been behind the log for this many seconds "
+        "without moving, as seen by this and earlier runs (a health check of `diplo project`)")] = None,
+    progress_file: Annotated[Path | None, typer.Option(
+        "--progress-file", help="Where runs keep what they saw, for --stalled-after (default: "
+        "DIPLO_DATA_DIR/status-progress.json)")] = None,
+    output: Annotated[ReadFormat, typer.Option("--format", help="table, or json: the store's part of GET /healthz "
+                                               "(head, position, lag, each read model, the chain's head)")]
+    = ReadFormat.TABLE,
+) -> None:
     """Each read model's position against the head of the log, and the lag."""
     with one_shot(catch_up=False) as runtime:
         try:
             body = read_status(runtime)
         except Exception as error:
-            console.print(f"[red]store unavailable:[/red] {type(error).__name__}: {error}")
-            raise typer.Exit(1) from None
+            fail(f"the store does not answer: {type(error).__name__}: {error}", 1)
+        kept = progress_file or runtime.settings.data_dir / "status-progress.json"
+    if output is ReadFormat.JSON:
+        sys.stdout.write(json.dumps(body) + "\n")
+    else:
+        _print_status(body)
+    if stalled_after is not None:
+        seen, still_for = stall.judge(stall.load(kept), body["position"], body["lag"], time.time())
+        stall.keep(kept, seen)
+        if still_for >= stalled_after:
+            fail(f"stalled: the read models have stayed at position {body['position']} for {still_for:.0f} s while "
+                 f"the log is at {body['head']} (lag {body['lag']}); is `diplo project` running and reaching the "
+                 "store?", 1)
+
+
+def _print_status(body: dict[str, Any]) -> None:
     table = Table(title=f"head of the log: {body['head']}  (projector: {body['projector']})")
     for column in ("read model", "position", "lag"):
         table.add_column(column)
@@ -358,13 +400,15 @@ def follow(
     kind: Annotated[list[EventKind] | None, typer.Option(help="Only events of this kind (repeatable)")] = None,
     token: Annotated[str | None, typer.Option(envvar="DIPLO_TOKEN", help="Bearer token, if reads need one")] = None,
     limit: Annotated[int | None, typer.Option(help="Stop after this many events")] = None,
+    output: Annotated[ReadFormat, typer.Option("--format", help="table: a line per event; json: each event as "
+                                               "the stream sends it, one JSON object a line")] = ReadFormat.TABLE,
 ) -> None:
     """Print acts as they arrive from the server's event stream; resumes after a dropped connection."""
     from api.follow import follow_stream
 
     with suppress(KeyboardInterrupt):
         follow_stream(url, after=after, parties=party or [], declarations=declaration or [], kinds=kind or [],
-                      token=token, limit=limit, console=console)
+                      token=token, limit=limit, console=console, notes=err, as_json=output is ReadFormat.JSON)
 
 from api.cli_analysis import register as register_analysis  # noqa: E402, I001  (diplo replay, diplo diff)
 register_analysis(app)

@@ -1,7 +1,8 @@
 """`diplo replay` and `diplo diff`: the analysts' questions from a terminal, read straight from the local store.
 
 They answer exactly as `GET /v1/replay` and `GET /v1/diff` do (the same checks, queries and shapes),
-as a Rich table or as JSON lines, JSON or CSV on standard output for notebooks and spreadsheets.
+as a Rich table or as JSON, JSON lines or CSV on standard output for notebooks and spreadsheets; errors go to
+standard error.
 """
 
 from __future__ import annotations
@@ -11,15 +12,15 @@ import sys
 from collections.abc import Iterator
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from api.analysis_schemas import DiffPublic, ReplayFrame
+from api.analysis_schemas import DiffPublic, ReplayFrame, ReplayHeader
 from api.answers import answer_diff, check_replay_range, check_scope, parse_known_at
-from api.terminal import STYLE, SYMBOL, day, one_shot
+from api.terminal import STYLE, SYMBOL, ReadFormat, day, one_shot, print_json, refused
 from domain.errors import DomainError
 from domain.values import ActKind, Confidence, EventKind, Stance
 from projections.analysis import Pair, Scope, Step, declarations_axis, replay
@@ -32,14 +33,12 @@ CSV_COLUMNS = ("row", "frame", "period", "at", "party", "declaration_id", "previ
 
 
 class ReplayFormat(StrEnum):
-    TABLE = "table"
+    """A replay's formats: those of every read command, and a frame a line (JSON lines, CSV) for long ones."""
+
+    TABLE = ReadFormat.TABLE.value
+    JSON = ReadFormat.JSON.value
     JSONL = "jsonl"
     CSV = "csv"
-
-
-class DiffFormat(StrEnum):
-    TABLE = "table"
-    JSON = "json"
 
 
 Parties = Annotated[list[str] | None, typer.Option("--party", help="Only this party (repeatable)")]
@@ -50,12 +49,6 @@ KnownAt = Annotated[
 MinConfidence = Annotated[
     Confidence, typer.Option("--min-confidence", help="Count only acts at or above this confidence")
 ]
-
-
-def _fail(error: DomainError) -> NoReturn:
-    where = f" ({error.field})" if error.field else ""
-    console.print(f"[red]error{where}:[/red] {error.message}")
-    raise typer.Exit(2)
 
 
 # -- diplo replay -----------------------------------------------------------------------------------------------
@@ -122,7 +115,8 @@ def replay_command(
     declaration: Declarations = None,
     known_at: KnownAt = None,
     min_confidence: MinConfidence = Confidence.LOW,
-    output: Annotated[ReplayFormat, typer.Option("--format", help="A Rich table, or JSON lines or CSV on stdout")]
+    output: Annotated[ReplayFormat, typer.Option("--format", help="A Rich table; or on standard output JSON (as "
+                                                 "GET /v1/replay), JSON lines (a frame a line) or CSV")]
     = ReplayFormat.TABLE,
 ) -> None:
     """Replay the record frame by frame: dates down, declarations across, a symbol per stance."""
@@ -134,10 +128,19 @@ def replay_command(
                 scope = check_scope(runtime, sql, party, declaration, min_confidence)
                 declarations = declarations_axis(sql, last.isoformat(), known, scope)
         except DomainError as error:
-            _fail(error)
+            refused(error)
         frames = replay(runtime.store.reading, first=date_from.date(), last=last, step=step, known_at=known,
                         scope=scope)
-        if output is ReplayFormat.JSONL:
+        if output is ReplayFormat.JSON:  # as GET /v1/replay: the header's fields, then the frames
+            header = ReplayHeader.model_validate({
+                "from": date_from.date().isoformat(), "to": last.isoformat(), "step": step, "known_at": known,
+                "min_confidence": scope.min_confidence, "parties": list(scope.parties), "declarations": declarations,
+            })
+            sys.stdout.write(header.model_dump_json(by_alias=True)[:-1] + ',"frames":[')
+            for i, frame in enumerate(frames):
+                sys.stdout.write(("," if i else "") + ReplayFrame.model_validate(frame).model_dump_json())
+            sys.stdout.write("]}\n")
+        elif output is ReplayFormat.JSONL:
             for frame in frames:
                 sys.stdout.write(ReplayFrame.model_validate(frame).model_dump_json() + "\n")
         elif output is ReplayFormat.CSV:
@@ -185,8 +188,8 @@ def diff_command(
     party: Parties = None,
     declaration: Declarations = None,
     min_confidence: MinConfidence = Confidence.LOW,
-    output: Annotated[DiffFormat, typer.Option("--format", help="A Rich table, or JSON on stdout")]
-    = DiffFormat.TABLE,
+    output: Annotated[ReadFormat, typer.Option("--format", help="A Rich table, or JSON on stdout (as GET /v1/diff)")]
+    = ReadFormat.TABLE,
 ) -> None:
     """Every stance that differs between two dates or two versions of the record, and what made the difference."""
     with one_shot() as runtime:
@@ -196,9 +199,9 @@ def diff_command(
                                    at=day(at), known_at_a=known_at_a, known_at_b=known_at_b, parties=party,
                                    declarations=declaration, min_confidence=min_confidence)
         except DomainError as error:
-            _fail(error)
-    if output is DiffFormat.JSON:
-        sys.stdout.write(DiffPublic.model_validate(body).model_dump_json() + "\n")
+            refused(error)
+    if output is ReadFormat.JSON:  # as GET /v1/diff
+        print_json(DiffPublic.model_validate(body))
         return
     if body["kind"] == "valid_time":
         title = f"From {body['from_at']} to {body['to_at']}, as recorded by {body['known_at']}"

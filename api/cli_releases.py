@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from api.bootstrap import Runtime
+from api.terminal import err
 from domain.bulk import CommandRefused
 from domain.errors import DomainError
 from domain.releases import LoadRelease, Release
@@ -62,7 +63,7 @@ def load_release(runtime: Runtime, path: Path, release: str | None, console: Con
     try:
         dataset, name = release_identity(path, release)
     except ReleaseUnreadable as error:
-        console.print(f"[red]refused:[/red] {error}; nothing was stored")
+        err.print(f"[red]refused:[/red] {error}; nothing was stored")
         raise typer.Exit(2) from None
     if runtime.app.exists(Release.id_for(dataset, name)):
         console.print(f"release {name} of {dataset} was loaded before: nothing stored")
@@ -73,7 +74,7 @@ def load_release(runtime: Runtime, path: Path, release: str | None, console: Con
         try:
             facts = read_release(path, runtime.parties, release=release)
         except ReleaseUnreadable as error:
-            console.print(f"[red]refused:[/red] {error}; nothing was stored")
+            err.print(f"[red]refused:[/red] {error}; nothing was stored")
             raise typer.Exit(2) from None
     votes = sum(len(rc.votes) for rc in facts.rollcalls)
     console.print(f"read release {facts.name} of {facts.dataset}: {len(facts.rollcalls):,} roll calls, "
@@ -83,10 +84,10 @@ def load_release(runtime: Runtime, path: Path, release: str | None, console: Con
         try:
             result = runtime.app.handle_all([(1, LoadRelease(facts))])
         except CommandRefused as error:
-            console.print(f"[red]refused:[/red] {error.error.message} ({error.error.field}); nothing was stored")
+            err.print(f"[red]refused:[/red] {error.error.message} ({error.error.field}); nothing was stored")
             raise typer.Exit(2) from None
         except DomainError as error:
-            console.print(f"[red]refused:[/red] {error.message}; nothing was stored")
+            err.print(f"[red]refused:[/red] {error.message}; nothing was stored")
             raise typer.Exit(2) from None
     if not result.events:
         console.print(f"release {facts.name} of {facts.dataset} was loaded before: nothing stored")

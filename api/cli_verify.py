@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import sys
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from api.settings import Settings
+from api.terminal import ReadFormat, err
 from domain.service import DiplomaticRecord
 from storage import restore_marker, verifications
 from storage.chain import ChainReport, parse_anchor, verify
@@ -34,6 +37,9 @@ def verify_command(
     page_size: Annotated[int, typer.Option(min=1, max=100_000, help="Events read per query")] = 5_000,
     record: Annotated[bool, typer.Option(
         help="Keep the result beside the log, where the API's /metrics reports the last run")] = True,
+    output: Annotated[ReadFormat, typer.Option("--format", help="table: for reading; json: the report as one JSON "
+                                               "object on standard output (the exit status is the same)")]
+    = ReadFormat.TABLE,
 ) -> None:
     """Recompute the hash chain over the whole event log: OK with the count and the head hash, or the
     first position that was altered, inserted or removed (exit status 1)."""
@@ -46,7 +52,7 @@ def verify_command(
         with open_chained_log(DiplomaticRecord.name, settings.eventsourcing_env()) as recorder:
             unfinished = restore_marker.pending(recorder)
             if unfinished is not None:
-                console.print(f"[red]incomplete:[/red] {restore_marker.IncompleteRestore(unfinished)}")
+                err.print(f"[red]incomplete:[/red] {restore_marker.IncompleteRestore(unfinished)}")
                 raise typer.Exit(1)
             with Progress(
                 TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -55,13 +61,17 @@ def verify_command(
                 task = bar.add_task("verify", total=None)
                 report = verify(recorder, anchor=expected, page_size=page_size,
                                 progress=lambda done, stop: bar.update(task, completed=done, total=stop))
-            status = _print(report, strict=strict)
+            if output is ReadFormat.JSON:
+                status = _status(report, strict=strict)
+                sys.stdout.write(json.dumps(_as_json(report, status)) + "\n")
+            else:
+                status = _print(report, strict=strict)
             if record:
                 _record(recorder, report, ok=status == 0)
     except typer.Exit:
         raise
     except Exception as error:  # an unreachable store: say so, do not pretend the chain holds
-        console.print(f"[red]cannot verify:[/red] {type(error).__name__}: {error}")
+        err.print(f"[red]cannot verify:[/red] {type(error).__name__}: {error}")
         raise typer.Exit(2) from None
     raise typer.Exit(status)
 
@@ -73,7 +83,26 @@ def _record(recorder: object, report: ChainReport, *, ok: bool) -> None:
         verifications.record(recorder, Verification(time.time(), ok, report.linked, report.head_position,
                                                     first.position if first is not None else None))
     except Exception as error:
-        console.print(f"[yellow]note:[/] the result was not recorded for /metrics: {type(error).__name__}: {error}")
+        err.print(f"[yellow]note:[/] the result was not recorded for /metrics: {type(error).__name__}: {error}")
+
+
+def _status(report: ChainReport, *, strict: bool) -> int:
+    """The exit status: 1 when the chain is broken, or (with --strict) when events before it are not covered."""
+    return 1 if not report.ok or (strict and report.unlinked_before_start) else 0
+
+
+def _as_json(report: ChainReport, status: int) -> dict[str, Any]:
+    """What `--format json` prints: the report's fields, the head hash in hex, and the anchor to keep."""
+    head = report.head_hash.hex() if report.head_hash is not None else None
+    return {
+        "ok": status == 0, "events": report.events, "linked": report.linked, "starts_at": report.starts_at,
+        "unlinked_before_start": report.unlinked_before_start, "first_unlinked": report.first_unlinked,
+        "head_position": report.head_position, "head_hash": head,
+        "anchor": f"{report.head_position}:{head}" if head is not None else None,
+        "breaks": [{"position": b.position, "kind": str(b.kind), "detail": b.detail}
+                   for b in sorted(report.breaks, key=lambda b: b.position)],
+        "more_breaks": report.more_breaks,
+    }
 
 
 def _print(report: ChainReport, *, strict: bool) -> int:

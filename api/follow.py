@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -45,8 +46,11 @@ def describe(event: dict[str, Any]) -> str:
 
 
 def follow_stream(url: str, *, after: int | None, parties: list[str], declarations: list[str], kinds: list[EventKind],
-                  token: str | None, limit: int | None, console: Console) -> int:
-    """Follows until `limit` events were printed (or forever); returns how many were printed."""
+                  token: str | None, limit: int | None, console: Console, notes: Console,
+                  as_json: bool = False) -> int:
+    """Follows until `limit` events were printed (or forever); returns how many were printed. Each event is a line
+    for a person, or with `as_json` the event as the stream sends it, one JSON object a line; what befalls the
+    connection goes to `notes`."""
     params: list[tuple[str, str | int | float | bool | None]] = [("party", p) for p in parties]
     params += [("declaration", d) for d in declarations] + [("kind", k) for k in kinds]
     headers = {"Accept": "text/event-stream"}
@@ -70,12 +74,16 @@ def follow_stream(url: str, *, after: int | None, parties: list[str], declaratio
                         continue
                     event = json.loads(message["data"])
                     last = int(message.get("id", event["position"]))
-                    console.print(describe(event), highlight=False)
+                    if as_json:
+                        sys.stdout.write(json.dumps(event, ensure_ascii=False) + "\n")
+                        sys.stdout.flush()
+                    else:
+                        console.print(describe(event), highlight=False)
                     printed += 1
                     if limit is not None and printed >= limit:
                         return printed
         except (httpx.TransportError, httpx.HTTPStatusError) as error:
-            console.print(f"[dim]connection lost ({type(error).__name__}); resuming after #{last} "
+            notes.print(f"[dim]connection lost ({type(error).__name__}); resuming after #{last} "
                           f"in {delay:.0f}s[/dim]")
         time.sleep(delay)
         delay = min(delay * 2, 30.0)

@@ -315,7 +315,7 @@ def stance_in_process(rt: Runtime, ws: Workspace, store: ViewStore, *, queries: 
         times.append(time.perf_counter() - start)
     found["stances_of_own_transaction"] = summary_ms(times)
 
-    # one pair, the question of DESIGN.md ("what was this country's stance on that date"): the engine's
+    # one pair, the question of docs/design.md ("what was this country's stance on that date"): the engine's
     # stance_of, one indexed lookup with the declaration in the WHERE clause ...
     times, stances_read = [], []
     with store.reading() as sql:

@@ -166,7 +166,7 @@ def table(document: dict[str, Any]) -> str:
         f"{m['memory_gib']} GiB; Python {m['python']}, SQLite {m['sqlite']}, PostgreSQL {m['postgresql']}; "
         f"load average {m['load_average_at_start']} at the start, {document.get('load_average_at_end')} at the end.",
         "",
-        "| path | backend, acts | figure | floor (same run) | ratio to floor | DESIGN.md target | |",
+        "| path | backend, acts | figure | floor (same run) | ratio to floor | target (docs/design.md) | |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     smallest: dict[str, dict[str, Any]] = {}

@@ -186,7 +186,9 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[list[Comman
 
     was = {act_key(a): a for a in before["acts"]}
     now = {act_key(a): a for a in after["acts"]}
-    for key in set(was) | set(now):
+    # In the releases' own order, never a set's: the commands' order gives the events their positions and ids, which
+    # must be the same in every store seeded from the same files (a set's order changes with each process's hash seed).
+    for key in dict.fromkeys([*was, *now]):
         old, new = was.get(key), now.get(key)
         if old == new:
             continue
@@ -204,7 +206,7 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[list[Comman
 
     was_said = {statement_key(s): s for s in before["statements"]}
     now_said = {statement_key(s): s for s in after["statements"]}
-    for skey in set(was_said) | set(now_said):
+    for skey in dict.fromkeys([*was_said, *now_said]):
         old_s, new_s = was_said.get(skey), now_said.get(skey)
         if old_s == new_s:
             continue

@@ -68,6 +68,54 @@ def test_the_api_refuses_to_start_without_a_write_token() -> None:
     assert token.startswith("${DIPLO_WRITE_TOKENS:?")
 
 
+def _required_variables() -> set[str]:
+    """The variables compose refuses to run without (${NAME:?…} or ${NAME?…}), anywhere in the file."""
+    import re
+
+    return set(re.findall(r"\$\{(\w+):?\?", (ROOT / "docker-compose.yml").read_text(encoding="utf-8")))
+
+
+def test_make_compose_env_writes_every_variable_compose_requires_once(tmp_path: Path) -> None:
+    """`${DIPLO_WRITE_TOKENS:?}` is checked on every compose command, so the quick start writes it into .env (which
+    compose reads by itself), with a fresh token, and never replaces an .env that exists."""
+    required = _required_variables()
+    assert required == {"DIPLO_WRITE_TOKENS"}
+    made = subprocess.run(["make", "-s", "-f", str(ROOT / "Makefile"), "compose-env"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert made.returncode == 0, made.stderr
+    written = (tmp_path / ".env").read_text(encoding="utf-8")
+    values = dict(line.split("=", 1) for line in written.splitlines() if line and not line.startswith("#"))
+    assert set(values) >= required
+    assert len(values["DIPLO_WRITE_TOKENS"]) >= 24 and "," not in values["DIPLO_WRITE_TOKENS"]
+    assert (tmp_path / ".env").stat().st_mode & 0o077 == 0, "the token is readable by others"
+    again = subprocess.run(["make", "-s", "-f", str(ROOT / "Makefile"), "compose-env"], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=60, check=False)
+    assert again.returncode == 0 and (tmp_path / ".env").read_text(encoding="utf-8") == written
+    assert ".env" in (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert ".env" in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+
+
+def test_the_readme_compose_quick_start_makes_the_env_file_before_any_compose_command() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    commands = [line.strip() for line in readme.splitlines()
+                if line.strip().startswith(("make compose-env", "docker compose", "DIPLO_WRITE_TOKENS="))]
+    assert commands and commands[0].startswith("make compose-env"), commands
+    assert not any(c.startswith("DIPLO_WRITE_TOKENS=") for c in commands), "a token set for one command only"
+
+
+def test_the_projector_is_unhealthy_when_it_stops_moving() -> None:
+    """Its health check fails when the read models stay behind the log without moving (not merely when the store
+    is unreachable); the window is longer than a check's interval, so a slow page is not a stall."""
+    check = compose()["services"]["projector"]["healthcheck"]
+    test = check["test"]
+    assert test[:3] == ["CMD", "diplo", "status"]
+    stalled_after = float(test[test.index("--stalled-after") + 1])
+    progress_file = test[test.index("--progress-file") + 1]
+    assert progress_file.startswith("/tmp/"), "the image's user can write only there and in /data"
+    interval = float(str(check["interval"]).removesuffix("s"))
+    assert stalled_after > 2 * interval
+
+
 def test_the_dockerfile_serves_the_api() -> None:
     dockerfile = ROOT / "Dockerfile"
     assert dockerfile.exists()
@@ -77,6 +125,24 @@ def test_the_dockerfile_serves_the_api() -> None:
     assert any(line.startswith("USER") and "root" not in line for line in lines), "the image should not run as root"
     healthcheck = next(i for i, line in enumerate(lines) if line.startswith("HEALTHCHECK"))
     assert "/livez" in " ".join(lines[healthcheck:healthcheck + 2])
+
+
+def test_the_image_builds_the_web_page_and_installs_it_with_the_package() -> None:
+    """The page is built in a Node stage and copied to web/dist before `pip install .`, whose wheel carries it
+    (setup.py); the build fails if the installed package has no page."""
+    lines = [line.strip() for line in (ROOT / "Dockerfile").read_text(encoding="utf-8").splitlines()]
+    stages = [i for i, line in enumerate(lines) if line.startswith("FROM")]
+    assert len(stages) == 2 and lines[stages[0]].startswith("FROM node:") and lines[stages[0]].endswith("AS web")
+    node_stage = " ".join(lines[stages[0]:stages[1]])
+    assert "npm ci" in node_stage and "npm run build" in node_stage
+    python_stage = lines[stages[1]:]
+    copied = next(i for i, line in enumerate(python_stage) if line.startswith("COPY --from=web"))
+    assert python_stage[copied].split()[-1] == "/app/web/dist"
+    install = next(i for i, line in enumerate(python_stage) if line.startswith("RUN pip install"))
+    assert copied < install
+    assert "web_dist" in " ".join(python_stage[install:install + 3]), "the image checks that the page is installed"
+    ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+    assert "web/node_modules" in ignored and "web/dist" in ignored  # neither is copied from the host
 
 
 # -- dependencies point one way -------------------------------------------------------------------------

@@ -48,10 +48,17 @@ pre{background:#f3f5f7;padding:.8rem;border-radius:4px;overflow:auto}</style>
 """
 
 
+# An installed wheel carries the page built when the wheel was made (setup.py); a checkout has web/dist.
+PACKAGED = Path(__file__).resolve().parents[1] / "web_dist"
+CHECKOUT = Path(__file__).resolve().parents[2] / "web" / "dist"
+
+
 def dist_dir() -> Path:
-    """Where the built page is: DIPLO_WEB_DIST, or web/dist beside the api package in a checkout."""
+    """Where the built page is: DIPLO_WEB_DIST, else the wheel's copy, else web/dist beside the api package."""
     override = os.environ.get("DIPLO_WEB_DIST")
-    return Path(override) if override else Path(__file__).resolve().parents[2] / "web" / "dist"
+    if override:
+        return Path(override)
+    return PACKAGED if PACKAGED.is_dir() else CHECKOUT
 
 
 def _inside(folder: Path, relative: str) -> Path | None:

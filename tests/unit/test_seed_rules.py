@@ -201,3 +201,31 @@ def test_every_source_read_says_when_and_what(sources: Sources) -> None:
         assert url.startswith("http")
         assert s["read_on"] == RULE_FROM and isinstance(s["primary"], bool) and s["outlet"] and s["read"]
         assert all(isinstance(codes, list) for codes in s["names"].values())
+
+
+CHANGES_IN_ORDER = """
+import json
+from seeds.loader import _changes, releases
+first, second = (json.loads(p.read_text(encoding="utf-8")) for p in releases()[:2])
+commands, _ = _changes(first, second)
+print(json.dumps([repr(c) for c in commands]))
+"""
+
+
+def test_a_later_release_gives_its_commands_in_the_same_order_in_every_process() -> None:
+    """Their order gives the events their positions and ids: a store seeded anywhere must show the README's. It
+    followed a set's order, which changes with the process's hash seed."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    orders = []
+    for hash_seed in ("1", "2", "3"):
+        done = subprocess.run([sys.executable, "-c", CHANGES_IN_ORDER], cwd=root, capture_output=True, text=True,
+                              timeout=120, check=False,
+                              env={**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(root)})
+        assert done.returncode == 0, done.stderr
+        orders.append(json.loads(done.stdout))
+    assert len(orders[0]) > 100
+    assert orders[0] == orders[1] == orders[2]

@@ -3,11 +3,18 @@ and the roll calls behind any of these figures (docs/votes.md, "How states align
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
+from api.alignment_answers import (
+    MIN_JOINT,
+    Filters,
+    answer_agreement,
+    answer_closest,
+    answer_joint_rollcalls,
+    answer_vote_share,
+)
 from api.alignment_schemas import (
     AGREEMENT,
     IDENTICAL,
@@ -19,23 +26,9 @@ from api.alignment_schemas import (
     VoteSharePublic,
 )
 from api.answers import parse_known_at
-from api.bootstrap import Runtime
-from api.cursors import decode, encode
 from api.deps import FromQuery, KnownAtQuery, ReadSql, RuntimeDep, ToQuery, require_reader
-from api.routes.votes import Code, IncludeQuery, IssueQuery, line_of
-from domain.errors import InvalidInput
-from domain.succession import Include
-from domain.values import Period, issue_named
-from projections.alignment import (
-    Line,
-    Scope,
-    agreement,
-    agreement_overall,
-    closest,
-    joint_rollcalls,
-    period_scope,
-    vote_shares,
-)
+from api.routes.votes import Code, IncludeQuery, IssueQuery
+from domain.values import Period
 
 router = APIRouter(prefix="/v1", tags=["votes"], dependencies=[Depends(require_reader)])
 
@@ -44,28 +37,6 @@ ByQuery = Annotated[Period, Query(description="Group by calendar year, session o
 ImportantQuery = Annotated[bool | None, Query(
     description="Only roll calls classified important (true; the US State Department's list) or not (false)")]
 DEFINITIONS = f"`joint`: {JOINT}. `identical`: {IDENTICAL}. `agreement`: {AGREEMENT}. `kappa`: {KAPPA}."
-MIN_JOINT = 10  # a state admitted late in a year, with a handful of votes, says little about who it is close to
-
-
-def scope_of(known_at: str, date_from: date | None, date_to: date | None, issue: str | None,
-             important: bool | None) -> Scope:
-    """The roll calls a question counts, checked: `from` after `to` is malformed input naming `to`."""
-    if date_from and date_to and date_from > date_to:
-        raise InvalidInput(f"to ({date_to}) is before from ({date_from})", field="to")
-    return Scope(known_at=known_at, date_from=date_from.isoformat() if date_from else None,
-                 date_to=date_to.isoformat() if date_to else None,
-                 issue=issue_named(issue).value if issue else None, important=important)
-
-
-def pair_lines(runtime: Runtime, a: str, b: str, include: list[Include] | None) -> tuple[Line, Line]:
-    """The two parties of a pair (unknown codes are malformed input naming `a` or `b`), each as a line."""
-    return (line_of(runtime, runtime.parties.require(a, "a"), include),
-            line_of(runtime, runtime.parties.require(b, "b"), include))
-
-
-def _echo(include: list[Include] | None, scope: Scope, known: str) -> dict[str, Any]:
-    return {"include": [str(i) for i in include or ()], "issue": scope.issue, "important": scope.important,
-            "known_at": known}
 
 
 @router.get("/agreement", response_model=AgreementPublic, description=(
@@ -84,11 +55,8 @@ def agreement_by_period(
     known_at: KnownAtQuery = None,
 ) -> dict[str, Any]:
     """How two states voted alike, per period."""
-    known = parse_known_at(known_at)
-    scope = scope_of(known, date_from, date_to, issue, important)
-    left, right = pair_lines(runtime, a, b, include)
-    return {"a": left[0][0], "b": right[0][0], "by": by, **_echo(include, scope, known),
-            "periods": agreement(sql, left, right, scope, by)}
+    filters = Filters(parse_known_at(known_at), date_from, date_to, issue, important, tuple(include or ()))
+    return answer_agreement(runtime, sql, a, b, by, filters)
 
 
 @router.get("/agreement/rollcalls", response_model=AgreementRollCallsPage)
@@ -111,17 +79,8 @@ def agreement_rollcalls(
 ) -> dict[str, Any]:
     """The roll calls behind an agreement figure: each joint roll call with both votes, in date order, paged; and
     the figures over all of them, equal to the figure of `GET /v1/agreement` for the same period."""
-    known = parse_known_at(known_at)
-    scope = scope_of(known, date_from, date_to, issue, important)
-    if period is not None:
-        scope = period_scope(scope, by, period)
-    left, right = pair_lines(runtime, a, b, include)
-    after = decode(cursor)[:2] if cursor else None
-    found = joint_rollcalls(sql, left, right, scope, after=after, limit=limit + 1)
-    page, more = found[:limit], len(found) > limit
-    return {"a": left[0][0], "b": right[0][0], "by": by, "period": period, **_echo(include, scope, known),
-            "figures": agreement_overall(sql, left, right, scope), "rollcalls": page,
-            "next_cursor": encode(*page[-1]["cursor"]) if more else None}
+    filters = Filters(parse_known_at(known_at), date_from, date_to, issue, important, tuple(include or ()))
+    return answer_joint_rollcalls(runtime, sql, a, b, by, period, filters, limit=limit, cursor=cursor)
 
 
 @router.get("/parties/{code}/vote-share", response_model=VoteSharePublic)
@@ -138,11 +97,8 @@ def vote_share(
     known_at: KnownAtQuery = None,
 ) -> dict[str, Any]:
     """The party's votes cast per period, and the share of yes, no and abstain among them."""
-    known = parse_known_at(known_at)
-    scope = scope_of(known, date_from, date_to, issue, important)
-    line = line_of(runtime, code, include)
-    return {"party": line[0][0], "by": by, **_echo(include, scope, known),
-            "periods": vote_shares(sql, line, scope, by)}
+    filters = Filters(parse_known_at(known_at), date_from, date_to, issue, important, tuple(include or ()))
+    return answer_vote_share(runtime, sql, code, by, filters)
 
 
 @router.get("/parties/{code}/closest", response_model=ClosestPublic, description=(
@@ -163,10 +119,5 @@ def closest_parties(
                                     "joint votes; the others are listed apart (`too_few`)")] = MIN_JOINT,
 ) -> dict[str, Any]:
     """Every other party ranked by agreement with this one in one period, closest first."""
-    known = parse_known_at(known_at)
-    scope = period_scope(scope_of(known, None, None, issue, important), by, period)
-    line = line_of(runtime, code, include)
-    ranked = closest(sql, line, scope, exclude=[party for party, _ in line])
-    return {"party": line[0][0], "by": by, "period": period, **_echo(include, scope, known), "min_joint": min_joint,
-            "parties": [r for r in ranked if r["joint"] >= min_joint],
-            "too_few": [r for r in ranked if r["joint"] < min_joint]}
+    filters = Filters(parse_known_at(known_at), issue=issue, important=important, include=tuple(include or ()))
+    return answer_closest(runtime, sql, code, by, period, filters, min_joint)

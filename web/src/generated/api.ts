@@ -287,6 +287,8 @@ export interface paths {
          *     `events`: every public event in log order, with what `diplo import` needs to rebuild it.
          *     `stances`: each (party, declaration) stance at `at` as recorded by `known_at`.
          *     `timeline`: every act in valid-time order at `known_at`. Headers echo `known_at` (and `at`).
+         *     `agreement` (`party` twice) and `vote-share` (`party` once): the tables of `/v1/agreement` and
+         *     `/v1/parties/{code}/vote-share`, a row per period.
          */
         get: operations["export"];
         put?: never;
@@ -853,7 +855,7 @@ export interface components {
          * Dataset
          * @enum {string}
          */
-        Dataset: "events" | "stances" | "timeline";
+        Dataset: "events" | "stances" | "timeline" | "agreement" | "vote-share";
         /**
          * DeclarationCreate
          * @example {
@@ -3526,12 +3528,20 @@ export interface operations {
                 min_confidence?: components["schemas"]["Confidence"];
                 /** @description events: start after this log position */
                 after?: number;
+                /** @description agreement, vote-share: year (default), session or decade */
+                by?: components["schemas"]["Period"] | null;
+                /** @description agreement, vote-share: an issue's code or name */
+                issue?: string | null;
+                /** @description agreement, vote-share: only roll calls classified important (true) or not (false) */
+                important?: boolean | null;
+                /** @description agreement, vote-share: `predecessors` follows the parties through them */
+                include?: components["schemas"]["Include"][] | null;
             };
             header?: {
                 accept?: string | null;
             };
             path: {
-                /** @description events (the log), stances (every pair's stance) or timeline */
+                /** @description events (the log), stances (every pair's stance), timeline, agreement (two parties' table) or vote-share (one party's table) */
                 dataset: components["schemas"]["Dataset"];
             };
             cookie?: never;

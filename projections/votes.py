@@ -356,12 +356,13 @@ class Cut:
     def params(self) -> tuple[Any, ...]:
         return self.live()[1]
 
-    def live(self) -> tuple[str, tuple[Any, ...]]:
+    def live(self, alias: str = "v") -> tuple[str, tuple[Any, ...]]:
+        """`where` and `params` for the vote rows of a table named `alias` in the query."""
         if self.bound is None and self.known_at is None:
-            return "v.seen_to IS NULL", ()
-        seen, seen_params = self.known("v.seen_from")
-        ended, ended_params = self.known("v.seen_to")
-        return f"{seen} AND (v.seen_to IS NULL OR NOT ({ended}))", (*seen_params, *ended_params)
+            return f"{alias}.seen_to IS NULL", ()
+        seen, seen_params = self.known(f"{alias}.seen_from")
+        ended, ended_params = self.known(f"{alias}.seen_to")
+        return f"{seen} AND ({alias}.seen_to IS NULL OR NOT ({ended}))", (*seen_params, *ended_params)
 
     def shown(self) -> tuple[str, tuple[Any, ...]]:
         """The vote rows a history shows then: those that count, and those retracted by then (marked), never a

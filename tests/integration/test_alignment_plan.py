@@ -6,17 +6,21 @@ other party's range again for every roll call of the first when the dates bounde
 from __future__ import annotations
 
 import sqlite3
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from domain.values import Period
+from domain.releases import LoadRelease, ReleaseFacts, RollCallFacts
+from domain.values import Period, Source, Vote
 from projections.alignment import Scope, agreement, closest
 from projections.store import SQLiteViewStore
 from projections.votes import Votes
+from tests.api.support import running
 
 KNOWN_AT = "2026-01-01T00:00:00.000000+00:00"
+SOURCE = [Source("a test release", "https://example.org/release")]
 
 
 class Recorder:
@@ -67,3 +71,17 @@ def test_the_others_of_one_year_are_looked_up_by_roll_call(empty_views: sqlite3.
             ["IN"])
     steps = plan(empty_views, recorder.asked[0])
     assert any("USING PRIMARY KEY (rc_key=?)" in step for step in steps), steps
+
+
+@pytest.mark.postgres
+def test_a_release_leaves_postgresql_statistics_of_the_votes(tmp_path: Path) -> None:
+    # Without them, PostgreSQL (autovacuum off, or not yet come by) guesses one vote a party and nested-loops.
+    rc = RollCallFacts("unga-1", "UNGA", 50, date(1995, 1, 2), "day", None, "T", None, (), None, None, None,
+                       {"US": Vote.YES, "FR": Vote.NO})
+    with running("postgres", tmp_path) as runtime:
+        runtime.app.handle_all([(1, LoadRelease(ReleaseFacts("one", "r1", SOURCE, [rc])))])
+        assert runtime.projector.wait_for(runtime.projector.head(), 60)
+        with runtime.store.reading() as sql:
+            analyzed = sql.rows("SELECT relname FROM pg_stat_user_tables WHERE schemaname = current_schema()"
+                                " AND (last_analyze IS NOT NULL OR last_autoanalyze IS NOT NULL)")
+    assert {"votes", "rollcalls"} <= {r["relname"] for r in analyzed}

@@ -15,7 +15,8 @@ Every figure is one aggregate query over the `votes` table (and `rollcalls` when
 session, issues or flags): a party's votes are one range of the `votes_by_party` index, and the other state's vote
 on each roll call one lookup of the table's key. A line of parties (a state with its predecessors) is the same
 range for each member, a vote kept unless one before it in the line voted on the same roll call, as
-`projections.votes.line_votes` keeps it.
+`projections.votes.line_votes` keeps it. Each query is planned for its own parties and dates every time: a
+PostgreSQL plan prepared for any party and any dates nested-loops a pair over 1946-2019 (52 ms instead of 11).
 """
 
 from __future__ import annotations
@@ -202,7 +203,7 @@ def _pair_counts(sql: Sql, a: Line, b: Line, scope: Scope, by: Period | None) ->
         f"SELECT {period} AS period, {COUNTS} FROM {left} a JOIN {right} b ON b.rc_key = a.rc_key {join}"
         f" WHERE {' AND '.join([f'a.vote IN {CAST_IN}', f'b.vote IN {CAST_IN}', *where])}"
         + (f" GROUP BY {period}" if by is not None else ""),  # no period: one row over the whole scope
-        [*left_params, *right_params, *join_params, *where_params])
+        [*left_params, *right_params, *join_params, *where_params], planned_each_time=True)
 
 
 def vote_shares(sql: Sql, line: Line, scope: Scope, by: Period) -> list[dict[str, Any]]:
@@ -215,7 +216,7 @@ def vote_shares(sql: Sql, line: Line, scope: Scope, by: Period) -> list[dict[str
         f"SELECT {period} AS period, COUNT(*) AS votes,"
         + ",".join(f" SUM(CASE WHEN a.vote = '{k}' THEN 1 ELSE 0 END) AS {k}" for k in ("yes", "no", "abstain"))
         + f" FROM {source} a {join} WHERE {' AND '.join([f'a.vote IN {CAST_IN}', *where])} GROUP BY {period}",
-        [*params, *join_params, *where_params])
+        [*params, *join_params, *where_params], planned_each_time=True)
     out = []
     for row in rows:
         n = int(row["votes"])
@@ -250,7 +251,7 @@ def closest(sql: Sql, line: Line, scope: Scope, exclude: Sequence[str]) -> list[
         f"SELECT b.party AS party, {COUNTS} FROM {left} a"
         f" JOIN (SELECT v.rc_key, v.party, v.vote FROM votes v WHERE {other}) b ON b.rc_key = a.rc_key {join}"
         f" WHERE {' AND '.join([f'a.vote IN {CAST_IN}', f'b.vote IN {CAST_IN}', *where])} GROUP BY b.party",
-        [*left_params, *cut.params, *exclude, *join_params, *where_params])
+        [*left_params, *cut.params, *exclude, *join_params, *where_params], planned_each_time=True)
     ranked = [{"party": row["party"], **figures(row)} for row in rows]
     ranked.sort(key=lambda r: (-(r["agreement"] or 0.0), -r["joint"], r["party"]))
     return ranked
@@ -273,7 +274,7 @@ def joint_rollcalls(sql: Sql, a: Line, b: Line, scope: Scope, *, after: tuple[st
         " r.id, r.session, r.resolution, r.title, r.issues, r.important"
         f" FROM {left} a JOIN {right} b ON b.rc_key = a.rc_key {join}"
         f" WHERE {' AND '.join(where)} ORDER BY a.date, a.rc_key LIMIT ?",
-        [*left_params, *right_params, *join_params, *where_params, limit])
+        [*left_params, *right_params, *join_params, *where_params, limit], planned_each_time=True)
     return [{
         "rollcall_id": row["id"], "date": row["date"], "session": row["session"], "resolution": row["resolution"],
         "title": row["title"], "issues": sorted(json.loads(row["issues"])),

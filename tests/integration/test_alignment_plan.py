@@ -14,7 +14,7 @@ import pytest
 
 from domain.releases import LoadRelease, ReleaseFacts, RollCallFacts
 from domain.values import Period, Source, Vote
-from projections.alignment import Scope, agreement, closest
+from projections.alignment import Scope, agreement, closest, joint_rollcalls
 from projections.store import SQLiteViewStore
 from projections.votes import Votes
 from tests.api.support import running
@@ -30,9 +30,11 @@ class Recorder:
 
     def __init__(self) -> None:
         self.asked: list[tuple[str, tuple[Any, ...]]] = []
+        self.prepared: list[bool] = []
 
-    def rows(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+    def rows(self, sql: str, params: Any = (), *, planned_each_time: bool = False) -> list[dict[str, Any]]:
         self.asked.append((sql, tuple(params)))
+        self.prepared.append(not planned_each_time)
         return []
 
     def one(self, sql: str, params: Any = ()) -> None:
@@ -85,3 +87,14 @@ def test_a_release_leaves_postgresql_statistics_of_the_votes(tmp_path: Path) -> 
             analyzed = sql.rows("SELECT relname FROM pg_stat_user_tables WHERE schemaname = current_schema()"
                                 " AND (last_analyze IS NOT NULL OR last_autoanalyze IS NOT NULL)")
     assert {"votes", "rollcalls"} <= {r["relname"] for r in analyzed}
+
+
+def test_every_alignment_query_is_planned_for_its_own_parties_and_dates() -> None:
+    # A PostgreSQL plan prepared for any party and dates (psycopg prepares a statement from its sixth run)
+    # estimates a few rows a party and nested-loops the pair: 52 ms instead of 11 over 1946-2019.
+    recorder = Recorder()
+    scope = Scope(KNOWN_AT, date_from="1946-01-01", date_to="2019-12-31", issue="hr")
+    agreement(recorder, [("US", None)], [("IL", None)], scope, Period.SESSION)  # type: ignore[arg-type]
+    closest(recorder, [("IN", None)], scope, ["IN"])  # type: ignore[arg-type]
+    joint_rollcalls(recorder, [("US", None)], [("IL", None)], scope)  # type: ignore[arg-type]
+    assert len(recorder.asked) == 5 and not any(recorder.prepared)

@@ -9,6 +9,7 @@ from typing import Any
 
 from api.bootstrap import Runtime
 from api.cursors import decode, encode
+from api.filters import date_range, party_code
 from api.routes.votes import line_of
 from domain.errors import InvalidInput
 from domain.succession import Include
@@ -41,17 +42,16 @@ class Filters:
     include: tuple[Include, ...] = ()
 
     def scope(self) -> Scope:
-        """The roll calls counted, checked: `from` after `to` is malformed input naming `to`."""
-        if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise InvalidInput(f"to ({self.date_to}) is before from ({self.date_from})", field="to")
-        return Scope(known_at=self.known_at, date_from=self.date_from.isoformat() if self.date_from else None,
-                     date_to=self.date_to.isoformat() if self.date_to else None,
+        """The roll calls counted, checked as every read checks them (api/filters.py: `from` after `to` is
+        malformed input naming `from`)."""
+        first, last = date_range(self.date_from, self.date_to)
+        return Scope(known_at=self.known_at, date_from=first, date_to=last,
                      issue=issue_named(self.issue).value if self.issue else None, important=self.important)
 
     def line(self, runtime: Runtime, code: str, field: str | None = None) -> Line:
         """The party as a line (with its predecessors if asked). An unknown code is 404 in a path (no field),
-        malformed input naming the field otherwise."""
-        party = runtime.parties.require(code, field) if field else code
+        malformed input naming the field otherwise (api/filters.py)."""
+        party = party_code(runtime, code, field) if field else code
         return line_of(runtime, party, list(self.include))
 
     def echo(self, scope: Scope) -> dict[str, Any]:

@@ -161,11 +161,14 @@ def test_a_figure_as_the_record_stood_before_a_correction(api: TestClient, runti
 
 @pytest.mark.parametrize(("path", "params", "status", "field"), [
     ("/v1/agreement", {"a": "XX", "b": "US"}, 422, "a"),
+    ("/v1/agreement", {"a": "US", "b": " FR"}, 422, "b"),
+    ("/v1/agreement/rollcalls", {"a": "US ", "b": "FR"}, 422, "a"),
+    ("/v1/parties/US /vote-share", {}, 404, "code"),
     ("/v1/agreement", {"a": "US"}, 422, "b"),
     ("/v1/agreement", {"a": "US", "b": "FR", "by": "month"}, 422, "by"),
     ("/v1/agreement", {"a": "US", "b": "FR", "issue": "weather"}, 422, "issue"),
     ("/v1/agreement", {"a": "US", "b": "FR", "include": "friends"}, 422, "include"),
-    ("/v1/agreement", {"a": "US", "b": "FR", "from": "1999-01-01", "to": "1990-01-01"}, 422, "to"),
+    ("/v1/agreement", {"a": "US", "b": "FR", "from": "1999-01-01", "to": "1990-01-01"}, 422, "from"),
     ("/v1/agreement", {"a": "US", "b": "FR", "known_at": "yesterday"}, 422, "known_at"),
     ("/v1/agreement/rollcalls", {"a": "US", "b": "FR", "period": "1990s"}, 422, "period"),
     ("/v1/agreement/rollcalls", {"a": "US", "b": "FR", "cursor": "nonsense"}, 422, "cursor"),

@@ -61,7 +61,7 @@ def test_diplo_closest_ranks_the_others_in_one_year(api: TestClient, runtime: Ru
     (["agreement", "US", "XX"], "b", "unknown party code 'XX'"),
     (["vote-share", "XX"], "party", "unknown party code 'XX'"),
     (["vote-share", "US", "--issue", "weather"], "issue", "unknown issue"),
-    (["agreement", "US", "FR", "--from", "1999-01-01", "--to", "1990-01-01"], "to", "before"),
+    (["agreement", "US", "FR", "--from", "1999-01-01", "--to", "1990-01-01"], "from", "is after"),
     (["closest", "US"], "period", "name one period"),
     (["closest", "US", "--year", "1995", "--session", "50"], "period", "name one period"),
     (["agreement", "US", "FR", "--known-at", "2025-01-01T00:00:00"], "known_at", "time zone"),

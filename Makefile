@@ -72,6 +72,7 @@ bench: dev wrk  ## benchmarks against the floor: 10k acts and the UN record, SQL
 	$(BIN)/python -m bench.run quick
 	$(BIN)/python -m bench.report bench/results/quick.json --update docs/benchmarks.md
 	$(BIN)/python -m bench.unga --backends sqlite postgres
+	$(BIN)/python -m bench.alignment --backends sqlite postgres
 
 wrk:  # the HTTP figures need a load generator faster than the server; a Python one would set the pace itself
 	@command -v wrk >/dev/null || { echo "make bench needs wrk for its HTTP figures: sudo apt-get install wrk" >&2; exit 1; }

@@ -20,6 +20,7 @@ from api.limits import BodyLimit
 from api.links import document_links
 from api.request_id import RequestId
 from api.routes import (
+    alignment,
     analysis,
     declarations,
     export,
@@ -93,8 +94,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID", "X-Request-ID"],
             expose_headers=["Location", "Retry-After", "Idempotent-Replayed", "X-Request-ID"], max_age=600,
         )
-    for module in (summits, declarations, statements, retractions, parties, votes, rollcalls, stream, log, analysis,
-                   export, health, probes, metrics_route, web):
+    for module in (summits, declarations, statements, retractions, parties, votes, alignment, rollcalls, stream, log,
+                   analysis, export, health, probes, metrics_route, web):
         app.include_router(module.router)
     app.include_router(docs_router)
     app.state.open_answers = answers = OpenAnswers(config)

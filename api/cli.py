@@ -412,6 +412,9 @@ def follow(
 
 from api.cli_analysis import register as register_analysis  # noqa: E402, I001  (diplo replay, diplo diff)
 register_analysis(app)
+from api import cli_alignment  # noqa: E402  (diplo agreement, diplo vote-share, diplo closest)
+
+cli_alignment.register(app)
 from api import cli_verify  # noqa: E402  (diplo verify: the hash chain over the log)
 
 cli_verify.register(app)

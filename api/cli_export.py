@@ -25,6 +25,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from api.alignment_answers import alignment_table
 from api.answers import checked, parse_known_at
 from api.bootstrap import Runtime
 from api.cli_releases import is_release, load_release
@@ -33,7 +34,8 @@ from api.settings import Settings
 from api.terminal import iso_day, one_shot
 from domain.bulk import CommandRefused
 from domain.errors import DomainError
-from domain.values import ActKind, Confidence, EventKind
+from domain.succession import Include
+from domain.values import ActKind, Confidence, EventKind, Period
 from projections.backup import (
     BackupEnd,
     Expected,
@@ -45,6 +47,7 @@ from projections.backup import (
     restore,
 )
 from projections.exports import (
+    PARTIES_NEEDED,
     Dataset,
     ExportFilter,
     Format,
@@ -101,7 +104,8 @@ def _counted(pages: Iterator[Page], counter: list[int]) -> Iterator[Page]:
 
 
 def export(
-    dataset: Annotated[Dataset | None, typer.Argument(help="events, stances or timeline (or --all)")] = None,
+    dataset: Annotated[Dataset | None, typer.Argument(
+        help="events, stances, timeline, agreement (--party twice) or vote-share (--party once); or --all")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Back up the whole log, bookkeeping included (JSON lines)")]
     = False,
     fmt: Annotated[Format, typer.Option("--format", help="jsonl, csv or parquet (parquet needs --out)")]
@@ -128,6 +132,15 @@ def export(
     after: Annotated[int, typer.Option("--after", min=0, help="events: start after this log position")] = 0,
     page_size: Annotated[int, typer.Option("--page-size", min=1, max=10_000, help="Rows read per transaction")]
     = 1000,
+    by: Annotated[Period | None, typer.Option("--by", help="agreement, vote-share: year (default), session, decade")]
+    = None,
+    issue: Annotated[str | None, typer.Option("--issue", help="agreement, vote-share: an issue's code or name")]
+    = None,
+    important: Annotated[bool | None, typer.Option("--important/--not-important",
+                                                   help="agreement, vote-share: only roll calls classified "
+                                                        "important, or only those not")] = None,
+    include: Annotated[Include | None, typer.Option("--include", help="agreement, vote-share: predecessors")]
+    = None,
 ) -> None:
     """Export events, stances or the timeline as JSON lines, CSV or Parquet; or --all: back up the whole log."""
     if all_:
@@ -150,7 +163,8 @@ def export(
             at=(iso_day(at) or datetime.now(UTC).date().isoformat()) if dataset is Dataset.STANCES else iso_day(at),
             date_from=iso_day(date_from), date_to=iso_day(date_to), parties=tuple(party or ()),
             declarations=tuple(declaration or ()), kinds=tuple(kind or ()), stances=tuple(stance or ()),
-            min_confidence=min_confidence, after=after,
+            min_confidence=min_confidence, after=after, by=by, issue=issue, important=important,
+            include=include is not None,
         )
     except DomainError as error:
         _fail(error.message)
@@ -188,6 +202,11 @@ def _export(dataset: Dataset, fmt: Format, out: Path | None, selection: ExportFi
                                 page_size=page_size, progress=progress)
         elif dataset is Dataset.STANCES:
             pages = stance_pages(runtime.store, selection, page_size=page_size, progress=progress)
+        elif dataset in PARTIES_NEEDED:
+            try:
+                pages = iter([alignment_table(runtime, dataset, selection)])
+            except DomainError as error:
+                _fail(error.message)
         else:
             pages = timeline_pages(runtime.store, selection, page_size=page_size, progress=progress)
         pages = _counted(pages, counter)

@@ -153,6 +153,14 @@ class Vote(StrEnum):
 CAST = frozenset({Vote.YES, Vote.NO, Vote.ABSTAIN})
 
 
+class Period(StrEnum):
+    """How vote shares and agreement are grouped in time: `1995`, session `50`, `1990s`."""
+
+    YEAR = "year"
+    SESSION = "session"
+    DECADE = "decade"
+
+
 class Body(StrEnum):
     """The bodies whose roll calls the record holds."""
 

@@ -11,6 +11,8 @@ Each page is read whole and released before its rows are handed on.
 - `stances`: the stance of every (party, declaration) pair that has one at `at`, as recorded by
   `known_at`, ordered by declaration then party, read one declaration at a time.
 - `timeline`: every act in valid-time order, as `/v1/timeline` shows it at `known_at`.
+- `agreement` and `vote-share`: the tables of `/v1/agreement` (two parties) and `/v1/parties/{code}/vote-share`
+  (one), a row per period; small (a row a year at most), so read in one reading and given as one page.
 
 With `known_at` fixed when the export starts, every page answers the same question, so pages
 read in separate transactions still make one consistent export.
@@ -45,6 +47,8 @@ class Dataset(StrEnum):
     EVENTS = "events"
     STANCES = "stances"
     TIMELINE = "timeline"
+    AGREEMENT = "agreement"
+    VOTE_SHARE = "vote-share"
 
 
 class Format(StrEnum):
@@ -61,7 +65,13 @@ FILTERS: dict[Dataset, frozenset[str]] = {
     Dataset.EVENTS: frozenset({"known_at", "date_from", "date_to", "parties", "declarations", "kinds", "after"}),
     Dataset.STANCES: frozenset({"known_at", "at", "parties", "declarations", "stances", "min_confidence"}),
     Dataset.TIMELINE: frozenset({"known_at", "date_from", "date_to", "parties", "declarations", "kinds"}),
+    Dataset.AGREEMENT: frozenset({"known_at", "date_from", "date_to", "parties", "by", "issue", "important",
+                                  "include"}),
+    Dataset.VOTE_SHARE: frozenset({"known_at", "date_from", "date_to", "parties", "by", "issue", "important",
+                                   "include"}),
 }
+# How many parties a table of alignment is about (`party` given this many times).
+PARTIES_NEEDED = {Dataset.AGREEMENT: 2, Dataset.VOTE_SHARE: 1}
 
 
 @dataclass(frozen=True)
@@ -78,11 +88,15 @@ class ExportFilter:
     stances: tuple[str, ...] = ()  # stances: ActKind
     min_confidence: str = Confidence.LOW
     after: int = 0  # events: start after this log position
+    by: str | None = None  # agreement, vote-share: year (default), session or decade
+    issue: str | None = None  # agreement, vote-share: an issue's code or name
+    important: bool | None = None  # agreement, vote-share: only roll calls classified important, or not
+    include: bool = False  # agreement, vote-share: follow the parties through their predecessors
 
     def given(self) -> set[str]:
         """The filters set to something other than their defaults (known_at is always set)."""
         found = {"known_at"}
-        for name in ("at", "date_from", "date_to"):
+        for name in ("at", "date_from", "date_to", "by", "issue", "important"):
             if getattr(self, name) is not None:
                 found.add(name)
         for name in ("parties", "declarations", "kinds", "stances"):
@@ -92,6 +106,8 @@ class ExportFilter:
             found.add("min_confidence")
         if self.after:
             found.add("after")
+        if self.include:
+            found.add("include")
         return found
 
     def unsupported(self, dataset: Dataset) -> list[str]:
@@ -283,9 +299,25 @@ COLUMNS: dict[Dataset, tuple[str, ...]] = {
         "retraction_position", "retracted_at", "retraction_reason", "retraction_sources", "rollcall_id", "resolution",
         "vote",
     ),
+    Dataset.AGREEMENT: (
+        "a", "b", "by", "period", "joint", "identical", "agreement", "kappa", "include", "issue", "important",
+        "known_at",
+    ),
+    Dataset.VOTE_SHARE: ("party", "by", "period", "votes", "yes", "no", "abstain", "include", "issue", "important",
+                         "known_at"),
 }
-INTEGER_COLUMNS = frozenset({"position", "originator_version", "retraction_position"})
-BOOLEAN_COLUMNS = frozenset({"approximate", "retracted"})
+INTEGER_COLUMNS = frozenset({"position", "originator_version", "retraction_position", "joint", "votes"})
+BOOLEAN_COLUMNS = frozenset({"approximate", "retracted", "important"})
+FLOAT_COLUMNS = frozenset({"identical", "agreement", "kappa", "yes", "no", "abstain"})
+
+
+def alignment_rows(dataset: Dataset, answer: Record) -> Page:
+    """An answer of `/v1/agreement` or `/v1/parties/{code}/vote-share` as the rows of its table: one a period, each
+    carrying what it was asked (parties, grouping, filters, moment), so a file read later says what it holds."""
+    asked = {name: answer[name] for name in ("by", "issue", "important", "known_at")}
+    asked["include"] = " ".join(answer["include"]) or None
+    who = {"a": answer["a"], "b": answer["b"]} if dataset is Dataset.AGREEMENT else {"party": answer["party"]}
+    return [{c: row[c] for c in COLUMNS[dataset]} for row in ({**who, **asked, **p} for p in answer["periods"])]
 
 
 def _json_text(value: Any) -> str | None:
@@ -308,6 +340,8 @@ def flat(dataset: Dataset, record: Record) -> Record:
         }
     if dataset is Dataset.STANCES:
         return {c: _json_text(record[c]) if c == "sources" else record.get(c) for c in COLUMNS[dataset]}
+    if dataset in PARTIES_NEEDED:
+        return {c: record.get(c) for c in COLUMNS[dataset]}
     retraction = record.get("retraction") or {}
     row = {c: record.get(c) for c in COLUMNS[dataset] if not c.startswith("retraction")}
     row |= {
@@ -381,7 +415,8 @@ def write_parquet(dataset: Dataset, pages: Iterable[Page], path: Path, *, rows_p
 
     columns = COLUMNS[dataset]
     schema = pa.schema([
-        (c, pa.int64() if c in INTEGER_COLUMNS else pa.bool_() if c in BOOLEAN_COLUMNS else pa.string())
+        (c, pa.int64() if c in INTEGER_COLUMNS else pa.bool_() if c in BOOLEAN_COLUMNS
+         else pa.float64() if c in FLOAT_COLUMNS else pa.string())
         for c in columns
     ])
     written = 0

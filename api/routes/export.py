@@ -11,14 +11,17 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import StreamingResponse
 
+from api.alignment_answers import alignment_table
 from api.answers import checked, parse_known_at
 from api.deps import AtQuery, FromQuery, KnownAtQuery, RuntimeDep, ToQuery, require_reader
 from api.export_threads import csv_error, jsonl_error, on_own_threads
 from api.filters import date_range
 from api.stream_limits import LIMITED
 from domain.errors import InvalidInput
-from domain.values import ActKind, Confidence, EventKind
+from domain.succession import Include
+from domain.values import ActKind, Confidence, EventKind, Period
 from projections.exports import (
+    PARTIES_NEEDED,
     Dataset,
     ExportFilter,
     Format,
@@ -48,7 +51,8 @@ MEDIA = {HttpFormat.CSV: "text/csv; charset=utf-8", HttpFormat.JSONL: "applicati
 ACCEPTED = {"text/csv": HttpFormat.CSV, "application/x-ndjson": HttpFormat.JSONL,
             "application/jsonl": HttpFormat.JSONL, "application/json-lines": HttpFormat.JSONL}
 PARAMETER = {"at": "at", "date_from": "from", "date_to": "to", "parties": "party", "declarations": "declaration",
-             "kinds": "kind", "stances": "stance", "min_confidence": "min_confidence", "after": "after"}
+             "kinds": "kind", "stances": "stance", "min_confidence": "min_confidence", "after": "after",
+             "by": "by", "issue": "issue", "important": "important", "include": "include"}
 
 
 def negotiate(format: HttpFormat | None, accept: str | None) -> HttpFormat:
@@ -83,7 +87,8 @@ def negotiate(format: HttpFormat | None, accept: str | None) -> HttpFormat:
 def export(
     request: Request,
     runtime: RuntimeDep,
-    dataset: Annotated[Dataset, Path(description="events (the log), stances (every pair's stance) or timeline")],
+    dataset: Annotated[Dataset, Path(description="events (the log), stances (every pair's stance), timeline, "
+                                           "agreement (two parties' table) or vote-share (one party's table)")],
     format: Annotated[HttpFormat | None, Query(
         description="csv or jsonl (ndjson is jsonl); overrides Accept. Parquet: `diplo export … --format parquet`")]
     = None,
@@ -100,12 +105,22 @@ def export(
     min_confidence: Annotated[Confidence, Query(description="stances: count acts at or above this")]
     = Confidence.LOW,
     after: Annotated[int, Query(ge=0, le=MAX_POSITION, description="events: start after this log position")] = 0,
+    by: Annotated[Period | None, Query(description="agreement, vote-share: year (default), session or decade")]
+    = None,
+    issue: Annotated[str | None, Query(max_length=60, description="agreement, vote-share: an issue's code or name")]
+    = None,
+    important: Annotated[bool | None, Query(description="agreement, vote-share: only roll calls classified "
+                                            "important (true) or not (false)")] = None,
+    include: Annotated[list[Include] | None, Query(max_length=1, description="agreement, vote-share: "
+                                                   "`predecessors` follows the parties through them")] = None,
 ) -> StreamingResponse:
     """A whole dataset as CSV or JSON lines, streamed page by page (never built in memory).
 
     `events`: every public event in log order, with what `diplo import` needs to rebuild it.
     `stances`: each (party, declaration) stance at `at` as recorded by `known_at`.
     `timeline`: every act in valid-time order at `known_at`. Headers echo `known_at` (and `at`).
+    `agreement` (`party` twice) and `vote-share` (`party` once): the tables of `/v1/agreement` and
+    `/v1/parties/{code}/vote-share`, a row per period.
     """
     chosen = negotiate(format, accept)
     parties, declarations = checked(runtime, party, declaration)
@@ -116,6 +131,7 @@ def export(
         date_from=date_from.isoformat() if date_from else None, date_to=date_to.isoformat() if date_to else None,
         parties=parties, declarations=declarations,
         kinds=tuple(kind or ()), stances=tuple(stance or ()), min_confidence=min_confidence, after=after,
+        by=by, issue=issue, important=important, include=bool(include),
     )
     for name in selection.unsupported(dataset):
         raise InvalidInput(f"{PARAMETER[name]} does not apply to {dataset} exports", field=PARAMETER[name])
@@ -128,6 +144,8 @@ def export(
                             page_size=PAGE_SIZE)
     elif dataset is Dataset.STANCES:
         pages = stance_pages(runtime.store, selection, page_size=PAGE_SIZE)
+    elif dataset in PARTIES_NEEDED:
+        pages = iter([alignment_table(runtime, dataset, selection)])
     else:
         pages = timeline_pages(runtime.store, selection, page_size=PAGE_SIZE)
     # The first page is read here, so a store that is down answers 503 rather than a broken download.

@@ -25,7 +25,10 @@ ACT = {"kind": "signed", "party": "GB", "occurred_on": "2025-01-03", "sources": 
 PATH_VALUES = {"code": "GB", "declaration_id": "filter-declaration", "summit_id": "filter-summit",
                "rollcall_id": "filter-rollcall", "dataset": "timeline"}
 COMPANIONS: dict[str, dict[str, str]] = {"/v1/replay": {"from": "2025-01-01", "to": "2025-03-01"},
-                                         "/v1/diff": {"from_at": "2025-01-01", "to_at": "2025-03-01"}}
+                                         "/v1/diff": {"from_at": "2025-01-01", "to_at": "2025-03-01"},
+                                         "/v1/agreement": {"a": "GB", "b": "FR"},
+                                         "/v1/agreement/rollcalls": {"a": "GB", "b": "FR"},
+                                         "/v1/parties/{code}/closest": {"period": "2025"}}
 # Each was answered 200 with nothing in it (or a stream that sent nothing) on some route.
 UNKNOWN = {"party": ["UK", " GB", "GB ", "G B", ""], "declaration": ["filter-declaratoin", " filter-declaration", ""]}
 RANGES = {"from": "to", "from_at": "to_at"}

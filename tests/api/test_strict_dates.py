@@ -104,6 +104,9 @@ COMPANIONS: dict[tuple[str, str], dict[str, str]] = {
     ("/v1/diff", "at"): {"known_at_a": "2025-01-01", "known_at_b": "2025-03-01"},
     ("/v1/diff", "known_at_a"): {"known_at_b": "9999-12-31"},
     ("/v1/diff", "known_at_b"): {"known_at_a": "2025-01-01"},
+    **{(path, name): {"a": "US", "b": "GB"} for path in ("/v1/agreement", "/v1/agreement/rollcalls")
+       for name in ("from", "to", "known_at")},
+    ("/v1/parties/{code}/closest", "known_at"): {"period": "2025"},
 }
 
 

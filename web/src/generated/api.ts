@@ -86,6 +86,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/agreement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Agreement By Period
+         * @description How two states voted alike, per period, as the record stood at `known_at`: `joint`: The roll calls on which both cast a vote (yes, no or abstain); an absence is no vote. `identical`: The share of the joint roll calls on which both voted the same; null when joint is 0. `agreement`: The agreement index of Voeten's data set (Lijphart 1963; Bailey, Strezhnev and Voeten 2017): the same vote counts 1, an abstention against a yes or a no counts 1/2, a yes against a no 0, over the joint roll calls; null when joint is 0. `kappa`: Cohen's kappa (Cohen 1960) over yes/no/abstain on the joint roll calls, as Häge (2011) proposes for foreign-policy similarity: (p_o - p_e) / (1 - p_e), p_o the identical share, p_e the agreement the two states' own shares of yes, no and abstain on those roll calls give by chance. 1: always the same; 0: no more than chance; below 0: less. Null when joint is 0, or when p_e is 1 (both cast the same one vote every time: chance explains it all, and kappa is undefined).
+         */
+        get: operations["agreement_by_period"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/agreement/rollcalls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Agreement Rollcalls
+         * @description The roll calls behind an agreement figure: each joint roll call with both votes, in date order, paged; and
+         *     the figures over all of them, equal to the figure of `GET /v1/agreement` for the same period.
+         */
+        get: operations["agreement_rollcalls"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/declarations": {
         parameters: {
             query?: never;
@@ -246,6 +287,8 @@ export interface paths {
          *     `events`: every public event in log order, with what `diplo import` needs to rebuild it.
          *     `stances`: each (party, declaration) stance at `at` as recorded by `known_at`.
          *     `timeline`: every act in valid-time order at `known_at`. Headers echo `known_at` (and `at`).
+         *     `agreement` (`party` twice) and `vote-share` (`party` once): the tables of `/v1/agreement` and
+         *     `/v1/parties/{code}/vote-share`, a row per period.
          */
         get: operations["export"];
         put?: never;
@@ -296,6 +339,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/parties/{code}/closest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Closest Parties
+         * @description Every other party ranked by how it voted with this one in one period, closest first (so the last are the farthest), as the record stood at `known_at`. The others are taken as recorded: the USSR is SUHH. `joint`: The roll calls on which both cast a vote (yes, no or abstain); an absence is no vote. `identical`: The share of the joint roll calls on which both voted the same; null when joint is 0. `agreement`: The agreement index of Voeten's data set (Lijphart 1963; Bailey, Strezhnev and Voeten 2017): the same vote counts 1, an abstention against a yes or a no counts 1/2, a yes against a no 0, over the joint roll calls; null when joint is 0. `kappa`: Cohen's kappa (Cohen 1960) over yes/no/abstain on the joint roll calls, as Häge (2011) proposes for foreign-policy similarity: (p_o - p_e) / (1 - p_e), p_o the identical share, p_e the agreement the two states' own shares of yes, no and abstain on those roll calls give by chance. 1: always the same; 0: no more than chance; below 0: less. Null when joint is 0, or when p_e is 1 (both cast the same one vote every time: chance explains it all, and kappa is undefined).
+         */
+        get: operations["closest_parties"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/parties/{code}/history": {
         parameters: {
             query?: never;
@@ -328,6 +391,26 @@ export interface paths {
          * @description The party's stance on each declaration at `at`, as the record stood at `known_at`.
          */
         get: operations["stances"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/parties/{code}/vote-share": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Vote Share
+         * @description The party's votes cast per period, and the share of yes, no and abstain among them.
+         */
+        get: operations["vote_share"];
         put?: never;
         post?: never;
         delete?: never;
@@ -639,6 +722,86 @@ export interface components {
          * @enum {string}
          */
         ActKind: "signed" | "declined" | "withdrawn";
+        /** AgreementPeriod */
+        AgreementPeriod: {
+            /**
+             * Agreement
+             * @description The agreement index of Voeten's data set (Lijphart 1963; Bailey, Strezhnev and Voeten 2017): the same vote counts 1, an abstention against a yes or a no counts 1/2, a yes against a no 0, over the joint roll calls; null when joint is 0
+             */
+            agreement: number | null;
+            /**
+             * Identical
+             * @description The share of the joint roll calls on which both voted the same; null when joint is 0
+             */
+            identical: number | null;
+            /**
+             * Joint
+             * @description The roll calls on which both cast a vote (yes, no or abstain); an absence is no vote
+             */
+            joint: number;
+            /**
+             * Kappa
+             * @description Cohen's kappa (Cohen 1960) over yes/no/abstain on the joint roll calls, as Häge (2011) proposes for foreign-policy similarity: (p_o - p_e) / (1 - p_e), p_o the identical share, p_e the agreement the two states' own shares of yes, no and abstain on those roll calls give by chance. 1: always the same; 0: no more than chance; below 0: less. Null when joint is 0, or when p_e is 1 (both cast the same one vote every time: chance explains it all, and kappa is undefined)
+             */
+            kappa: number | null;
+            /**
+             * Period
+             * @description The year (`1995`), the session (`50`; `unknown` for roll calls without one) or the decade (`1990s`)
+             */
+            period: string;
+        };
+        /** AgreementPublic */
+        AgreementPublic: {
+            /** A */
+            a: string;
+            /** B */
+            b: string;
+            by: components["schemas"]["Period"];
+            /** Important */
+            important: boolean | null;
+            /** Include */
+            include: string[];
+            issue: components["schemas"]["Issue"] | null;
+            /** Known At */
+            known_at: string;
+            /**
+             * Periods
+             * @description Every period in which either cast a vote, in time order (joint 0 where only one did)
+             */
+            periods: components["schemas"]["AgreementPeriod"][];
+        };
+        /** AgreementRollCallsPage */
+        AgreementRollCallsPage: {
+            /** A */
+            a: string;
+            /** B */
+            b: string;
+            by: components["schemas"]["Period"];
+            /** @description The figures over every roll call of the selection (all pages) */
+            figures: components["schemas"]["Figures"];
+            /** Important */
+            important: boolean | null;
+            /** Include */
+            include: string[];
+            issue: components["schemas"]["Issue"] | null;
+            /** Known At */
+            known_at: string;
+            /**
+             * Next Cursor
+             * @description Pass as `cursor` for the next page; null on the last page
+             */
+            next_cursor: string | null;
+            /**
+             * Period
+             * @description The year (`1995`), the session (`50`; `unknown` for roll calls without one) or the decade (`1990s`); null: every period in from-to
+             */
+            period: string | null;
+            /**
+             * Rollcalls
+             * @description The joint roll calls in date order
+             */
+            rollcalls: components["schemas"]["JointRollCall"][];
+        };
         /**
          * Body
          * @description The bodies whose roll calls the record holds.
@@ -653,6 +816,36 @@ export interface components {
             party: string;
             vote: components["schemas"]["Vote"];
         };
+        /** ClosestPublic */
+        ClosestPublic: {
+            by: components["schemas"]["Period"];
+            /** Important */
+            important: boolean | null;
+            /** Include */
+            include: string[];
+            issue: components["schemas"]["Issue"] | null;
+            /** Known At */
+            known_at: string;
+            /** Min Joint */
+            min_joint: number;
+            /**
+             * Parties
+             * @description Every other party with at least min_joint joint votes, closest first: by agreement, then joint votes, then code; the last are the farthest
+             */
+            parties: components["schemas"]["Neighbour"][];
+            /** Party */
+            party: string;
+            /**
+             * Period
+             * @description The year (`1995`), the session (`50`; `unknown` for roll calls without one) or the decade (`1990s`)
+             */
+            period: string;
+            /**
+             * Too Few
+             * @description The parties with fewer joint votes than min_joint, ranked alike
+             */
+            too_few: components["schemas"]["Neighbour"][];
+        };
         /**
          * Confidence
          * @enum {string}
@@ -662,7 +855,7 @@ export interface components {
          * Dataset
          * @enum {string}
          */
-        Dataset: "events" | "stances" | "timeline";
+        Dataset: "events" | "stances" | "timeline" | "agreement" | "vote-share";
         /**
          * DeclarationCreate
          * @example {
@@ -968,6 +1161,29 @@ export interface components {
              */
             why_not: string | null;
         };
+        /** Figures */
+        Figures: {
+            /**
+             * Agreement
+             * @description The agreement index of Voeten's data set (Lijphart 1963; Bailey, Strezhnev and Voeten 2017): the same vote counts 1, an abstention against a yes or a no counts 1/2, a yes against a no 0, over the joint roll calls; null when joint is 0
+             */
+            agreement: number | null;
+            /**
+             * Identical
+             * @description The share of the joint roll calls on which both voted the same; null when joint is 0
+             */
+            identical: number | null;
+            /**
+             * Joint
+             * @description The roll calls on which both cast a vote (yes, no or abstain); an absence is no vote
+             */
+            joint: number;
+            /**
+             * Kappa
+             * @description Cohen's kappa (Cohen 1960) over yes/no/abstain on the joint roll calls, as Häge (2011) proposes for foreign-policy similarity: (p_o - p_e) / (1 - p_e), p_o the identical share, p_e the agreement the two states' own shares of yes, no and abstain on those roll calls give by chance. 1: always the same; 0: no more than chance; below 0: less. Null when joint is 0, or when p_e is 1 (both cast the same one vote every time: chance explains it all, and kappa is undefined)
+             */
+            kappa: number | null;
+        };
         /** HistoryEntry */
         HistoryEntry: {
             /**
@@ -1057,6 +1273,30 @@ export interface components {
          * @enum {string}
          */
         Issue: "me" | "nu" | "di" | "hr" | "co" | "ec";
+        /** JointRollCall */
+        JointRollCall: {
+            a: components["schemas"]["SideVote"];
+            /**
+             * Agreement
+             * @description What this roll call adds to `agreement`: 1, 0.5 or 0
+             */
+            agreement: number;
+            b: components["schemas"]["SideVote"];
+            /** Date */
+            date: string;
+            /** Important */
+            important: boolean | null;
+            /** Issues */
+            issues: components["schemas"]["Issue"][];
+            /** Resolution */
+            resolution: string | null;
+            /** Rollcall Id */
+            rollcall_id: string;
+            /** Session */
+            session: number | null;
+            /** Title */
+            title: string | null;
+        };
         /** LiveOut */
         LiveOut: {
             /**
@@ -1064,6 +1304,34 @@ export interface components {
              * @example ok
              */
             status: string;
+        };
+        /** Neighbour */
+        Neighbour: {
+            /**
+             * Agreement
+             * @description The agreement index of Voeten's data set (Lijphart 1963; Bailey, Strezhnev and Voeten 2017): the same vote counts 1, an abstention against a yes or a no counts 1/2, a yes against a no 0, over the joint roll calls; null when joint is 0
+             */
+            agreement: number | null;
+            /**
+             * Identical
+             * @description The share of the joint roll calls on which both voted the same; null when joint is 0
+             */
+            identical: number | null;
+            /**
+             * Joint
+             * @description The roll calls on which both cast a vote (yes, no or abstain); an absence is no vote
+             */
+            joint: number;
+            /**
+             * Kappa
+             * @description Cohen's kappa (Cohen 1960) over yes/no/abstain on the joint roll calls, as Häge (2011) proposes for foreign-policy similarity: (p_o - p_e) / (1 - p_e), p_o the identical share, p_e the agreement the two states' own shares of yes, no and abstain on those roll calls give by chance. 1: always the same; 0: no more than chance; below 0: less. Null when joint is 0, or when p_e is 1 (both cast the same one vote every time: chance explains it all, and kappa is undefined)
+             */
+            kappa: number | null;
+            /**
+             * Party
+             * @description The other party, as it was recorded (the USSR is SUHH)
+             */
+            party: string;
         };
         /** PartyPublic */
         PartyPublic: {
@@ -1139,6 +1407,12 @@ export interface components {
             /** Votes */
             votes: components["schemas"]["PartyVote"][];
         };
+        /**
+         * Period
+         * @description How vote shares and agreement are grouped in time: `1995`, session `50`, `1990s`.
+         * @enum {string}
+         */
+        Period: "year" | "session" | "decade";
         /**
          * Position
          * @description A statement's position on a declaration; it never changes a formal stance.
@@ -1661,6 +1935,15 @@ export interface components {
             next_cursor: string | null;
             /** Rollcalls */
             rollcalls: components["schemas"]["RollCallSummary"][];
+        };
+        /** SideVote */
+        SideVote: {
+            /**
+             * As Party
+             * @description The party that cast it: the one asked for, or one of its predecessors
+             */
+            as_party: string;
+            vote: components["schemas"]["Vote"];
         };
         /** SignatoriesPublic */
         SignatoriesPublic: {
@@ -2208,6 +2491,52 @@ export interface components {
             sources: components["schemas"]["SourceOut"][];
             vote: components["schemas"]["Vote"];
         };
+        /** VoteSharePeriod */
+        VoteSharePeriod: {
+            /**
+             * Abstain
+             * @description The share of the votes cast that were abstentions (0-1)
+             */
+            abstain: number;
+            /**
+             * No
+             * @description The share of the votes cast that were no (0-1)
+             */
+            no: number;
+            /**
+             * Period
+             * @description The year (`1995`), the session (`50`; `unknown` for roll calls without one) or the decade (`1990s`)
+             */
+            period: string;
+            /**
+             * Votes
+             * @description The votes cast: yes, no and abstain (absences are not votes)
+             */
+            votes: number;
+            /**
+             * Yes
+             * @description The share of the votes cast that were yes (0-1)
+             */
+            yes: number;
+        };
+        /** VoteSharePublic */
+        VoteSharePublic: {
+            by: components["schemas"]["Period"];
+            /** Important */
+            important: boolean | null;
+            /** Include */
+            include: string[];
+            issue: components["schemas"]["Issue"] | null;
+            /** Known At */
+            known_at: string;
+            /** Party */
+            party: string;
+            /**
+             * Periods
+             * @description Every period in which the party cast a vote, in time order
+             */
+            periods: components["schemas"]["VoteSharePeriod"][];
+        };
         /**
          * WorldPublic
          * @example {
@@ -2473,6 +2802,142 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ReadyOut"];
+                };
+            };
+            /** @description malformed input; `errors` names each invalid field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the store is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    agreement_by_period: {
+        parameters: {
+            query: {
+                /** @description A party's code, e.g. US, IN, RU */
+                a: string;
+                /** @description A party's code, e.g. US, IN, RU */
+                b: string;
+                /** @description Group by calendar year, session of the Assembly, or decade */
+                by?: components["schemas"]["Period"];
+                /** @description First valid-time date (YYYY-MM-DD) */
+                from?: string | null;
+                /** @description Last valid-time date (YYYY-MM-DD) */
+                to?: string | null;
+                /** @description An issue's code or name: `hr`, `Human rights` */
+                issue?: string | null;
+                /** @description Only roll calls classified important (true; the US State Department's list) or not (false) */
+                important?: boolean | null;
+                /** @description `predecessors`: follow the state through its predecessors (the USSR for RU, the FRG's own line and the GDR for DE), each before the day it was succeeded; on a roll call, the first of the line that voted speaks for it, named in `as_party` */
+                include?: components["schemas"]["Include"][] | null;
+                /** @description Transaction time: what the record said at this moment (a datetime with zone, or a date meaning the end of that day UTC; default now) */
+                known_at?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgreementPublic"];
+                };
+            };
+            /** @description a missing or unknown bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description malformed input; `errors` names each invalid field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the store is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    agreement_rollcalls: {
+        parameters: {
+            query: {
+                /** @description A party's code, e.g. US, IN, RU */
+                a: string;
+                /** @description A party's code, e.g. US, IN, RU */
+                b: string;
+                /** @description Group by calendar year, session of the Assembly, or decade */
+                by?: components["schemas"]["Period"];
+                /** @description One period of `by`, as the figures label it: `1995`, `50`, `1990s`; default every period in from-to */
+                period?: string | null;
+                /** @description First valid-time date (YYYY-MM-DD) */
+                from?: string | null;
+                /** @description Last valid-time date (YYYY-MM-DD) */
+                to?: string | null;
+                /** @description An issue's code or name: `hr`, `Human rights` */
+                issue?: string | null;
+                /** @description Only roll calls classified important (true; the US State Department's list) or not (false) */
+                important?: boolean | null;
+                /** @description `predecessors`: follow the state through its predecessors (the USSR for RU, the FRG's own line and the GDR for DE), each before the day it was succeeded; on a roll call, the first of the line that voted speaks for it, named in `as_party` */
+                include?: components["schemas"]["Include"][] | null;
+                /** @description Transaction time: what the record said at this moment (a datetime with zone, or a date meaning the end of that day UTC; default now) */
+                known_at?: string | null;
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgreementRollCallsPage"];
+                };
+            };
+            /** @description a missing or unknown bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description malformed input; `errors` names each invalid field */
@@ -3063,12 +3528,20 @@ export interface operations {
                 min_confidence?: components["schemas"]["Confidence"];
                 /** @description events: start after this log position */
                 after?: number;
+                /** @description agreement, vote-share: year (default), session or decade */
+                by?: components["schemas"]["Period"] | null;
+                /** @description agreement, vote-share: an issue's code or name */
+                issue?: string | null;
+                /** @description agreement, vote-share: only roll calls classified important (true) or not (false) */
+                important?: boolean | null;
+                /** @description agreement, vote-share: `predecessors` follows the parties through them */
+                include?: components["schemas"]["Include"][] | null;
             };
             header?: {
                 accept?: string | null;
             };
             path: {
-                /** @description events (the log), stances (every pair's stance) or timeline */
+                /** @description events (the log), stances (every pair's stance), timeline, agreement (two parties' table) or vote-share (one party's table) */
                 dataset: components["schemas"]["Dataset"];
             };
             cookie?: never;
@@ -3243,6 +3716,80 @@ export interface operations {
             };
         };
     };
+    closest_parties: {
+        parameters: {
+            query: {
+                /** @description One period of `by`: `1995`, `50`, `1990s` */
+                period: string;
+                /** @description Group by calendar year, session of the Assembly, or decade */
+                by?: components["schemas"]["Period"];
+                /** @description An issue's code or name: `hr`, `Human rights` */
+                issue?: string | null;
+                /** @description Only roll calls classified important (true; the US State Department's list) or not (false) */
+                important?: boolean | null;
+                /** @description `predecessors`: follow the state through its predecessors (the USSR for RU, the FRG's own line and the GDR for DE), each before the day it was succeeded; on a roll call, the first of the line that voted speaks for it, named in `as_party` */
+                include?: components["schemas"]["Include"][] | null;
+                /** @description Transaction time: what the record said at this moment (a datetime with zone, or a date meaning the end of that day UTC; default now) */
+                known_at?: string | null;
+                /** @description Rank only parties with at least this many joint votes; the others are listed apart (`too_few`) */
+                min_joint?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Party code, e.g. US, RU, DE */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClosestPublic"];
+                };
+            };
+            /** @description a missing or unknown bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an unknown party, summit, declaration or event, in the path or a reference */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description malformed input; `errors` names each invalid field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the store is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     history: {
         parameters: {
             query?: {
@@ -3341,6 +3888,80 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StancesPublic"];
+                };
+            };
+            /** @description a missing or unknown bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an unknown party, summit, declaration or event, in the path or a reference */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description malformed input; `errors` names each invalid field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the store is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    vote_share: {
+        parameters: {
+            query?: {
+                /** @description Group by calendar year, session of the Assembly, or decade */
+                by?: components["schemas"]["Period"];
+                /** @description First valid-time date (YYYY-MM-DD) */
+                from?: string | null;
+                /** @description Last valid-time date (YYYY-MM-DD) */
+                to?: string | null;
+                /** @description An issue's code or name: `hr`, `Human rights` */
+                issue?: string | null;
+                /** @description Only roll calls classified important (true; the US State Department's list) or not (false) */
+                important?: boolean | null;
+                /** @description `predecessors`: follow the state through its predecessors (the USSR for RU, the FRG's own line and the GDR for DE), each before the day it was succeeded; on a roll call, the first of the line that voted speaks for it, named in `as_party` */
+                include?: components["schemas"]["Include"][] | null;
+                /** @description Transaction time: what the record said at this moment (a datetime with zone, or a date meaning the end of that day UTC; default now) */
+                known_at?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description Party code, e.g. US, RU, DE */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoteSharePublic"];
                 };
             };
             /** @description a missing or unknown bearer token */

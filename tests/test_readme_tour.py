@@ -332,6 +332,26 @@ def release_diff(r: httpx.Response, sample: str, _: dict[str, str]) -> None:
     agree(answer, sample, "rollcall_counts")
 
 
+def us_il_agreement(r: httpx.Response, sample: str, _: dict[str, str]) -> None:
+    answer = ok(r)
+    agree(answer, sample, "a", "b", "by", "include")
+    figures = ("period", "joint", "identical", "agreement", "kappa")
+    agree(answer["periods"][0], sample, *figures)
+    agree(answer["periods"][-1], sample, *figures)
+    agree(entry_of(answer["periods"], period="2010s"), sample, "period", "joint")
+
+
+def closest_to_india(r: httpx.Response, sample: str, _: dict[str, str]) -> None:
+    answer = ok(r)
+    agree(answer, sample, "party", "by", "period", "min_joint")
+    figures = ("party", "joint", "identical", "agreement", "kappa")
+    agree(answer["parties"][0], sample, *figures)
+    agree(answer["parties"][-1], sample, *figures)
+    for shown in (*answer["parties"][1:3], *answer["too_few"]):
+        agree(shown, sample, "party", "joint")
+    assert len(answer["too_few"]) == 2
+
+
 def statements_stream(r: httpx.Response, sample: str, _: dict[str, str]) -> None:
     text = r.text
     first = json.loads(next(line for line in text.splitlines() if line.startswith("data: "))[6:])
@@ -407,6 +427,8 @@ CHECKS: dict[str, Check] = {
         issues(["co", "di", "nu"]),
     "curl -sG http://127.0.0.1:8000/v1/diff --data-urlencode \"known_at_a=$LOADED_2017\" "
     "--data-urlencode \"known_at_b=$LOADED_2021\"": release_diff,
+    "curl -s 'http://127.0.0.1:8000/v1/agreement?a=US&b=IL&by=decade'": us_il_agreement,
+    "curl -s 'http://127.0.0.1:8000/v1/parties/IN/closest?period=1995&by=year'": closest_to_india,
     "curl -N 'http://127.0.0.1:8000/v1/events/stream?after=415&kind=statement'": statements_stream,
     "curl -s 'http://127.0.0.1:8000/v1/export/stances?format=csv&declaration=paris-statement&stance=declined"
     "&at=2025-02-12'": stances_csv,

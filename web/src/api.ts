@@ -1,6 +1,32 @@
 // Reads from the API on the same origin. Every read passes known_at when the page has one.
 
-import type { Declaration, History, Party, Replay, Signatories, Stances, Summit, TimelinePage } from "./types";
+import type {
+  Declaration,
+  History,
+  Party,
+  PartyVotesPage,
+  Releases,
+  Replay,
+  RollCall,
+  RollCallsPage,
+  Signatories,
+  Stances,
+  Summit,
+  TimelinePage,
+} from "./types";
+
+/** The filters of GET /v1/rollcalls and GET /v1/parties/{code}/votes, as the page passes them. */
+export interface VoteQuery {
+  q?: string | null;
+  from?: string | null;
+  to?: string | null;
+  issue?: string | null;
+  vote?: string | null;
+  include?: boolean;
+  knownAt: string | null;
+  limit?: number;
+  cursor?: string | null;
+}
 
 export class ApiError extends Error {
   constructor(public status: number, message: string) {
@@ -101,6 +127,20 @@ export const api = {
   explain: (code: string, declaration: string, at: string, knownAt: string | null) =>
     get<Stances>(`/v1/parties/${encodeURIComponent(code)}/stances`, { declaration, at, known_at: knownAt, explain: "true" }),
   health: () => get<{ head?: number | null }>("/healthz"),
+  rollcalls: (query: VoteQuery, signal?: AbortSignal) =>
+    get<RollCallsPage>("/v1/rollcalls", {
+      q: query.q, from: query.from, to: query.to, issue: query.issue, known_at: query.knownAt, limit: query.limit,
+      cursor: query.cursor,
+    }, signal),
+  rollcall: (id: string, knownAt: string | null) =>
+    get<RollCall>(`/v1/rollcalls/${encodeURIComponent(id)}`, { known_at: knownAt }),
+  partyVotes: (code: string, query: VoteQuery) =>
+    get<PartyVotesPage>(`/v1/parties/${encodeURIComponent(code)}/votes`, {
+      from: query.from, to: query.to, issue: query.issue, vote: query.vote, include: query.include ? "predecessors" : null,
+      known_at: query.knownAt, limit: query.limit, cursor: query.cursor,
+    }),
+  // Releases are few and change only when one is loaded: read once per page.
+  releases: () => once("releases", () => get<Releases>("/v1/releases")),
 };
 
 /** A map from party code to party, for names. */

@@ -15,6 +15,7 @@ import {
   stanceBadge,
   todayUtc,
 } from "./dom";
+import { PartyVotes } from "./party-votes";
 import { entryItem, justBefore } from "./record";
 import { type PageState, declarationHref, go, partyHref } from "./state";
 import type { Entry, Party, Summit } from "./types";
@@ -32,12 +33,16 @@ export class PartyView {
   readonly element: HTMLElement;
   private readonly body: HTMLElement;
   private readonly detail: HTMLElement;
+  private readonly votesSlot: HTMLElement;
+  private include: boolean;
   private start = "";
   private titles = new Map<string, string>();
   private end = "";
 
-  private constructor(private readonly party: Party, private readonly knownAt: string | null) {
+  private constructor(private readonly party: Party, private readonly knownAt: string | null, state: PageState) {
     this.key = `party|${party.code}|${knownAt}`;
+    this.include = state.include;
+    this.votesSlot = h("div", { class: "votes-slot" });
     this.body = h("div", { class: "party-body" });
     this.detail = h("section", { class: "detail", id: "detail", tabindex: "-1", "aria-labelledby": "detail-title", hidden: true });
     const names = [party.official_name, ...party.aliases].filter(Boolean).join(" · ");
@@ -47,7 +52,8 @@ export class PartyView {
         h("h1", { id: "view-title" }, party.name, " ", h("span", { class: "code" }, party.code)),
         names ? h("p", { class: "meta" }, names) : null),
       this.body,
-      this.detail);
+      this.detail,
+      this.votesSlot);
   }
 
   static async open(state: PageState): Promise<PartyView | HTMLElement> {
@@ -58,13 +64,27 @@ export class PartyView {
         h("h1", { id: "view-title" }, `No party “${state.party}”`),
         h("p", {}, "Parties are named by ISO 3166 codes (GB, US, FR) or an organisation's code (EU, AFRICAN_UNION). Try the search."));
     }
-    const view = new PartyView(party, state.knownAt);
-    await view.refresh();
+    const view = new PartyView(party, state.knownAt, state);
+    await Promise.all([view.refresh(), view.showVotes()]);
     return view;
   }
 
-  async update(): Promise<void> {
-    /* the party view has no state of its own beyond the party and known_at, which make its key */
+  /** The URL changed while this view is open: follow the predecessors toggle. */
+  async update(state: PageState): Promise<void> {
+    if (state.include !== this.include) {
+      this.include = state.include;
+      await this.showVotes();
+    }
+  }
+
+  private async showVotes(): Promise<void> {
+    const names = new Map([...(await partyIndex())].map(([code, party]) => [code, party.name]));
+    const votes = new PartyVotes(this.party, this.include, this.knownAt, names);
+    await votes.show(0);
+    const focused = this.votesSlot.contains(document.activeElement) ? document.activeElement?.id : null;
+    clear(this.votesSlot);
+    this.votesSlot.append(votes.element);
+    if (focused) document.getElementById(focused)?.focus();
   }
 
   dispose(): void {}

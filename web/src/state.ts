@@ -1,31 +1,76 @@
 // The page's state lives in the URL, so every view can be shared as a link:
 //   /?declaration=paris-statement&at=2025-02-12&known_at=2026-01-01T00:00:00Z
-//   /?party=GB&known_at=2026-01-01
+//   /?party=RU&include=predecessors&with=US&known_at=2026-01-01
+//   /?rollcall=unga-1190
+//   /?rollcalls&q=china&from=1971-01-01&to=1971-12-31&issue=hr&a=US&b=RU
 // `at` is valid time (a date), `known_at` transaction time ("as recorded on"); both are the API's parameters.
+
+/** The roll-call list's filters; with `a` (and `b`) it lists those parties' votes on each roll call. */
+export interface RollCallFilter {
+  q: string | null;
+  from: string | null;
+  to: string | null;
+  issue: string | null;
+  a: string | null;
+  b: string | null;
+}
 
 export interface PageState {
   declaration: string | null;
   party: string | null;
+  rollcall: string | null;
+  rollcalls: RollCallFilter | null; // the roll-call list, when set
   at: string | null;
   knownAt: string | null;
+  include: boolean; // per-party reads of votes follow the party through its predecessors
+  with: string | null; // the party view's second party, for the agreement chart
 }
+
+export type ViewName = "rollcall" | "rollcalls" | "party" | "declaration";
 
 type Listener = (state: PageState) => void;
 const listeners: Listener[] = [];
 
-export function readState(): PageState {
-  const q = new URLSearchParams(location.search);
+/** The view a state opens: a roll call, then the list, then a party, then a declaration. */
+export function viewOf(state: PageState): ViewName {
+  if (state.rollcall) return "rollcall";
+  if (state.rollcalls) return "rollcalls";
+  if (state.party) return "party";
+  return "declaration";
+}
+
+export function parseState(search: string): PageState {
+  const q = new URLSearchParams(search);
   const get = (name: string) => (q.get(name) || "").trim() || null;
-  return { declaration: get("declaration"), party: get("party")?.toUpperCase() ?? null, at: get("at"), knownAt: get("known_at") };
+  const code = (name: string) => get(name)?.toUpperCase() ?? null;
+  return {
+    declaration: get("declaration"), party: code("party"), rollcall: get("rollcall"),
+    rollcalls: q.has("rollcalls")
+      ? { q: get("q"), from: get("from"), to: get("to"), issue: get("issue"), a: code("a"), b: code("b") }
+      : null,
+    at: get("at"), knownAt: get("known_at"), include: get("include") === "predecessors", with: code("with"),
+  };
+}
+
+export function readState(): PageState {
+  return parseState(location.search);
 }
 
 export function href(state: PageState): string {
   const q = new URLSearchParams();
-  if (state.party) q.set("party", state.party);
-  else if (state.declaration) q.set("declaration", state.declaration);
-  if (state.at && !state.party) q.set("at", state.at);
+  const view = viewOf(state);
+  if (view === "rollcall") q.set("rollcall", state.rollcall!);
+  else if (view === "rollcalls") {
+    q.set("rollcalls", "");
+    for (const [key, value] of Object.entries(state.rollcalls!)) if (value) q.set(key, value);
+  } else if (view === "party") {
+    q.set("party", state.party!);
+    if (state.with) q.set("with", state.with);
+  } else if (state.declaration) q.set("declaration", state.declaration);
+  if (state.at && view === "declaration") q.set("at", state.at);
+  if (state.include && view !== "declaration" && view !== "rollcall") q.set("include", "predecessors");
   if (state.knownAt) q.set("known_at", state.knownAt);
-  const query = q.toString();
+  const query = q.toString().replace(/^rollcalls=(&|$)/, "rollcalls$1");
   return query ? `/?${query}` : "/";
 }
 
@@ -44,13 +89,24 @@ export function onStateChange(listener: Listener): void {
   listeners.push(listener);
 }
 
+const NO_VIEW = { declaration: null, party: null, rollcall: null, rollcalls: null, at: null, include: false, with: null };
+
 /** The link to a party's view or a declaration's view, keeping the record's version (known_at). */
-export function partyHref(code: string): string {
-  return href({ party: code, declaration: null, at: null, knownAt: readState().knownAt });
+export function partyHref(code: string, include = false): string {
+  return href({ ...NO_VIEW, party: code, include, knownAt: readState().knownAt });
 }
 
 export function declarationHref(id: string, at: string | null = null): string {
-  return href({ declaration: id, party: null, at, knownAt: readState().knownAt });
+  return href({ ...NO_VIEW, declaration: id, at, knownAt: readState().knownAt });
+}
+
+export function rollcallHref(id: string): string {
+  return href({ ...NO_VIEW, rollcall: id, knownAt: readState().knownAt });
+}
+
+export function rollcallsHref(filter: Partial<RollCallFilter>, include = false): string {
+  const rollcalls = { q: null, from: null, to: null, issue: null, a: null, b: null, ...filter };
+  return href({ ...NO_VIEW, rollcalls, include, knownAt: readState().knownAt });
 }
 
 export function installNavigation(): void {

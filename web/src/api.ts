@@ -1,6 +1,7 @@
 // Reads from the API on the same origin. Every read passes known_at when the page has one.
 
 import type {
+  Agreement,
   Declaration,
   History,
   Party,
@@ -13,6 +14,7 @@ import type {
   Stances,
   Summit,
   TimelinePage,
+  VoteShare,
 } from "./types";
 
 /** The filters of GET /v1/rollcalls and GET /v1/parties/{code}/votes, as the page passes them. */
@@ -139,6 +141,12 @@ export const api = {
       from: query.from, to: query.to, issue: query.issue, vote: query.vote, include: query.include ? "predecessors" : null,
       known_at: query.knownAt, limit: query.limit, cursor: query.cursor,
     }),
+  voteShare: (code: string, query: VoteQuery) =>
+    get<VoteShare>(`/v1/parties/${encodeURIComponent(code)}/vote-share`, {
+      by: "year", issue: query.issue, include: query.include ? "predecessors" : null, known_at: query.knownAt,
+    }),
+  agreement: (a: string, b: string, query: VoteQuery) =>
+    get<Agreement>("/v1/agreement", { a, b, by: "year", include: query.include ? "predecessors" : null, known_at: query.knownAt }),
   // Releases are few and change only when one is loaded: read once per page.
   releases: () => once("releases", () => get<Releases>("/v1/releases")),
 };

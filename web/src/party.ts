@@ -15,6 +15,7 @@ import {
   stanceBadge,
   todayUtc,
 } from "./dom";
+import type { Alignment } from "./alignment";
 import { PartyVotes } from "./party-votes";
 import { entryItem, justBefore } from "./record";
 import { type PageState, declarationHref, go, partyHref } from "./state";
@@ -34,7 +35,10 @@ export class PartyView {
   private readonly body: HTMLElement;
   private readonly detail: HTMLElement;
   private readonly votesSlot: HTMLElement;
+  private readonly alignmentSlot: HTMLElement;
+  private alignment: Alignment | null = null;
   private include: boolean;
+  private other: string | null;
   private start = "";
   private titles = new Map<string, string>();
   private end = "";
@@ -42,7 +46,9 @@ export class PartyView {
   private constructor(private readonly party: Party, private readonly knownAt: string | null, state: PageState) {
     this.key = `party|${party.code}|${knownAt}`;
     this.include = state.include;
+    this.other = state.with;
     this.votesSlot = h("div", { class: "votes-slot" });
+    this.alignmentSlot = h("div", { class: "alignment-slot" });
     this.body = h("div", { class: "party-body" });
     this.detail = h("section", { class: "detail", id: "detail", tabindex: "-1", "aria-labelledby": "detail-title", hidden: true });
     const names = [party.official_name, ...party.aliases].filter(Boolean).join(" · ");
@@ -53,6 +59,7 @@ export class PartyView {
         names ? h("p", { class: "meta" }, names) : null),
       this.body,
       this.detail,
+      this.alignmentSlot,
       this.votesSlot);
   }
 
@@ -65,16 +72,29 @@ export class PartyView {
         h("p", {}, "Parties are named by ISO 3166 codes (GB, US, FR) or an organisation's code (EU, AFRICAN_UNION). Try the search."));
     }
     const view = new PartyView(party, state.knownAt, state);
-    await Promise.all([view.refresh(), view.showVotes()]);
+    await Promise.all([view.refresh(), view.showVotes(), view.showAlignment()]);
     return view;
   }
 
-  /** The URL changed while this view is open: follow the predecessors toggle. */
+  /** The URL changed while this view is open: follow the predecessors toggle and the second party. */
   async update(state: PageState): Promise<void> {
+    this.other = state.with;
     if (state.include !== this.include) {
       this.include = state.include;
-      await this.showVotes();
+      await Promise.all([this.showVotes(), this.showAlignment()]);
+    } else {
+      await this.alignment?.compareWith(state.with);
     }
+  }
+
+  private async showAlignment(): Promise<void> {
+    // Observable Plot is most of the page's weight: loaded only when a party view opens (its own chunk).
+    const [{ Alignment }, parties] = await Promise.all([import("./alignment"), partyIndex()]);
+    const alignment = new Alignment(this.party, parties, this.include, this.knownAt, this.other);
+    await alignment.show();
+    this.alignment = alignment;
+    clear(this.alignmentSlot);
+    this.alignmentSlot.append(alignment.element);
   }
 
   private async showVotes(): Promise<void> {

@@ -116,10 +116,12 @@ export function installNavigation(): void {
   });
   // Same-page links (a[data-nav]) change the view without a reload; a modified click still opens a new tab.
   document.addEventListener("click", (event) => {
-    const link = (event.target as Element | null)?.closest?.("a[data-nav]") as HTMLAnchorElement | null;
-    if (!link || event.defaultPrevented || event.button !== 0) return;
+    // An <a> of HTML or of SVG (a chart's point): read its href as an attribute, which both have.
+    const link = (event.target as Element | null)?.closest?.("a[data-nav]") ?? null;
+    const target = link?.getAttribute("href");
+    if (!link || !target || event.defaultPrevented || event.button !== 0) return;
     if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
-    const url = new URL(link.href);
+    const url = new URL(target, location.href);
     if (url.origin !== location.origin) return;
     event.preventDefault();
     history.pushState(null, "", url.pathname + url.search);

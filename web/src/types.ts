@@ -55,3 +55,31 @@ export const ISSUE_NAMES: Record<Issue, string> = {
   ec: "Economic development",
 };
 export const ISSUES = Object.keys(ISSUE_NAMES) as Issue[];
+
+/** GET /v1/parties/{code}/vote-share and GET /v1/agreement, as DESIGN.md's contract ("Votes") gives them: written
+ *  here until those endpoints are in openapi.json (issue 18, being built), then taken from the generated types. */
+export interface VoteSharePeriod {
+  period: string;
+  votes: number;
+  yes: number;
+  no: number;
+  abstain: number;
+}
+export interface VoteShare {
+  party: string;
+  by: string;
+  periods: VoteSharePeriod[];
+}
+export interface AgreementPeriod {
+  period: string;
+  joint: number;
+  identical: number | null;
+  agreement: number | null;
+  kappa: number | null;
+}
+export interface Agreement {
+  a: string;
+  b: string;
+  by: string;
+  periods: AgreementPeriod[];
+}

@@ -110,7 +110,7 @@ export class Alignment {
       marks: [
         Plot.line(points, { x: "year", y: "share", z: "vote", stroke: "vote", strokeWidth: 1.5 }),
         Plot.dot(drawn, {
-          x: "year", y: "share", stroke: "vote", symbol: "vote", r: 3, strokeWidth: 1.5,
+          x: "year", y: "share", stroke: "vote", symbol: "vote", r: 3, strokeWidth: 1.5, fill: "white",
           title: (d) => `${d.period}: ${d.vote} ${percent(d.share)} of ${d.votes} votes`,
           href: (d) => href(d.period),
           ariaLabel: (d) => `${d.period}, ${d.vote}: ${percent(d.share)} of ${d.votes} votes; open the roll calls`,
@@ -209,7 +209,7 @@ export class Alignment {
         Plot.ruleY([0]),
         Plot.line(points, { x: "year", y: "value", z: "measure", stroke: "measure", strokeWidth: 1.5 }),
         Plot.dot(drawn, {
-          x: "year", y: "value", stroke: "measure", symbol: "measure", r: 3.5, strokeWidth: 1.5,
+          x: "year", y: "value", stroke: "measure", symbol: "measure", r: 3.5, strokeWidth: 1.5, fill: "white",
           title: (d) => `${d.period}: ${d.measure} ${fixed(d.value)} over ${d.joint} joint votes`,
           href: (d) => href(d.period),
           ariaLabel: (d) => `${d.period}, ${d.measure} ${fixed(d.value)} over ${d.joint} joint votes; open the roll calls`,

@@ -56,30 +56,13 @@ export const ISSUE_NAMES: Record<Issue, string> = {
 };
 export const ISSUES = Object.keys(ISSUE_NAMES) as Issue[];
 
-/** GET /v1/parties/{code}/vote-share and GET /v1/agreement, as DESIGN.md's contract ("Votes") gives them: written
- *  here until those endpoints are in openapi.json (issue 18, being built), then taken from the generated types. */
-export interface VoteSharePeriod {
-  period: string;
-  votes: number;
-  yes: number;
-  no: number;
-  abstain: number;
-}
-export interface VoteShare {
-  party: string;
-  by: string;
-  periods: VoteSharePeriod[];
-}
-export interface AgreementPeriod {
-  period: string;
-  joint: number;
-  identical: number | null;
-  agreement: number | null;
-  kappa: number | null;
-}
-export interface Agreement {
-  a: string;
-  b: string;
-  by: string;
-  periods: AgreementPeriod[];
-}
+/** How states align (GET /v1/parties/{code}/vote-share, GET /v1/agreement and the roll calls behind a figure,
+ *  GET /v1/agreement/rollcalls). */
+export type Period = Schemas["Period"];
+export type VoteSharePeriod = Schemas["VoteSharePeriod"];
+export type VoteShare = Schemas["VoteSharePublic"];
+export type AgreementPeriod = Schemas["AgreementPeriod"];
+export type Agreement = Schemas["AgreementPublic"];
+export type Figures = Schemas["Figures"];
+export type JointRollCall = Schemas["JointRollCall"];
+export type AgreementRollCallsPage = Schemas["AgreementRollCallsPage"];

@@ -1,7 +1,7 @@
 """A party's vote shares and its agreement with a second party, in the party view of a real browser, against the
-slice of the General Assembly's record: the charts and the tables beside them hold the API's numbers, a point opens
-the roll calls behind it, and the knowledge time and phone width hold. They need GET /v1/parties/{code}/vote-share
-and GET /v1/agreement (issue 18): on a server without them they are skipped, saying so."""
+slice of the General Assembly's record: the charts and the tables beside them hold the API's numbers, a point (or a
+row) opens the roll calls behind it (for agreement, GET /v1/agreement/rollcalls, paged), and the knowledge time and
+phone width hold."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ from tests.browser.conftest import PHONE, Server, screenshot
 pytestmark = pytest.mark.browser
 
 ISSUES = ("me", "nu", "di", "hr", "co", "ec")
+
+
+PAGE = 50  # the roll calls behind an agreement figure, a page
 
 
 @pytest.fixture
@@ -84,14 +87,64 @@ def test_agreement_with_a_party_chosen_from_the_search_box(record_page: Any, ali
     assert joint[0]["period"] == "1970"  # the USSR's years: followed through the predecessors
     screenshot(page, "party-agreement", full_page=True)
 
-    # A point opens both parties' votes on the roll calls of its year: the joint ones make the figure.
+    # A point opens the roll calls behind its figure (GET /v1/agreement/rollcalls): both votes on each joint one.
     card.locator("svg a").first.click()
-    expect(page.locator("[data-summary='joint']")).to_be_visible()
-    assert "a=RU" in page.url and "b=US" in page.url and "include=predecessors" in page.url
+    view = page.locator(".agreement-view")
+    expect(view).to_be_visible()
+    for part in ("agreement", "a=RU", "b=US", "by=year", "period=1970", "include=predecessors"):
+        assert part in page.url, (part, page.url)
     first = joint[0]
-    expect(page.locator("[data-count='joint']")).to_have_text(str(first["joint"]))
-    expect(page.locator("[data-count='identical']")).to_have_text(str(round(first["identical"] * first["joint"])))
-    expect(page.locator(".rollcalls-view tbody td[data-party='RU']").first).to_contain_text("SUHH")
+    behind = aligned.get("/v1/agreement/rollcalls", a="RU", b="US", by="year", period="1970", include="predecessors",
+                         limit=1000)
+    assert behind["figures"]["joint"] == first["joint"]
+    expect(view.locator("[data-count='joint']")).to_have_text(str(first["joint"]))
+    expect(view.locator("[data-count='identical']")).to_have_text(str(round(first["identical"] * first["joint"])))
+    expect(view.locator("[data-figure='agreement']")).to_have_attribute("data-value", str(first["agreement"]))
+    rows = view.locator("tbody tr")
+    expect(rows).to_have_count(min(PAGE, first["joint"]))
+    shown = rows.evaluate_all("""(rows) => rows.map((r) => ({id: r.dataset.rollcall,
+        date: r.querySelector('time').getAttribute('datetime'), name: r.querySelector('th').textContent,
+        votes: [...r.querySelectorAll('td[data-party]')]
+          .map((c) => [c.dataset.party, c.dataset.vote, c.dataset.asParty])}))""")
+    for row, call in zip(shown, behind["rollcalls"], strict=False):
+        assert row["id"] == call["rollcall_id"] and row["date"] == call["date"]
+        assert call["resolution"] is None or row["name"].startswith(call["resolution"])
+        assert row["votes"] == [["RU", call["a"]["vote"], call["a"]["as_party"]],
+                                ["US", call["b"]["vote"], call["b"]["as_party"]]]
+    expect(view.locator("tbody td[data-party='RU']").first).to_contain_text("as SUHH")
+    screenshot(page, "agreement-rollcalls", full_page=True)
+
+
+def test_a_row_of_the_agreement_table_opens_its_roll_calls_page_by_page(record_page: Any, aligned: Server) -> None:
+    page = record_page
+    answer = aligned.get("/v1/agreement", a="US", b="FR", by="year")["periods"]
+    busy = next(p for p in answer if p["joint"] > PAGE)  # a year whose roll calls take more than a page
+    page.goto("/?party=US&with=FR")
+    page.locator(f"#agreement-card tr[data-period='{busy['period']}'] th a").click()
+    view = page.locator(".agreement-view")
+    expect(view.get_by_role("heading", level=1)).to_have_text(f"United States and France, {busy['period']}")
+    behind = aligned.get("/v1/agreement/rollcalls", a="US", b="FR", by="year", period=busy["period"], limit=1000)
+    ids = [c["rollcall_id"] for c in behind["rollcalls"]]
+    assert len(ids) == busy["joint"]
+    rows = view.locator("tbody tr")
+    expect(rows).to_have_count(PAGE)
+    assert rows.evaluate_all("(rows) => rows.map((r) => r.dataset.rollcall)") == ids[:PAGE]
+    view.get_by_role("button", name="Next page").click()
+    expect(view.locator("table[data-page='2']")).to_be_visible()
+    assert rows.evaluate_all("(rows) => rows.map((r) => r.dataset.rollcall)") == ids[PAGE:2 * PAGE]
+    expect(view.locator("[data-count='joint']")).to_have_text(str(busy["joint"]))  # the figures are over all pages
+    view.get_by_role("button", name="Previous page").click()
+    expect(view.locator("table[data-page='1']")).to_be_visible()
+    # Back to the charts, the second party kept.
+    view.get_by_role("link", name="Back to United States's charts").click()
+    expect(page.locator("#agreement-card")).to_have_attribute("data-with", "FR")
+
+
+def test_a_period_the_api_refuses_is_said_naming_the_field(record_page: Any, aligned: Server) -> None:
+    page = record_page
+    page.goto("/?agreement&a=US&b=FR&by=year&period=1990s")
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("period")
 
 
 def test_the_charts_follow_the_knowledge_time(record_page: Any, aligned: Server) -> None:

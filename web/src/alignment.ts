@@ -2,12 +2,13 @@
 // and one over every roll call; GET /v1/parties/{code}/vote-share) and its agreement with a second party chosen
 // from a search box (GET /v1/agreement). Charts are drawn with Observable Plot; each has a table beside it with
 // the same numbers for screen readers, and each point (and each table row) opens the roll calls behind it: the
-// roll-call list of that year with the party's votes, or both parties' votes side by side.
+// roll-call list of that year with the party's votes, or the joint roll calls that make the agreement figure
+// (GET /v1/agreement/rollcalls), both votes side by side.
 
 import * as Plot from "@observablehq/plot";
 import { ApiError, api } from "./api";
 import { clear, h } from "./dom";
-import { go, rollcallsHref } from "./state";
+import { agreementHref, go, rollcallsHref } from "./state";
 import { type AgreementPeriod, ISSUES, type Party, type VoteSharePeriod } from "./types";
 import { issueName } from "./vote";
 
@@ -190,7 +191,7 @@ export class Alignment {
 
   private agreementCard(other: string, periods: AgreementPeriod[]): HTMLElement {
     const pair = `${this.name(this.party.code)} and ${this.name(other)}`;
-    const href = (period: string) => rollcallsHref({ ...yearSpan(period), a: this.party.code, b: other }, this.include);
+    const href = (period: string) => agreementHref({ a: this.party.code, b: other, by: "year", period }, this.include);
     const series = [
       { key: "agreement", label: "agreement", colour: "#1f6fb2", symbol: "circle" },
       { key: "kappa", label: "kappa", colour: "#6a4c93", symbol: "diamond" },

@@ -2,6 +2,7 @@
 
 import type {
   Agreement,
+  AgreementRollCallsPage,
   Declaration,
   History,
   Party,
@@ -147,6 +148,11 @@ export const api = {
     }),
   agreement: (a: string, b: string, query: VoteQuery) =>
     get<Agreement>("/v1/agreement", { a, b, by: "year", include: query.include ? "predecessors" : null, known_at: query.knownAt }),
+  agreementRollcalls: (a: string, b: string, by: string, period: string | null, query: VoteQuery) =>
+    get<AgreementRollCallsPage>("/v1/agreement/rollcalls", {
+      a, b, by, period, include: query.include ? "predecessors" : null, known_at: query.knownAt, limit: query.limit,
+      cursor: query.cursor,
+    }),
   // Releases are few and change only when one is loaded: read once per page.
   releases: () => once("releases", () => get<Releases>("/v1/releases")),
 };

@@ -1,7 +1,8 @@
-// The page: reads the state from the URL, opens the declaration view, the party view, a roll call or the
-// roll-call list, keeps the knowledge time control and the live feed in step with it.
+// The page: reads the state from the URL, opens the declaration view, the party view, a roll call, the
+// roll-call list or the roll calls behind an agreement figure, keeps the knowledge time control and the live feed in step with it.
 
 import "./styles.css";
+import { AgreementRollCallsView } from "./agreement-rollcalls";
 import { ApiError, api, forgetCatalogue, setReadToken } from "./api";
 import { DeclarationView } from "./declaration";
 import { clear, h } from "./dom";
@@ -30,6 +31,7 @@ function keyOf(state: PageState): string {
   switch (viewOf(state)) {
     case "rollcall": return `rollcall|${state.rollcall}|${state.knownAt}`;
     case "rollcalls": return `rollcalls|${JSON.stringify(state.rollcalls)}|${state.include}|${state.knownAt}`;
+    case "agreement": return `agreement|${JSON.stringify(state.agreement)}|${state.include}|${state.knownAt}`;
     case "party": return `party|${state.party}|${state.knownAt}`;
     default: return `declaration|${state.declaration}|${state.knownAt}`;
   }
@@ -39,6 +41,7 @@ function open(state: PageState): Promise<View | HTMLElement> {
   switch (viewOf(state)) {
     case "rollcall": return RollCallView.open(state);
     case "rollcalls": return RollCallListView.open(state);
+    case "agreement": return AgreementRollCallsView.open(state);
     case "party": return PartyView.open(state);
     default: return DeclarationView.open(state);
   }

@@ -1,7 +1,8 @@
 // The roll-call list: roll calls filtered by words of the resolution symbol or title, dates and issue, with
 // their tallies, paged (GET /v1/rollcalls). With one or two parties (a, b) it lists those parties' votes on each
 // roll call of the period instead (GET /v1/parties/{code}/votes): the roll calls behind a point of a party's
-// vote-share chart or of an agreement chart, with the counts that make the point.
+// vote-share chart, with the counts that make the point; with two, each one's votes side by side (an agreement
+// figure's own roll calls, the joint ones only, are agreement-rollcalls.ts).
 
 import { api, partyIndex } from "./api";
 import { clear, formatDay, h } from "./dom";

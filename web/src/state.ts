@@ -3,6 +3,7 @@
 //   /?party=RU&include=predecessors&with=US&known_at=2026-01-01
 //   /?rollcall=unga-1190
 //   /?rollcalls&q=china&from=1971-01-01&to=1971-12-31&issue=hr&a=US&b=RU
+//   /?agreement&a=RU&b=US&by=year&period=1970&include=predecessors   (the roll calls behind an agreement figure)
 // `at` is valid time (a date), `known_at` transaction time ("as recorded on"); both are the API's parameters.
 
 /** The roll-call list's filters; with `a` (and `b`) it lists those parties' votes on each roll call. */
@@ -15,26 +16,37 @@ export interface RollCallFilter {
   b: string | null;
 }
 
+/** One figure of GET /v1/agreement: a pair and one period of `by`, whose roll calls the agreement view lists. */
+export interface AgreementFilter {
+  a: string | null;
+  b: string | null;
+  by: string;
+  period: string | null;
+}
+
 export interface PageState {
   declaration: string | null;
   party: string | null;
   rollcall: string | null;
   rollcalls: RollCallFilter | null; // the roll-call list, when set
+  agreement: AgreementFilter | null; // the roll calls behind an agreement figure, when set
   at: string | null;
   knownAt: string | null;
   include: boolean; // per-party reads of votes follow the party through its predecessors
   with: string | null; // the party view's second party, for the agreement chart
 }
 
-export type ViewName = "rollcall" | "rollcalls" | "party" | "declaration";
+export type ViewName = "rollcall" | "rollcalls" | "agreement" | "party" | "declaration";
 
 type Listener = (state: PageState) => void;
 const listeners: Listener[] = [];
 
-/** The view a state opens: a roll call, then the list, then a party, then a declaration. */
+/** The view a state opens: a roll call, then the list, then an agreement figure's roll calls, then a party, then a
+ *  declaration. */
 export function viewOf(state: PageState): ViewName {
   if (state.rollcall) return "rollcall";
   if (state.rollcalls) return "rollcalls";
+  if (state.agreement) return "agreement";
   if (state.party) return "party";
   return "declaration";
 }
@@ -47,6 +59,9 @@ export function parseState(search: string): PageState {
     declaration: get("declaration"), party: code("party"), rollcall: get("rollcall"),
     rollcalls: q.has("rollcalls")
       ? { q: get("q"), from: get("from"), to: get("to"), issue: get("issue"), a: code("a"), b: code("b") }
+      : null,
+    agreement: q.has("agreement")
+      ? { a: code("a"), b: code("b"), by: get("by") ?? "year", period: get("period") }
       : null,
     at: get("at"), knownAt: get("known_at"), include: get("include") === "predecessors", with: code("with"),
   };
@@ -63,6 +78,9 @@ export function href(state: PageState): string {
   else if (view === "rollcalls") {
     q.set("rollcalls", "");
     for (const [key, value] of Object.entries(state.rollcalls!)) if (value) q.set(key, value);
+  } else if (view === "agreement") {
+    q.set("agreement", "");
+    for (const [key, value] of Object.entries(state.agreement!)) if (value) q.set(key, value);
   } else if (view === "party") {
     q.set("party", state.party!);
     if (state.with) q.set("with", state.with);
@@ -70,7 +88,7 @@ export function href(state: PageState): string {
   if (state.at && view === "declaration") q.set("at", state.at);
   if (state.include && view !== "declaration" && view !== "rollcall") q.set("include", "predecessors");
   if (state.knownAt) q.set("known_at", state.knownAt);
-  const query = q.toString().replace(/^rollcalls=(&|$)/, "rollcalls$1");
+  const query = q.toString().replace(/^(rollcalls|agreement)=(&|$)/, "$1$2");
   return query ? `/?${query}` : "/";
 }
 
@@ -89,11 +107,14 @@ export function onStateChange(listener: Listener): void {
   listeners.push(listener);
 }
 
-const NO_VIEW = { declaration: null, party: null, rollcall: null, rollcalls: null, at: null, include: false, with: null };
+const NO_VIEW = {
+  declaration: null, party: null, rollcall: null, rollcalls: null, agreement: null, at: null, include: false, with: null,
+};
 
-/** The link to a party's view or a declaration's view, keeping the record's version (known_at). */
-export function partyHref(code: string, include = false): string {
-  return href({ ...NO_VIEW, party: code, include, knownAt: readState().knownAt });
+/** The link to a party's view (and its second party, `with`) or a declaration's view, keeping the record's version
+ *  (known_at). */
+export function partyHref(code: string, include = false, other: string | null = null): string {
+  return href({ ...NO_VIEW, party: code, include, with: other, knownAt: readState().knownAt });
 }
 
 export function declarationHref(id: string, at: string | null = null): string {
@@ -107,6 +128,11 @@ export function rollcallHref(id: string): string {
 export function rollcallsHref(filter: Partial<RollCallFilter>, include = false): string {
   const rollcalls = { q: null, from: null, to: null, issue: null, a: null, b: null, ...filter };
   return href({ ...NO_VIEW, rollcalls, include, knownAt: readState().knownAt });
+}
+
+/** The link to the roll calls behind one agreement figure (GET /v1/agreement/rollcalls). */
+export function agreementHref(filter: AgreementFilter, include = false): string {
+  return href({ ...NO_VIEW, agreement: filter, include, knownAt: readState().knownAt });
 }
 
 export function installNavigation(): void {

@@ -20,14 +20,6 @@ ISSUES = ("me", "nu", "di", "hr", "co", "ec")
 PAGE = 50  # the roll calls behind an agreement figure, a page
 
 
-@pytest.fixture
-def aligned(record_server: Server) -> Server:
-    paths = record_server.get("/openapi.json")["paths"]
-    if "/v1/agreement" not in paths or "/v1/parties/{code}/vote-share" not in paths:
-        pytest.skip("this server has no GET /v1/agreement or /v1/parties/{code}/vote-share yet (issue 18)")
-    return record_server
-
-
 def table_of(card: Any) -> list[dict[str, str]]:
     rows: list[dict[str, str]] = card.locator("tbody tr").evaluate_all("""(rows) => rows.map((r) => Object.assign(
         {period: r.dataset.period}, Object.fromEntries([...r.querySelectorAll('td')]
@@ -35,13 +27,14 @@ def table_of(card: Any) -> list[dict[str, str]]:
     return rows
 
 
-def test_the_vote_shares_are_charted_per_issue_with_the_apis_numbers(record_page: Any, aligned: Server) -> None:
+def test_the_vote_shares_are_charted_per_issue_with_the_apis_numbers(record_page: Any, record_server: Server) -> None:
     page = record_page
     page.goto("/?party=US")
     cards = page.locator("#vote-shares .chart-card")
     expect(cards).to_have_count(1 + len(ISSUES))
     for issue in (None, "hr", "co"):
-        answer = aligned.get("/v1/parties/US/vote-share", by="year", **({"issue": issue} if issue else {}))["periods"]
+        scope = {"issue": issue} if issue else {}
+        answer = record_server.get("/v1/parties/US/vote-share", by="year", **scope)["periods"]
         card = page.locator(f"#vote-shares .chart-card[data-issue='{issue or 'all'}']")
         expect(card.locator("svg").first).to_be_visible()
         shown = table_of(card)
@@ -55,7 +48,7 @@ def test_the_vote_shares_are_charted_per_issue_with_the_apis_numbers(record_page
     screenshot(page, "party-vote-shares", full_page=True)
 
     # A point opens the roll calls of its year with the party's votes; they make the chart's numbers.
-    every = aligned.get("/v1/parties/US/vote-share", by="year")["periods"]
+    every = record_server.get("/v1/parties/US/vote-share", by="year")["periods"]
     year = every[0]
     page.locator("#vote-shares .chart-card[data-issue='all'] svg a").first.click()
     expect(page.locator(".rollcalls-view")).to_be_visible()
@@ -67,7 +60,7 @@ def test_the_vote_shares_are_charted_per_issue_with_the_apis_numbers(record_page
     expect(cast).to_have_count(year["votes"])
 
 
-def test_agreement_with_a_party_chosen_from_the_search_box(record_page: Any, aligned: Server) -> None:
+def test_agreement_with_a_party_chosen_from_the_search_box(record_page: Any, record_server: Server) -> None:
     page = record_page
     page.goto("/?party=RU&include=predecessors")
     page.get_by_label("Compare with").fill("United States")
@@ -75,7 +68,7 @@ def test_agreement_with_a_party_chosen_from_the_search_box(record_page: Any, ali
     card = page.locator("#agreement-card")
     expect(card).to_have_attribute("data-with", "US")
     assert "with=US" in page.url
-    answer = aligned.get("/v1/agreement", a="RU", b="US", by="year", include="predecessors")["periods"]
+    answer = record_server.get("/v1/agreement", a="RU", b="US", by="year", include="predecessors")["periods"]
     joint = [p for p in answer if p["joint"] > 0]
     shown = table_of(card)
     assert [r["period"] for r in shown] == [p["period"] for p in joint]
@@ -94,8 +87,8 @@ def test_agreement_with_a_party_chosen_from_the_search_box(record_page: Any, ali
     for part in ("agreement", "a=RU", "b=US", "by=year", "period=1970", "include=predecessors"):
         assert part in page.url, (part, page.url)
     first = joint[0]
-    behind = aligned.get("/v1/agreement/rollcalls", a="RU", b="US", by="year", period="1970", include="predecessors",
-                         limit=1000)
+    behind = record_server.get("/v1/agreement/rollcalls", a="RU", b="US", by="year", period="1970",
+                               include="predecessors", limit=1000)
     assert behind["figures"]["joint"] == first["joint"]
     expect(view.locator("[data-count='joint']")).to_have_text(str(first["joint"]))
     expect(view.locator("[data-count='identical']")).to_have_text(str(round(first["identical"] * first["joint"])))
@@ -115,15 +108,16 @@ def test_agreement_with_a_party_chosen_from_the_search_box(record_page: Any, ali
     screenshot(page, "agreement-rollcalls", full_page=True)
 
 
-def test_a_row_of_the_agreement_table_opens_its_roll_calls_page_by_page(record_page: Any, aligned: Server) -> None:
+def test_a_row_of_the_agreement_table_opens_its_roll_calls_page_by_page(record_page: Any,
+                                                                         record_server: Server) -> None:
     page = record_page
-    answer = aligned.get("/v1/agreement", a="US", b="FR", by="year")["periods"]
+    answer = record_server.get("/v1/agreement", a="US", b="FR", by="year")["periods"]
     busy = next(p for p in answer if p["joint"] > PAGE)  # a year whose roll calls take more than a page
     page.goto("/?party=US&with=FR")
     page.locator(f"#agreement-card tr[data-period='{busy['period']}'] th a").click()
     view = page.locator(".agreement-view")
     expect(view.get_by_role("heading", level=1)).to_have_text(f"United States and France, {busy['period']}")
-    behind = aligned.get("/v1/agreement/rollcalls", a="US", b="FR", by="year", period=busy["period"], limit=1000)
+    behind = record_server.get("/v1/agreement/rollcalls", a="US", b="FR", by="year", period=busy["period"], limit=1000)
     ids = [c["rollcall_id"] for c in behind["rollcalls"]]
     assert len(ids) == busy["joint"]
     rows = view.locator("tbody tr")
@@ -140,18 +134,19 @@ def test_a_row_of_the_agreement_table_opens_its_roll_calls_page_by_page(record_p
     expect(page.locator("#agreement-card")).to_have_attribute("data-with", "FR")
 
 
-def test_a_period_the_api_refuses_is_said_naming_the_field(record_page: Any, aligned: Server) -> None:
+def test_a_period_the_api_refuses_is_said_naming_the_field(record_page: Any, record_server: Server) -> None:
     page = record_page
     page.goto("/?agreement&a=US&b=FR&by=year&period=1990s")
     alert = page.get_by_role("alert")
     expect(alert).to_contain_text("period")
 
 
-def test_the_charts_follow_the_knowledge_time(record_page: Any, aligned: Server) -> None:
+def test_the_charts_follow_the_knowledge_time(record_page: Any, record_server: Server) -> None:
     page = record_page
-    first = next(r["loaded_at"] for r in aligned.get("/v1/releases")["releases"] if r["name"] == "release-2017-03-14")
-    then = aligned.get("/v1/parties/US/vote-share", by="year", known_at=first)["periods"]
-    now = aligned.get("/v1/parties/US/vote-share", by="year")["periods"]
+    releases = record_server.get("/v1/releases")["releases"]
+    first = next(r["loaded_at"] for r in releases if r["name"] == "release-2017-03-14")
+    then = record_server.get("/v1/parties/US/vote-share", by="year", known_at=first)["periods"]
+    now = record_server.get("/v1/parties/US/vote-share", by="year")["periods"]
     assert "2019" in [p["period"] for p in now] and "2019" not in [p["period"] for p in then]
     page.goto("/?party=US&with=FR")
     card = page.locator("#vote-shares .chart-card[data-issue='all']")
@@ -162,12 +157,12 @@ def test_the_charts_follow_the_knowledge_time(record_page: Any, aligned: Server)
     expect(page.locator("#knowledge-banner")).to_be_visible()
     expect(card.locator("tr[data-period='2019']")).to_have_count(0)
     assert [r["period"] for r in table_of(card)] == [p["period"] for p in then]
-    agreement = aligned.get("/v1/agreement", a="US", b="FR", by="year", known_at=first)["periods"]
+    agreement = record_server.get("/v1/agreement", a="US", b="FR", by="year", known_at=first)["periods"]
     assert [r["period"] for r in table_of(page.locator("#agreement-card"))] == [
         p["period"] for p in agreement if p["joint"] > 0]
 
 
-def test_the_charts_are_legible_at_phone_width(record_page: Any, aligned: Server) -> None:
+def test_the_charts_are_legible_at_phone_width(record_page: Any, record_server: Server) -> None:
     page = record_page
     page.set_viewport_size(PHONE)
     page.goto("/?party=US&with=GB")

@@ -7,13 +7,10 @@ import { api, partyIndex } from "./api";
 import { clear, formatDay, h } from "./dom";
 import { type AgreementFilter, type PageState, partyHref, rollcallHref } from "./state";
 import type { Figures, JointRollCall, Party } from "./types";
-import { issueName, rollcallName, voteBadge } from "./vote";
+import { fixed, issueName, percent, rollcallName, voteBadge } from "./vote";
 
 const PAGE = 50;
 const ADDS: Record<string, string> = { "1": "1", "0.5": "½", "0": "0" };
-
-const percent = (share: number | null) => (share === null ? "—" : `${Math.round(share * 1000) / 10} %`);
-const fixed = (value: number | null) => (value === null ? "—" : value.toFixed(3));
 
 export class AgreementRollCallsView {
   readonly key: string;

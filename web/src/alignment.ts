@@ -10,16 +10,13 @@ import { ApiError, api } from "./api";
 import { clear, h } from "./dom";
 import { agreementHref, go, rollcallsHref } from "./state";
 import { type AgreementPeriod, ISSUES, type Party, type VoteSharePeriod } from "./types";
-import { issueName } from "./vote";
+import { fixed, issueName, percent } from "./vote";
 
 const SHARES = ["yes", "no", "abstain"] as const;
 const SHARE_COLOURS = { yes: "#1f6fb2", no: "#c2410c", abstain: "#8a6100" };
 const SHARE_SYMBOLS = { yes: "circle", no: "times", abstain: "square" };
 const WIDTH = 340;
 const HEIGHT = 170;
-
-const percent = (share: number | null) => (share === null ? "—" : `${Math.round(share * 1000) / 10} %`);
-const fixed = (value: number | null) => (value === null ? "—" : value.toFixed(3));
 
 /** The first and last day of a period of `by=year`. */
 function yearSpan(period: string): { from: string; to: string } {

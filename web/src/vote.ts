@@ -38,3 +38,8 @@ export function sentenceCase(text: string): string {
   const lower = text.toLowerCase();
   return lower.charAt(0).toUpperCase() + lower.slice(1);
 }
+
+/** A share (0-1) as a percentage with one decimal, and an agreement figure to three places; "—" where there is none
+ *  (no joint vote, or kappa undefined). */
+export const percent = (share: number | null) => (share === null ? "—" : `${Math.round(share * 1000) / 10} %`);
+export const fixed = (value: number | null) => (value === null ? "—" : value.toFixed(3));

@@ -105,6 +105,11 @@ def server(browser_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Ite
     seeded = subprocess.run(diplo("seed", "--only", "ai-summits", "--through", "ai-summits-2026-11-25"), cwd=ROOT,
                             env=env, capture_output=True, text=True, timeout=300, check=False)
     assert seeded.returncode == 0, seeded.stdout + seeded.stderr
+    yield from serving(data_dir, env)
+
+
+def serving(data_dir: Path, env: dict[str, str]) -> Iterator[Server]:
+    """`diplo serve` on the store in `data_dir`, on a free loopback port, until the session ends."""
     port = free_port()
     log = (data_dir / "serve.log").open("w")
     process = subprocess.Popen(diplo("serve", "--host", "127.0.0.1", "--port", str(port)), cwd=ROOT, env=env,
@@ -147,6 +152,16 @@ def browser(browser_ready: None) -> Iterator[Any]:
 @pytest.fixture
 def page(browser: Any, server: Server) -> Iterator[Any]:
     """A new browser tab at laptop width; a script error on the page fails the test."""
+    yield from tab_on(browser, server)
+
+
+@pytest.fixture
+def record_page(browser: Any, record_server: Server) -> Iterator[Any]:
+    """A new tab on the server that holds the slice of the General Assembly's record."""
+    yield from tab_on(browser, record_server)
+
+
+def tab_on(browser: Any, server: Server) -> Iterator[Any]:
     context = browser.new_context(viewport=LAPTOP, base_url=server.url, locale="en-GB", timezone_id="UTC")
     tab = context.new_page()
     errors: list[str] = []
@@ -162,3 +177,18 @@ def screenshot(tab: Any, name: str, *, full_page: bool = False) -> Path:
     target = ARTIFACTS / f"{name}.png"
     tab.screenshot(path=str(target), full_page=full_page)
     return target
+
+
+@pytest.fixture(scope="session")
+def record_server(browser_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A second server, for the views of votes: the AI summits' first release and a slice of the General
+    Assembly's real record, both releases (tests/browser/record_slice.py says which sessions and why)."""
+    data_dir = tmp_path_factory.mktemp("browser-record")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIPLO_")}
+    env.update(DIPLO_DATA_DIR=str(data_dir), DIPLO_WRITE_TOKENS=TOKEN, DIPLO_WEB_DIST=str(DIST),
+               DIPLO_PROJECTOR="inprocess", PYTHONUNBUFFERED="1")
+    for step in (diplo("seed", "--only", "ai-summits", "--through", "ai-summits-2026-11-25"),
+                 [sys.executable, "-m", "tests.browser.record_slice"]):
+        done = subprocess.run(step, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+    yield from serving(data_dir, env)

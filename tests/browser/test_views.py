@@ -206,7 +206,7 @@ def test_the_knowledge_time_control_shows_a_retracted_act_before_and_after(page:
 
 def test_search_finds_parties_and_declarations_by_name_or_code(page: Any) -> None:
     open_declaration(page, "paris-statement", "2025-02-12")
-    search = page.get_by_role("combobox", name="Search parties and declarations")
+    search = page.get_by_role("combobox", name="Search parties, declarations and roll calls")
     search.fill("kingdom")
     expect(page.get_by_role("option").first).to_contain_text("United Kingdom")
     search.press("ArrowDown")

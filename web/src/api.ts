@@ -1,6 +1,35 @@
 // Reads from the API on the same origin. Every read passes known_at when the page has one.
 
-import type { Declaration, History, Party, Replay, Signatories, Stances, Summit, TimelinePage } from "./types";
+import type {
+  Agreement,
+  AgreementRollCallsPage,
+  Declaration,
+  History,
+  Party,
+  PartyVotesPage,
+  Releases,
+  Replay,
+  RollCall,
+  RollCallsPage,
+  Signatories,
+  Stances,
+  Summit,
+  TimelinePage,
+  VoteShare,
+} from "./types";
+
+/** The filters of GET /v1/rollcalls and GET /v1/parties/{code}/votes, as the page passes them. */
+export interface VoteQuery {
+  q?: string | null;
+  from?: string | null;
+  to?: string | null;
+  issue?: string | null;
+  vote?: string | null;
+  include?: boolean;
+  knownAt: string | null;
+  limit?: number;
+  cursor?: string | null;
+}
 
 export class ApiError extends Error {
   constructor(public status: number, message: string) {
@@ -101,6 +130,31 @@ export const api = {
   explain: (code: string, declaration: string, at: string, knownAt: string | null) =>
     get<Stances>(`/v1/parties/${encodeURIComponent(code)}/stances`, { declaration, at, known_at: knownAt, explain: "true" }),
   health: () => get<{ head?: number | null }>("/healthz"),
+  rollcalls: (query: VoteQuery, signal?: AbortSignal) =>
+    get<RollCallsPage>("/v1/rollcalls", {
+      q: query.q, from: query.from, to: query.to, issue: query.issue, known_at: query.knownAt, limit: query.limit,
+      cursor: query.cursor,
+    }, signal),
+  rollcall: (id: string, knownAt: string | null) =>
+    get<RollCall>(`/v1/rollcalls/${encodeURIComponent(id)}`, { known_at: knownAt }),
+  partyVotes: (code: string, query: VoteQuery) =>
+    get<PartyVotesPage>(`/v1/parties/${encodeURIComponent(code)}/votes`, {
+      from: query.from, to: query.to, issue: query.issue, vote: query.vote, include: query.include ? "predecessors" : null,
+      known_at: query.knownAt, limit: query.limit, cursor: query.cursor,
+    }),
+  voteShare: (code: string, query: VoteQuery) =>
+    get<VoteShare>(`/v1/parties/${encodeURIComponent(code)}/vote-share`, {
+      by: "year", issue: query.issue, include: query.include ? "predecessors" : null, known_at: query.knownAt,
+    }),
+  agreement: (a: string, b: string, query: VoteQuery) =>
+    get<Agreement>("/v1/agreement", { a, b, by: "year", include: query.include ? "predecessors" : null, known_at: query.knownAt }),
+  agreementRollcalls: (a: string, b: string, by: string, period: string | null, query: VoteQuery) =>
+    get<AgreementRollCallsPage>("/v1/agreement/rollcalls", {
+      a, b, by, period, include: query.include ? "predecessors" : null, known_at: query.knownAt, limit: query.limit,
+      cursor: query.cursor,
+    }),
+  // Releases are few and change only when one is loaded: read once per page.
+  releases: () => once("releases", () => get<Releases>("/v1/releases")),
 };
 
 /** A map from party code to party, for names. */

@@ -1,6 +1,7 @@
 // Knowledge time: the "As recorded on" control sets known_at for every view, so a reader can see the record
 // as it stood before a correction. A banner says plainly when the page is not showing the record as it is now.
 
+import { api } from "./api";
 import { clear, formatDay, formatMoment, h } from "./dom";
 import { type PageState, go } from "./state";
 
@@ -19,6 +20,14 @@ export function installKnowledgeControl(): (state: PageState) => void {
     input.setAttribute("aria-invalid", "true");
     input.focus();
   };
+
+  // Each release of a data set is a knowledge time: offered as a suggestion ("after release-2017-03-14").
+  void api.releases().then(({ releases }) => {
+    const list = h("datalist", { id: "known-at-releases" },
+      releases.map((release) => h("option", { value: release.loaded_at }, `after ${release.dataset} ${release.name}`)));
+    form.append(list);
+    input.setAttribute("list", list.id);
+  }).catch(() => { /* the control works without suggestions */ });
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();

@@ -1,15 +1,18 @@
-// The page: reads the state from the URL, opens the declaration view or the party view, keeps the knowledge
-// time control and the live feed in step with it.
+// The page: reads the state from the URL, opens the declaration view, the party view, a roll call, the
+// roll-call list or the roll calls behind an agreement figure, keeps the knowledge time control and the live feed in step with it.
 
 import "./styles.css";
+import { AgreementRollCallsView } from "./agreement-rollcalls";
 import { ApiError, api, forgetCatalogue, setReadToken } from "./api";
 import { DeclarationView } from "./declaration";
 import { clear, h } from "./dom";
 import { installKnowledgeControl } from "./knowledge";
 import { startLive } from "./live";
 import { PartyView } from "./party";
+import { RollCallView } from "./rollcall";
+import { RollCallListView } from "./rollcalls";
 import { installSearch } from "./search";
-import { type PageState, go, installNavigation, onStateChange, readState } from "./state";
+import { type PageState, go, installNavigation, onStateChange, readState, viewOf } from "./state";
 
 interface View {
   readonly key: string;
@@ -25,14 +28,30 @@ let routing = 0;
 const syncKnowledge = installKnowledgeControl();
 
 function keyOf(state: PageState): string {
-  return state.party ? `party|${state.party}|${state.knownAt}` : `declaration|${state.declaration}|${state.knownAt}`;
+  switch (viewOf(state)) {
+    case "rollcall": return `rollcall|${state.rollcall}|${state.knownAt}`;
+    case "rollcalls": return `rollcalls|${JSON.stringify(state.rollcalls)}|${state.include}|${state.knownAt}`;
+    case "agreement": return `agreement|${JSON.stringify(state.agreement)}|${state.include}|${state.knownAt}`;
+    case "party": return `party|${state.party}|${state.knownAt}`;
+    default: return `declaration|${state.declaration}|${state.knownAt}`;
+  }
+}
+
+function open(state: PageState): Promise<View | HTMLElement> {
+  switch (viewOf(state)) {
+    case "rollcall": return RollCallView.open(state);
+    case "rollcalls": return RollCallListView.open(state);
+    case "agreement": return AgreementRollCallsView.open(state);
+    case "party": return PartyView.open(state);
+    default: return DeclarationView.open(state);
+  }
 }
 
 async function route(state: PageState): Promise<void> {
   syncKnowledge(state);
   const sequence = ++routing;
   try {
-    if (!state.party && !state.declaration) {
+    if (viewOf(state) === "declaration" && !state.declaration) {
       // The home page is the most recent declaration, with its id in the URL so the link can be shared.
       const all = await api.declarations(state.knownAt);
       const latest = [...all].sort((a, b) => b.published_on.localeCompare(a.published_on))[0];
@@ -46,7 +65,7 @@ async function route(state: PageState): Promise<void> {
       return;
     }
     main.setAttribute("aria-busy", "true");
-    const opened = state.party ? await PartyView.open(state) : await DeclarationView.open(state);
+    const opened = await open(state);
     if (sequence !== routing) {
       if (!(opened instanceof HTMLElement)) opened.dispose();
       return;
@@ -60,7 +79,7 @@ async function route(state: PageState): Promise<void> {
       current = opened;
       main.append(opened.element);
     }
-    main.dataset.view = state.party ? "party" : "declaration";
+    main.dataset.view = viewOf(state);
     const heading = main.querySelector("h1")?.textContent?.trim();
     document.title = heading ? `${heading} — Diplomatic Timeline` : "Diplomatic Timeline";
   } catch (error) {

@@ -15,6 +15,8 @@ import {
   stanceBadge,
   todayUtc,
 } from "./dom";
+import type { Alignment } from "./alignment";
+import { PartyVotes } from "./party-votes";
 import { entryItem, justBefore } from "./record";
 import { type PageState, declarationHref, go, partyHref } from "./state";
 import type { Entry, Party, Summit } from "./types";
@@ -32,12 +34,21 @@ export class PartyView {
   readonly element: HTMLElement;
   private readonly body: HTMLElement;
   private readonly detail: HTMLElement;
+  private readonly votesSlot: HTMLElement;
+  private readonly alignmentSlot: HTMLElement;
+  private alignment: Alignment | null = null;
+  private include: boolean;
+  private other: string | null;
   private start = "";
   private titles = new Map<string, string>();
   private end = "";
 
-  private constructor(private readonly party: Party, private readonly knownAt: string | null) {
+  private constructor(private readonly party: Party, private readonly knownAt: string | null, state: PageState) {
     this.key = `party|${party.code}|${knownAt}`;
+    this.include = state.include;
+    this.other = state.with;
+    this.votesSlot = h("div", { class: "votes-slot" });
+    this.alignmentSlot = h("div", { class: "alignment-slot" });
     this.body = h("div", { class: "party-body" });
     this.detail = h("section", { class: "detail", id: "detail", tabindex: "-1", "aria-labelledby": "detail-title", hidden: true });
     const names = [party.official_name, ...party.aliases].filter(Boolean).join(" · ");
@@ -47,7 +58,9 @@ export class PartyView {
         h("h1", { id: "view-title" }, party.name, " ", h("span", { class: "code" }, party.code)),
         names ? h("p", { class: "meta" }, names) : null),
       this.body,
-      this.detail);
+      this.detail,
+      this.alignmentSlot,
+      this.votesSlot);
   }
 
   static async open(state: PageState): Promise<PartyView | HTMLElement> {
@@ -58,13 +71,40 @@ export class PartyView {
         h("h1", { id: "view-title" }, `No party “${state.party}”`),
         h("p", {}, "Parties are named by ISO 3166 codes (GB, US, FR) or an organisation's code (EU, AFRICAN_UNION). Try the search."));
     }
-    const view = new PartyView(party, state.knownAt);
-    await view.refresh();
+    const view = new PartyView(party, state.knownAt, state);
+    await Promise.all([view.refresh(), view.showVotes(), view.showAlignment()]);
     return view;
   }
 
-  async update(): Promise<void> {
-    /* the party view has no state of its own beyond the party and known_at, which make its key */
+  /** The URL changed while this view is open: follow the predecessors toggle and the second party. */
+  async update(state: PageState): Promise<void> {
+    this.other = state.with;
+    if (state.include !== this.include) {
+      this.include = state.include;
+      await Promise.all([this.showVotes(), this.showAlignment()]);
+    } else {
+      await this.alignment?.compareWith(state.with);
+    }
+  }
+
+  private async showAlignment(): Promise<void> {
+    // Observable Plot is most of the page's weight: loaded only when a party view opens (its own chunk).
+    const [{ Alignment }, parties] = await Promise.all([import("./alignment"), partyIndex()]);
+    const alignment = new Alignment(this.party, parties, this.include, this.knownAt, this.other);
+    await alignment.show();
+    this.alignment = alignment;
+    clear(this.alignmentSlot);
+    this.alignmentSlot.append(alignment.element);
+  }
+
+  private async showVotes(): Promise<void> {
+    const names = new Map([...(await partyIndex())].map(([code, party]) => [code, party.name]));
+    const votes = new PartyVotes(this.party, this.include, this.knownAt, names);
+    await votes.show(0);
+    const focused = this.votesSlot.contains(document.activeElement) ? document.activeElement?.id : null;
+    clear(this.votesSlot);
+    this.votesSlot.append(votes.element);
+    if (focused) document.getElementById(focused)?.focus();
   }
 
   dispose(): void {}

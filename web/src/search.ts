@@ -1,9 +1,11 @@
-// Search for parties and declarations by name or code: an ARIA combobox whose list holds links, so a result
-// can be opened with Enter, a click, or in a new tab.
+// Search for parties and declarations by name or code, and roll calls by resolution symbol or words of the
+// title (GET /v1/rollcalls?q=): an ARIA combobox whose list holds links, so a result can be opened with Enter,
+// a click, or in a new tab.
 
 import { api } from "./api";
-import { clear, h } from "./dom";
-import { declarationHref, go, partyHref, readState } from "./state";
+import { clear, formatDay, h } from "./dom";
+import { declarationHref, go, parseState, partyHref, readState, rollcallHref, rollcallsHref } from "./state";
+import { rollcallName } from "./vote";
 
 interface Hit {
   label: string;
@@ -13,6 +15,9 @@ interface Hit {
 }
 
 const LIMIT = 12;
+const ROLLCALLS = 5; // roll calls shown in the list; the last hit opens all of them in the roll-call list
+const MIN_ROLLCALL_QUERY = 2;
+let asking: AbortController | null = null;
 
 export function installSearch(): void {
   const input = document.getElementById("search") as HTMLInputElement;
@@ -40,9 +45,7 @@ export function installSearch(): void {
   const open = (hit: Hit) => {
     close();
     input.value = "";
-    const target = new URL(hit.href, location.origin);
-    const q = target.searchParams;
-    go({ party: q.get("party"), declaration: q.get("declaration"), at: null });
+    go(parseState(new URL(hit.href, location.origin).search));
     document.getElementById("main")?.focus();
   };
 
@@ -53,13 +56,15 @@ export function installSearch(): void {
       status.textContent = "";
       return;
     }
-    hits = await find(needle);
+    const found = await find(needle);
+    if (found === null) return; // a later query replaced this one
+    hits = found;
     if (input.value.trim().toLowerCase() !== needle) return; // typed on meanwhile
     clear(list);
     hits.forEach((hit, i) => list.append(h("li", { id: `search-hit-${i}`, role: "option", "aria-selected": "false" },
       h("a", { href: hit.href, tabindex: "-1", onclick: (event: Event) => { event.preventDefault(); open(hit); } },
         h("span", { class: "hit-label" }, hit.label), " ", h("span", { class: "hit-detail" }, hit.detail)))));
-    if (!hits.length) list.append(h("li", { class: "no-hit", role: "option", "aria-disabled": "true" }, "No party or declaration matches."));
+    if (!hits.length) list.append(h("li", { class: "no-hit", role: "option", "aria-disabled": "true" }, "No party, declaration or roll call matches."));
     list.hidden = false;
     input.setAttribute("aria-expanded", "true");
     highlight(-1);
@@ -89,8 +94,10 @@ export function installSearch(): void {
   input.addEventListener("blur", () => window.setTimeout(() => { if (document.activeElement !== input) close(); }, 150));
 }
 
-async function find(needle: string): Promise<Hit[]> {
-  const [parties, declarations] = await Promise.all([api.parties(), api.declarations(readState().knownAt)]);
+async function find(needle: string): Promise<Hit[] | null> {
+  const knownAt = readState().knownAt;
+  const [parties, declarations, rollcalls] = await Promise.all([api.parties(), api.declarations(knownAt), findRollCalls(needle, knownAt)]);
+  if (rollcalls === null) return null;
   const found: Hit[] = [];
   for (const party of parties) {
     const score = match(needle, party.code, [party.name, party.official_name ?? "", ...party.aliases]);
@@ -103,7 +110,32 @@ async function find(needle: string): Promise<Hit[]> {
         href: declarationHref(declaration.id), score: score + 0.5 });
     }
   }
-  return found.sort((a, b) => b.score - a.score || a.label.localeCompare(b.label)).slice(0, LIMIT);
+  const local = found.sort((a, b) => b.score - a.score || a.label.localeCompare(b.label))
+    .slice(0, LIMIT - Math.min(rollcalls.length, ROLLCALLS + 1));
+  return [...local, ...rollcalls];
+}
+
+/** Roll calls whose resolution symbol, title or description holds the words; null if a later query replaced it. */
+async function findRollCalls(needle: string, knownAt: string | null): Promise<Hit[] | null> {
+  asking?.abort();
+  if (needle.length < MIN_ROLLCALL_QUERY) return [];
+  const mine = new AbortController();
+  asking = mine;
+  try {
+    const page = await api.rollcalls({ q: needle, knownAt, limit: ROLLCALLS }, mine.signal);
+    const hits = page.rollcalls.map((call) => ({
+      label: rollcallName(call),
+      detail: `roll call · ${formatDay(call.date, true)} · ${call.tally.yes}–${call.tally.no}–${call.tally.abstain}`,
+      href: rollcallHref(call.id), score: 0,
+    }));
+    if (page.next_cursor) {
+      hits.push({ label: `Every roll call matching “${needle}”`, detail: "roll calls · list", href: rollcallsHref({ q: needle }), score: 0 });
+    }
+    return hits;
+  } catch {
+    if (mine.signal.aborted) return null;
+    return []; // the roll calls are a part of the answer: parties and declarations still show
+  }
 }
 
 /** How well `needle` matches: the code itself first, then the name, then other names, then the code's start. */

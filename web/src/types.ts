@@ -32,3 +32,37 @@ export type Replay = Schemas["ReplayPublic"];
 /** One act in the chain that produced a stance (explain=true). */
 export type ExplainedAct = Schemas["ExplainedAct"];
 export type Stances = Schemas["StancesPublic"];
+
+/** The General Assembly's roll calls and a party's votes (the contract's section "Votes"). */
+export type Vote = Schemas["Vote"];
+export type Issue = Schemas["Issue"];
+export type RollCall = Schemas["RollCallPublic"];
+export type RollCallSummary = Schemas["RollCallSummary"];
+export type RollCallsPage = Schemas["RollCallsPage"];
+export type CastVote = Schemas["VoteOut"];
+export type PartyVote = Schemas["PartyVote"];
+export type PartyVotesPage = Schemas["PartyVotesPage"];
+export type Releases = Schemas["ReleasesPublic"];
+
+/** The issue codes' names, as domain/values.py ISSUE_NAMES gives them (tests/web checks they agree); typed by the
+ *  generated `Issue`, so an issue added to the API that the page does not name breaks `tsc`. */
+export const ISSUE_NAMES: Record<Issue, string> = {
+  me: "Palestinian conflict",
+  nu: "Nuclear weapons and nuclear material",
+  di: "Arms control and disarmament",
+  hr: "Human rights",
+  co: "Colonialism",
+  ec: "Economic development",
+};
+export const ISSUES = Object.keys(ISSUE_NAMES) as Issue[];
+
+/** How states align (GET /v1/parties/{code}/vote-share, GET /v1/agreement and the roll calls behind a figure,
+ *  GET /v1/agreement/rollcalls). */
+export type Period = Schemas["Period"];
+export type VoteSharePeriod = Schemas["VoteSharePeriod"];
+export type VoteShare = Schemas["VoteSharePublic"];
+export type AgreementPeriod = Schemas["AgreementPeriod"];
+export type Agreement = Schemas["AgreementPublic"];
+export type Figures = Schemas["Figures"];
+export type JointRollCall = Schemas["JointRollCall"];
+export type AgreementRollCallsPage = Schemas["AgreementRollCallsPage"];

@@ -1,20 +1,30 @@
 """A new generation of the read models, once promoted, is what every later read answers from: on PostgreSQL
 even on a pooled connection that prepared its statements in the generation before; on SQLite the file
-built without waiting for the disk is made durable before anyone is sent to it."""
+built without waiting for the disk is made durable before anyone is sent to it. A page the live projector is
+writing when a promote comes is written to one generation whole."""
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from api.bootstrap import Runtime
+from api.bootstrap import Runtime, bootstrap
+from api.settings import Settings
+from domain.commands import RecordStatement
+from projections.projector import Projector
+from projections.readmodel import Item
 from projections.stance_history import stances_of
-from projections.store import PostgresViewStore, SQLiteViewStore
+from projections.store import PostgresViewStore, Sql, SQLiteViewStore, ViewStore
 from tests.conftest import PG_URL
+from tests.factories import SOURCES
+from tests.integration.support import dump
 
 NOW = "9999-12-31T00:00:00.000000+00:00"
 ASKED = "SELECT * FROM answers WHERE said <> ?"  # `*`: its columns are whatever the generation's table has
@@ -130,3 +140,74 @@ def test_a_reading_leaves_a_postgres_connection_ready_for_a_writing_transaction(
             sql.execute("CREATE TABLE written (x INT)")
     finally:
         store.close()
+
+
+# -- a promote while the live projector writes a page ------------------------------------------------------
+
+
+@pytest.fixture
+def quiet(settings: Settings) -> Iterator[Runtime]:
+    """A runtime whose projector runs only when the test says (no thread, no follower)."""
+    runtime = bootstrap(settings, start_projector=False, follow=False)
+    yield runtime
+    runtime.close()
+
+
+def say(runtime: Runtime, text: str) -> None:
+    runtime.app.handle(RecordStatement(party="FR", occurred_on=date(2025, 2, 11), text=text, sources=SOURCES))
+
+
+def blocked_or_done(promote: threading.Thread, settings: Settings, timeout: float = 60) -> None:
+    """Waits until the promote has finished or waits on a lock (of the page's transaction, which it cannot
+    finish before), so the page's next statements run after all the promote can do meanwhile."""
+    deadline = time.monotonic() + timeout
+    while promote.is_alive():
+        if settings.database_url is not None:
+            with psycopg.connect(settings.database_url, autocommit=True) as conn:
+                waiting = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                       "AND datname = current_database() AND position(%s in query) > 0",
+                                       (settings.views_schema,)).fetchone()
+            if waiting and waiting[0]:
+                return
+        assert time.monotonic() < deadline, "the promote neither finished nor waited"
+        promote.join(0.05)
+
+
+def test_a_promote_during_a_page_of_the_live_projector_leaves_the_new_generation_whole_and_applied_once(
+    quiet: Runtime, settings: Settings, fresh_store: Callable[[], ViewStore]
+) -> None:
+    """Regression (issue 13, item 9: lag stuck after `diplo rebuild` on PostgreSQL): a page whose transaction
+    began in the generation a promote retires went on, after the swap, in the generation it brought in: its
+    tracking moved in the old one, its rows went into the new one, whose tracking stayed behind them, so the
+    projector applied those events there again (a duplicate key: the projector stuck, its lag never 0)."""
+    app, live = quiet.app, quiet.projector
+    for i in range(5):
+        say(quiet, f"before the rebuild {i}")
+    live.catch_up()
+    generation = quiet.store.new_generation()
+    Projector(app.recorder, app.mapper, generation, live.read_models_factory()).catch_up()
+    for i in range(3):  # stored after the new generation was built: the live projector's next page
+        say(quiet, f"during the rebuild {i}")
+
+    promote = threading.Thread(target=quiet.store.promote, args=(generation,))
+    first = live.read_models[0]
+    original = first.apply_page
+
+    def switch_then_apply(sql: Sql, items: Sequence[Item]) -> None:
+        promote.start()  # the rebuild's switch, between the page's tracking and its rows
+        blocked_or_done(promote, settings)
+        original(sql, items)
+
+    first.apply_page = switch_then_apply  # type: ignore[method-assign]
+    try:
+        assert live.run_once() > 0
+    finally:
+        first.apply_page = original  # type: ignore[method-assign]
+    promote.join(60)
+    assert not promote.is_alive()
+
+    live.catch_up()
+    assert live.position() == live.head()
+    reference = fresh_store()
+    Projector(app.recorder, app.mapper, reference).catch_up()
+    assert dump(quiet.store) == dump(reference)

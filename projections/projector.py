@@ -271,6 +271,9 @@ class Projector(Loop):
         waiting = [m for m in self.read_models if m.unsettled]
         if waiting:
             with self.store.transaction() as sql:
+                # Its CREATE INDEX IF NOT EXISTS is not safe against a twin projector settling at the same moment
+                # on PostgreSQL (a duplicate key in pg_class): they take turns, as setup() does.
+                self.store.serialise_schema_changes(sql)
                 for model in waiting:
                     model.settle(sql)
 

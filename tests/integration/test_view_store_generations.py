@@ -18,7 +18,7 @@ import pytest
 from api.bootstrap import Runtime, bootstrap
 from api.settings import Settings
 from domain.commands import RecordStatement
-from projections.projector import Projector
+from projections.projector import Projector, default_read_models
 from projections.readmodel import Item
 from projections.stance_history import stances_of
 from projections.store import PostgresViewStore, Sql, SQLiteViewStore, ViewStore
@@ -211,3 +211,69 @@ def test_a_promote_during_a_page_of_the_live_projector_leaves_the_new_generation
     reference = fresh_store()
     Projector(app.recorder, app.mapper, reference).catch_up()
     assert dump(quiet.store) == dump(reference)
+
+
+# -- a process starting (its projector's setup) while the live projector writes a page ---------------------
+
+
+def waits_on_a_lock(url: str, application: str) -> bool:
+    with psycopg.connect(url, autocommit=True) as conn:
+        found = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s "
+                             "AND wait_event_type = 'Lock'", (application,)).fetchone()
+    return bool(found and found[0])
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_process_setting_up_its_projector_while_the_live_one_writes_a_page_is_no_deadlock(
+    quiet: Runtime, settings: Settings
+) -> None:
+    """Regression (test_rebuild_live, `diplo rebuild` failing at its start with DeadlockDetected): every process
+    runs Projector.setup, whose CREATE INDEX IF NOT EXISTS locks a model's table; the live projector's page, which
+    holds its tracking rows, waited for that table while setup waited for one of those rows."""
+    assert settings.database_url is not None
+    app = quiet.app
+    names = {role: f"diplo-{role}-{uuid.uuid4().hex[:8]}" for role in ("live", "starting")}
+    stores = {role: PostgresViewStore(f"{settings.database_url}?application_name={name}", settings.views_schema)
+              for role, name in names.items()}
+    try:
+        live = Projector(app.recorder, app.mapper, stores["live"])
+        for i in range(3):
+            say(quiet, f"before the start {i}")
+        live.catch_up()
+        for i in range(3):  # the live projector's next page
+            say(quiet, f"during the start {i}")
+
+        holding = threading.Event()
+        errors: list[BaseException] = []
+        models = default_read_models()
+        timeline = next(m for m in models if m.name == "timeline")
+        create = timeline.create
+
+        def create_then_let_the_page_start(sql: Sql) -> None:
+            create(sql)  # the models before it are set up, and its table is locked by its indexes
+            holding.set()
+            deadline = time.monotonic() + 60
+            while not waits_on_a_lock(settings.database_url or "", names["live"]):
+                assert time.monotonic() < deadline, "the live projector's page never waited"
+                time.sleep(0.05)
+
+        timeline.create = create_then_let_the_page_start  # type: ignore[method-assign]
+
+        def start() -> None:
+            try:
+                Projector(app.recorder, app.mapper, stores["starting"], models)
+            except BaseException as error:
+                errors.append(error)
+
+        starting = threading.Thread(target=start)
+        starting.start()
+        assert holding.wait(60)
+        live.run_once()  # waits for the setup, which then goes on: before the fix one of the two was killed
+        starting.join(60)
+        assert not starting.is_alive()
+        assert not errors
+        assert live.position() == live.head()
+    finally:
+        for store in stores.values():
+            store.close()

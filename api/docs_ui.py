@@ -7,10 +7,11 @@ script. Here every asset comes from this server, and the policy allows nothing e
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
@@ -29,30 +30,37 @@ PAGE_HEADERS = {"Content-Security-Policy": DOCS_POLICY, "Cache-Control": "no-cac
 # The version is in the URL, so a new bundle is never read from an old cache.
 ASSET_HEADERS = {"Cache-Control": "public, max-age=86400"}
 
-PAGE = f"""<!doctype html>
+
+def page(root_path: str) -> str:
+    """The docs page, its assets and the OpenAPI document named under the path a proxy serves the API at
+    (`diplo serve --root-path`): names from `/` would miss the proxy's prefix."""
+    root = html.escape(root_path.rstrip("/"), quote=True)
+    assets = f"{root}/docs/assets/{SWAGGER_UI_VERSION}"
+    return f"""<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Diplomatic Timeline - API documentation</title>
-<link rel="icon" type="image/png" href="/docs/assets/{SWAGGER_UI_VERSION}/favicon-32x32.png">
-<link rel="stylesheet" href="/docs/assets/{SWAGGER_UI_VERSION}/swagger-ui.css">
+<link rel="icon" type="image/png" href="{assets}/favicon-32x32.png">
+<link rel="stylesheet" href="{assets}/swagger-ui.css">
 </head>
 <body>
-<div id="swagger-ui"></div>
-<script src="/docs/assets/{SWAGGER_UI_VERSION}/swagger-ui-bundle.js"></script>
-<script src="/docs/assets/{SWAGGER_UI_VERSION}/docs-init.js"></script>
+<div id="swagger-ui" data-openapi-url="{root}/openapi.json"></div>
+<script src="{assets}/swagger-ui-bundle.js"></script>
+<script src="{assets}/docs-init.js"></script>
 </body>
 </html>
 """
+
 
 router = APIRouter(tags=["documentation"], include_in_schema=False)
 
 
 @router.get("/docs", response_class=HTMLResponse)
-def docs() -> HTMLResponse:
+def docs(request: Request) -> HTMLResponse:
     """Swagger UI for /openapi.json, every asset served by this server."""
-    return HTMLResponse(PAGE, headers=PAGE_HEADERS)
+    return HTMLResponse(page(request.scope.get("root_path", "")), headers=PAGE_HEADERS)
 
 
 @router.get("/docs/assets/{version}/{name}", response_model=None)

@@ -60,6 +60,7 @@ class Subscriber:
     queue: asyncio.Queue[Delivery | None] = field(init=False)
     overflowed: bool = False
     closing: bool = False
+    released: bool = False
 
     def __post_init__(self) -> None:
         self.queue = asyncio.Queue(self.capacity)
@@ -110,12 +111,16 @@ class StreamHub:
                 subscriber.queue.put_nowait(None)  # wakes a waiting stream; a full one is ending anyway
 
     def subscribe(self, stream_filter: StreamFilter) -> Subscriber:
-        """A new subscriber; each is given back to `unsubscribe` exactly once, when its stream ends."""
+        """A new subscriber, counted in the gauge until it is given back to `unsubscribe` when its stream ends."""
         subscriber = Subscriber(stream_filter, self.capacity)
         self.subscribers.add(subscriber)
         process_metrics().subscribers.inc()
         return subscriber
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
+        """Lets a subscriber go; a second call for the same one changes nothing (the gauge counts it once)."""
+        if subscriber.released:
+            return
+        subscriber.released = True
         self.subscribers.discard(subscriber)
         process_metrics().subscribers.dec()

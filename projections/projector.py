@@ -122,6 +122,12 @@ class Projector(Loop):
             self.store.serialise_schema_changes(sql)
             sql.execute(TRACKING_DDL)
             sql.execute(VERSIONS_DDL)
+            if sql.postgres:
+                # Before any model's DDL: CREATE INDEX IF NOT EXISTS locks the model's table against writes, and a
+                # live projector's page, holding its tracking rows, waited for that table while this waited for one
+                # of those rows (a deadlock: `diplo rebuild` died at its start). Here the page under way finishes
+                # first, and the next one waits until this commits.
+                sql.execute("LOCK TABLE view_tracking IN SHARE ROW EXCLUSIVE MODE")
             tracked = {r["name"] for r in sql.rows("SELECT name FROM view_tracking")}
             built = {r["name"]: int(r["version"]) for r in sql.rows("SELECT name, version FROM view_versions")}
             changed = {m.name for m in self.read_models if m.name in tracked and built.get(m.name, 0) != m.version}
@@ -271,6 +277,9 @@ class Projector(Loop):
         waiting = [m for m in self.read_models if m.unsettled]
         if waiting:
             with self.store.transaction() as sql:
+                # Its CREATE INDEX IF NOT EXISTS is not safe against a twin projector settling at the same moment
+                # on PostgreSQL (a duplicate key in pg_class): they take turns, as setup() does.
+                self.store.serialise_schema_changes(sql)
                 for model in waiting:
                     model.settle(sql)
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import sql as pgsql
 
 from projections.private_files import private_dir, private_file
 
@@ -336,6 +337,7 @@ class PostgresViewStore(ViewStore):
         self.conninfo = conninfo
         self.schema = schema
         self.pool_size = pool_size
+        self._write_lock = self._generation_lock("_shared")
         # The generation each pooled connection prepared its statements in (None: no such schema).
         self._prepared_in: weakref.WeakKeyDictionary[psycopg.Connection[Any], int | None] = (
             weakref.WeakKeyDictionary()
@@ -380,9 +382,19 @@ class PostgresViewStore(ViewStore):
             with contextlib.suppress(Exception):  # a broken connection keeps its error, not this one
                 conn.autocommit = False
 
+    def _generation_lock(self, mode: str) -> str:
+        """The advisory lock that keeps a promote out of a writing transaction (`_shared`) and writers out of
+        a promote's swap. Its key is written out, not a parameter, so pg_stat_activity shows whose it is."""
+        return pgsql.SQL("SELECT pg_advisory_xact_lock{}(hashtext({}))").format(
+            pgsql.SQL(mode), pgsql.Literal(f"diplo-views-generation:{self.schema}")).as_string(None)
+
     @contextmanager
     def transaction(self) -> Iterator[Sql]:
         with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
+            # Names are looked up at each statement: without this lock, a promote committed mid-transaction sent
+            # the statements after it to the new generation, so a projector page moved the old generation's
+            # tracking and wrote its rows into the new one, which then applied them again.
+            cursor.execute(self._write_lock)
             yield Sql(cursor, postgres=True)
 
     def serialise_schema_changes(self, sql: Sql) -> None:
@@ -422,6 +434,9 @@ class PostgresViewStore(ViewStore):
         generation.close()
         with psycopg.connect(self.conninfo, autocommit=False, connect_timeout=5) as conn:
             with conn.transaction():
+                # Waits for the writing transactions under way (each whole in the old generation); those that
+                # start meanwhile wait for the swap, then write to the new generation alone.
+                conn.execute(self._generation_lock(""))
                 conn.execute(f'ALTER SCHEMA "{self.schema}" RENAME TO "{retired}"')
                 conn.execute(f'ALTER SCHEMA "{generation.schema}" RENAME TO "{self.schema}"')
             # Separately, so that readers never queue behind the drop's locks during the swap.

@@ -98,48 +98,46 @@ async def stream(
 ) -> AsyncIterator[ServerSentEvent]:
     """Every public event after `after` (or Last-Event-ID, which wins), then live, with no gap and no duplicate."""
     last, stream_filter = start.last, start.filter
-    hub, settings = request.app.state.stream_hub, runtime.settings
+    settings = runtime.settings
     # Subscribed (by the dependency) before catching up: whatever is stored from now on reaches the buffer,
-    # and whatever was stored before is read from the log, so the switch can lose nothing.
+    # and whatever was stored before is read from the log, so the switch can lose nothing. The dependency
+    # alone lets it go, once, however the stream ends.
     sent = process_metrics().messages
-    try:
-        yield ServerSentEvent(comment="diplomatic timeline event stream", retry=settings.stream_retry_ms)
-        page_size = min(settings.page_size, CATCH_UP_PAGE)
-        while True:
-            page = await anyio.to_thread.run_sync(
-                partial(runtime.app.recorder.select_notifications, start=last, limit=page_size,
-                        inclusive_of_start=False),
-                limiter=request.app.state.catch_up_threads,
-            )
-            for event in public_events(runtime.app.mapper, page, runtime.follower.publications):
-                if stream_filter.matches(event):
-                    sent.inc()
-                    yield message(event)
-            if page:
-                last = page[-1].id
-            if len(page) < page_size:
-                break
-        while True:
-            if subscriber.closing:
-                yield ServerSentEvent(comment="the server is restarting: reconnect with Last-Event-ID to resume",
-                                      retry=settings.stream_retry_ms)
-                return
-            if subscriber.overflowed and subscriber.queue.empty():
-                yield ServerSentEvent(comment="too slow: reconnect with Last-Event-ID to resume",
-                                      retry=settings.stream_retry_ms)
-                return
-            try:
-                # asyncio.timeout, not wait_for: no task of its own per wait, with 1,000 streams waiting.
-                async with asyncio.timeout(settings.stream_heartbeat_seconds):
-                    delivery = await subscriber.queue.get()
-            except TimeoutError:
-                yield ServerSentEvent(comment="heartbeat")
-                continue
-            if delivery is None:
-                continue  # the shutdown's wake-up: `closing` ends the stream above
-            if delivery.event.position > last:  # anything at or before `last` was sent while catching up
-                last = delivery.event.position
+    yield ServerSentEvent(comment="diplomatic timeline event stream", retry=settings.stream_retry_ms)
+    page_size = min(settings.page_size, CATCH_UP_PAGE)
+    while True:
+        page = await anyio.to_thread.run_sync(
+            partial(runtime.app.recorder.select_notifications, start=last, limit=page_size,
+                    inclusive_of_start=False),
+            limiter=request.app.state.catch_up_threads,
+        )
+        for event in public_events(runtime.app.mapper, page, runtime.follower.publications):
+            if stream_filter.matches(event):
                 sent.inc()
-                yield delivery.message  # encoded once by the hub, shared by every subscriber
-    finally:
-        hub.unsubscribe(subscriber)
+                yield message(event)
+        if page:
+            last = page[-1].id
+        if len(page) < page_size:
+            break
+    while True:
+        if subscriber.closing:
+            yield ServerSentEvent(comment="the server is restarting: reconnect with Last-Event-ID to resume",
+                                  retry=settings.stream_retry_ms)
+            return
+        if subscriber.overflowed and subscriber.queue.empty():
+            yield ServerSentEvent(comment="too slow: reconnect with Last-Event-ID to resume",
+                                  retry=settings.stream_retry_ms)
+            return
+        try:
+            # asyncio.timeout, not wait_for: no task of its own per wait, with 1,000 streams waiting.
+            async with asyncio.timeout(settings.stream_heartbeat_seconds):
+                delivery = await subscriber.queue.get()
+        except TimeoutError:
+            yield ServerSentEvent(comment="heartbeat")
+            continue
+        if delivery is None:
+            continue  # the shutdown's wake-up: `closing` ends the stream above
+        if delivery.event.position > last:  # anything at or before `last` was sent while catching up
+            last = delivery.event.position
+            sent.inc()
+            yield delivery.message  # encoded once by the hub, shared by every subscriber

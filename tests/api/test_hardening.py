@@ -91,6 +91,7 @@ def test_the_docs_page_names_only_assets_of_this_server_under_a_policy_that_allo
     links = re.findall(r'(?:src|href)="([^"]+)"', response.text)
     assert links and all(link.startswith("/docs/assets/") for link in links), links
     assert "<script>" not in response.text  # no inline script: the policy allows none
+    assert 'data-openapi-url="/openapi.json"' in response.text
     policy = response.headers["Content-Security-Policy"]
     assert "script-src 'self'" in policy and "default-src 'none'" in policy
     assert "cdn" not in response.text.lower() and "googleapis" not in response.text
@@ -98,6 +99,21 @@ def test_the_docs_page_names_only_assets_of_this_server_under_a_policy_that_allo
         asset = client.get(link)
         assert asset.status_code == 200, link
         assert asset.content == (ASSETS / link.rsplit("/", 1)[1]).read_bytes()
+
+
+def test_the_docs_page_names_its_assets_and_the_openapi_document_under_the_proxys_root_path(
+    seeded: Runtime,
+) -> None:
+    # Behind a proxy at /diplo (diplo serve --root-path /diplo/), a name from `/` reaches another site's path.
+    with TestClient(create_app(runtime=seeded), root_path="/diplo") as proxied:
+        response = proxied.get("/docs")
+        assert response.status_code == 200
+        links = re.findall(r'(?:src|href)="([^"]+)"', response.text)
+        assert links and all(link.startswith(f"/diplo/docs/assets/{SWAGGER_UI_VERSION}/") for link in links), links
+        assert 'data-openapi-url="/diplo/openapi.json"' in response.text
+        assert proxied.get("/openapi.json").json()["servers"] == [{"url": "/diplo"}]
+        init = proxied.get(f"/docs/assets/{SWAGGER_UI_VERSION}/docs-init.js").text
+        assert "dataset.openapiUrl" in init and '"/openapi.json"' not in init  # the page's URL, not one of its own
 
 
 def test_the_bundled_swagger_ui_is_the_pinned_release(client: TestClient) -> None:

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from contextlib import ExitStack
+from typing import Any, cast
 
+import httpx
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from api.app import create_app
 from api.bootstrap import Runtime, bootstrap
 from api.settings import Settings
+from api.streaming import StreamHub
 from tests.api.support import AUTH, BACKENDS, SOURCE, TOKEN, assert_problem, running, unique
 from tests.prometheus_text import Samples, parse, series, value
 
@@ -292,6 +296,32 @@ def test_the_store_is_read_when_scraped_head_positions_and_lag(client: TestClien
     assert value(samples, "diplo_projector_pages_total") >= 1
     assert value(samples, "diplo_projector_page_duration_seconds_count") == value(samples,
                                                                                   "diplo_projector_pages_total")
+
+
+def test_each_stream_is_counted_once_while_open_and_let_go_once_however_it_ends(client: TestClient) -> None:
+    # One stream its client leaves, one the server ends (a shutdown): each ending used to take one off the
+    # subscriber gauge twice, once in the stream and once in its dependency.
+    def subscribers() -> float:
+        return value(scrape(client), "diplo_stream_subscribers")
+
+    def open_stream(stack: ExitStack) -> Iterator[str]:
+        response: httpx.Response = stack.enter_context(client.stream("GET", "/v1/events/stream"))
+        lines = response.iter_lines()
+        assert next(lines).startswith(": diplomatic timeline event stream")
+        return lines
+
+    before = subscribers()
+    with ExitStack() as left:
+        open_stream(left)
+        with ExitStack() as ended:
+            lines = open_stream(ended)
+            assert subscribers() == before + 2
+            hub: StreamHub = cast(FastAPI, client.app).state.stream_hub
+            assert client.portal is not None
+            client.portal.call(hub.close_all)
+            assert any(line.startswith(": the server is restarting") for line in lines)
+        assert subscribers() == before + 1
+    assert subscribers() == before
 
 
 def test_metrics_are_open_like_reads_when_no_token_is_set(client: TestClient) -> None:

@@ -35,6 +35,9 @@ CHROMIUM_ARGS = [
 ]
 LAPTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 390, "height": 844}
+# "Now" as every page sees it (timers still run): after the last date in the record the tests seed, so the
+# views show all of it, and fixed, so nothing they draw depends on the day the tests run.
+PAGE_TODAY = "2026-06-15T12:00:00Z"
 
 
 def missing() -> str | None:
@@ -151,18 +154,21 @@ def browser(browser_ready: None) -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any, server: Server) -> Iterator[Any]:
-    """A new browser tab at laptop width; a script error on the page fails the test."""
+    """A new browser tab at laptop width, its clock at PAGE_TODAY; a script error on the page fails the test."""
     yield from tab_on(browser, server)
 
 
 @pytest.fixture
 def record_page(browser: Any, record_server: Server) -> Iterator[Any]:
-    """A new tab on the server that holds the slice of the General Assembly's record."""
+    """A new tab (its clock at PAGE_TODAY) on the server that holds the slice of the General Assembly's record."""
     yield from tab_on(browser, record_server)
 
 
 def tab_on(browser: Any, server: Server) -> Iterator[Any]:
     context = browser.new_context(viewport=LAPTOP, base_url=server.url, locale="en-GB", timezone_id="UTC")
+    # The page's "today" ends the party view's time axis and the declaration view's slider, so where every marker
+    # falls, and so what a click reaches, would move with the date the tests run on: it is pinned.
+    context.clock.set_fixed_time(PAGE_TODAY)
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))

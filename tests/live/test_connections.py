@@ -62,19 +62,38 @@ def test_a_connection_idle_after_its_answer_is_closed_after_the_keep_alive_time(
         assert closed_within(sock, 15) is not None
 
 
-def test_connections_beyond_the_cap_are_answered_503(server: Server) -> None:
-    held = [connect(server) for _ in range(30)]
+@pytest.fixture
+def capped(tmp_path: Path) -> Iterator[Server]:
+    """A server with a cap of 30 connections, and a header time-out far longer than the test: the connections
+    that fill the cap send nothing, and must not be closed for it however slow the machine is (with the
+    `server` fixture's 1 s, a stall of 0.7 s between filling the cap and asking once more let the ask in)."""
+    with new_store("sqlite", tmp_path) as store, serving(store, tmp_path, header_timeout_seconds=600,
+                                                         max_connections=30) as running:
+        yield running
+
+
+def one_more(server: Server) -> bytes:
+    """The start of the answer to one more connection's request."""
+    with connect(server) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        sock.settimeout(30)
+        return sock.recv(200)
+
+
+def test_connections_beyond_the_cap_are_answered_503(capped: Server) -> None:
+    held = [connect(capped) for _ in range(30)]
     try:
-        time.sleep(0.3)  # the server has accepted them all
-        with connect(server) as sock:
-            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-            sock.settimeout(10)
-            assert sock.recv(200).startswith(b"HTTP/1.1 503")
+        # Until the server has accepted all 30, one more may still get in: it is asked again until refused.
+        deadline = time.monotonic() + 60
+        while not (answer := one_more(capped)).startswith(b"HTTP/1.1 503"):
+            assert answer.startswith(b"HTTP/1.1 200"), answer
+            assert time.monotonic() < deadline, "one more connection than the cap was still answered after 60 s"
+            time.sleep(0.1)
     finally:
         for sock in held:
             sock.close()
-    deadline = time.monotonic() + 20
-    while httpx.get(f"{server.url}/healthz", timeout=10).status_code != 200:
+    deadline = time.monotonic() + 60
+    while httpx.get(f"{capped.url}/healthz", timeout=10).status_code != 200:
         assert time.monotonic() < deadline, "the server did not answer again once the connections were gone"
         time.sleep(0.2)
 
@@ -86,7 +105,7 @@ def test_a_token_in_a_query_string_is_redacted_in_the_access_log(server: Server)
     secret = "qs-secret-7c1f0b"
     for name in ("access_token", "token", "api_key", "Authorization", "key"):
         httpx.get(f"{server.url}/v1/parties", params={name: secret, "limit": "5"}, timeout=10)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     while server.log().count("/v1/parties?") < 5 and time.monotonic() < deadline:
         time.sleep(0.1)
     log = server.log()

@@ -78,12 +78,12 @@ def test_metrics_move_with_requests_writes_stream_messages_and_projector_progres
                 assert client.get(f"/v1/parties/{code}/stances").status_code == 200
             with Stream(server.url, params={"after": head - 2}) as stream:
                 stream.take(1)  # caught up from the log (the seeds' last public event)
-                wait_until(lambda: value(scrape(server.url), "diplo_stream_subscribers") == 1, 10, "the subscriber")
+                wait_until(lambda: value(scrape(server.url), "diplo_stream_subscribers") == 1, 60, "the subscriber")
                 receipts = [post_statement(client, f"metrics {i} {uuid.uuid4().hex}") for i in range(2)]
                 last = max(r["position"] for r in receipts)
                 stream.until(last)  # delivered live
                 during = scrape(server.url)
-            wait_until(lambda: value(scrape(server.url), "diplo_stream_subscribers") == 0, 10, "the stream's end")
+            wait_until(lambda: value(scrape(server.url), "diplo_stream_subscribers") == 0, 60, "the stream's end")
         after = scrape(server.url)
 
     def moved(name: str, **labels: str) -> float:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +102,7 @@ def test_reads_during_diplo_rebuild_always_answer_the_full_model_and_writes_go_o
         assert not failed, f"{len(failed)} of {len(reads)} reads were not the full answer: {failed[:5]} {problems}"
         assert written
 
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # a busy machine; a stuck projector never gets there
         while (health := server.health())["lag"] != 0:
             assert time.monotonic() < deadline, health
             time.sleep(0.1)
@@ -111,9 +110,8 @@ def test_reads_during_diplo_rebuild_always_answer_the_full_model_and_writes_go_o
         # Writes still work, and the rebuilt models show them.
         us = next(s for s in expected[READS[1]]["stances"] if s["declaration_id"] == "paris-statement")
         assert us["stance"] == "declined"
-        today = datetime.now(UTC).date().isoformat()
         signed = client.post("/v1/declarations/paris-statement/acts", headers=AUTH, json={
-            "kind": "signed", "party": "US", "occurred_on": today, "confidence": "high", "sources": [SOURCE]})
+            "kind": "signed", "party": "US", "occurred_on": "2025-06-02", "confidence": "high", "sources": [SOURCE]})
         assert signed.status_code == 201, signed.text
         assert "US" in {s["party"] for s in client.get(READS[0]).json()["signed"]}
         stances = {s["declaration_id"]: s["stance"] for s in client.get(READS[1]).json()["stances"]}

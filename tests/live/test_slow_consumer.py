@@ -39,7 +39,7 @@ def flood_size() -> int:
     return max(350, int(1.5 * (send_buffer_max + 512 * 1024) / TEXT))
 
 
-def wait_health(server: Server, ok: Callable[[dict[str, Any]], bool], timeout: float = 20) -> dict[str, Any]:
+def wait_health(server: Server, ok: Callable[[dict[str, Any]], bool], timeout: float = 60) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
         health = server.health()

@@ -1,8 +1,9 @@
 // Starts the bundled Swagger UI on this server's /openapi.json. A file, not an inline script, so the docs
-// page's Content-Security-Policy can allow scripts from this server alone.
+// page's Content-Security-Policy can allow scripts from this server alone. The page names the document's URL,
+// which carries the prefix a proxy serves the API under (diplo serve --root-path).
 window.addEventListener("load", function () {
   window.ui = SwaggerUIBundle({
-    url: "/openapi.json",
+    url: document.getElementById("swagger-ui").dataset.openapiUrl,
     dom_id: "#swagger-ui",
     layout: "BaseLayout",
     deepLinking: true,

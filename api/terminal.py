@@ -65,6 +65,9 @@ def style(kind: str) -> str:
 
 # What a store that cannot be reached or opened raises, at the first connection or later.
 STORE_ERRORS = (psycopg.OperationalError, psycopg_pool.PoolTimeout, sqlite3.OperationalError)
+# SQLSTATE classes of a server that cannot take the command at all: connection exceptions, shutting down or
+# starting, no such database. Any other state came from a server that answered.
+CANNOT_ANSWER = ("08", "57P", "3D")
 
 
 def unreachable(settings: Settings, error: Exception) -> str:
@@ -81,6 +84,10 @@ def unreachable(settings: Settings, error: Exception) -> str:
         return (f"{where} does not exist. diplo creates its schema and tables, not the database: create it first "
                 f"(createdb -h {url.hostname or 'localhost'} -p {url.port or 5432} -U {url.username or 'postgres'} "
                 f"{name}, or CREATE DATABASE \"{name}\" in psql), then run the command again")
+    state = getattr(error, "sqlstate", None)
+    if state and not state.startswith(CANNOT_ANSWER):
+        # The server answered: a deadlock or a failed statement is not an unreachable store.
+        return f"{where} answered with an error ({state}), nothing was changed; try again: {why}"
     return f"{where} does not answer: {why}"
 
 

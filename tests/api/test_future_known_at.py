@@ -90,6 +90,9 @@ COMPANIONS: dict[tuple[str, str], dict[str, str]] = {
     ("/v1/diff", "known_at"): {"from_at": "2025-01-01", "to_at": "2025-03-01"},
     ("/v1/diff", "known_at_a"): {"known_at_b": FAR_FUTURE},
     ("/v1/diff", "known_at_b"): {"known_at_a": "2025-01-01"},
+    ("/v1/agreement", "known_at"): {"a": "US", "b": "GB"},
+    ("/v1/agreement/rollcalls", "known_at"): {"a": "US", "b": "GB"},
+    ("/v1/parties/{code}/closest", "known_at"): {"period": "2025"},
 }
 
 

@@ -15,6 +15,7 @@ from api.bootstrap import Runtime, bootstrap
 from api.chain_enforcement import start_guard
 from api.deps import refuse_nul
 from api.docs_ui import router as docs_router
+from api.encoded_answers import EncodedAnswers
 from api.json_body import refuse_duplicate_keys
 from api.limits import BodyLimit
 from api.links import document_links
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         # Made here, in the running loop: threads of their own for downloads and for streams catching up.
         app.state.export_threads = anyio.CapacityLimiter(rt.settings.max_exports)
         app.state.catch_up_threads = anyio.CapacityLimiter(stream.CATCH_UP_THREADS)
+        app.state.rollcall_answers = EncodedAnswers(rt.settings.rollcall_cache_bytes)  # one runtime's, one store's
         hub.attach(rt.follower)
         metrics.watch_projector(rt.projector)
         try:

@@ -79,6 +79,9 @@ class Settings(BaseSettings):
         "background (full); a broken chain makes the server refuse writes. off: neither.")
     chain_tail_events: int = Field(1000, ge=1, le=1_000_000, description="How many of the last links the check "
                                    "at start covers.")
+    rollcall_cache_bytes: int = Field(
+        64 * 1024 * 1024, ge=0, description="Memory for answers of GET /v1/rollcalls/{id} kept encoded between "
+        "requests (each about 100 KB; least recently used dropped first); 0: read and encode every one.")
     max_exports_per_client: int = Field(2, ge=1, description="Concurrent downloads of one client address; beyond "
                                         "it, 429 with Retry-After.")
 

@@ -63,9 +63,16 @@ def postgres_placeholders(sql: str) -> str:
 class Sql:
     """A cursor that speaks one placeholder style and returns rows as dicts."""
 
-    def __init__(self, cursor: Any, postgres: bool) -> None:
+    def __init__(self, cursor: Any, postgres: bool, generation: object = None) -> None:
         self._cursor = cursor
         self._postgres = postgres
+        self._generation = generation
+
+    @property
+    def generation(self) -> object:
+        """Which generation of the read models a reading reads (another one after a rebuild), for answers kept
+        between readings; None where the store did not say."""
+        return self._generation
 
     @property
     def postgres(self) -> bool:
@@ -208,6 +215,12 @@ class SQLiteViewStore(ViewStore):
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
         """A connection to the live generation, held by one caller at a time, then given back."""
+        with self._connection_to() as (_, conn):
+            yield conn
+
+    @contextmanager
+    def _connection_to(self) -> Iterator[tuple[Path, sqlite3.Connection]]:
+        """`_connection`, with the file (the generation) the connection reads."""
         self._follow_pointer()
         path, conn = self.path, None
         with self._lock:
@@ -225,7 +238,7 @@ class SQLiteViewStore(ViewStore):
             # far larger than 2 MiB at random (measured: 10% of the insert's time; an upper bound, not an allocation).
             conn.execute("PRAGMA cache_size=-32768")
         try:
-            yield conn
+            yield path, conn
         finally:
             with self._lock:
                 # A connection still inside a transaction is in an unknown state: never hand it on.
@@ -250,10 +263,10 @@ class SQLiteViewStore(ViewStore):
 
     @contextmanager
     def reading(self) -> Iterator[Sql]:
-        with self._connection() as conn:
+        with self._connection_to() as (path, conn):
             conn.execute("BEGIN")
             try:
-                yield Sql(conn.cursor(), postgres=False)
+                yield Sql(conn.cursor(), postgres=False, generation=path.name)
             finally:
                 conn.execute("ROLLBACK")
 
@@ -409,7 +422,8 @@ class PostgresViewStore(ViewStore):
             conn.read_only = True
             try:
                 with conn.cursor() as cursor:
-                    yield Sql(cursor, postgres=True)
+                    # The schema's oid the pool's check saw as the connection was taken (`_check`).
+                    yield Sql(cursor, postgres=True, generation=self._prepared_in.get(conn))
                 # Commit, not rollback: the two are the same for a transaction that wrote nothing, but on
                 # a rollback psycopg forgets (and deallocates) every statement it prepared.
                 conn.commit()

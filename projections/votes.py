@@ -142,6 +142,10 @@ class Votes(ReadModel):
             sources TEXT NOT NULL
         )""",
         "CREATE INDEX IF NOT EXISTS vote_events_by_time ON vote_events (recorded_at)",
+        # A roll call's events by when they were recorded: what `rollcall_stamp` reads, from the index alone. Made
+        # by `create` at every start (IF NOT EXISTS), so a store built before it gains it without a replay: it
+        # changes no row, hence no version bump.
+        "CREATE INDEX IF NOT EXISTS vote_events_by_rollcall ON vote_events (rollcall, recorded_at, position)",
         """CREATE TABLE IF NOT EXISTS releases (
             position BIGINT PRIMARY KEY,
             event_id TEXT NOT NULL,
@@ -416,6 +420,17 @@ def rollcall_version(sql: Sql, slug: str, known_at: str) -> dict[str, Any] | Non
     """The roll call's details as the record gave them at `known_at` (None: not recorded by then)."""
     return sql.one(f"SELECT * FROM rollcalls r WHERE r.id = ? AND {VISIBLE_ROLLCALL}",
                    (slug, known_at, known_at, known_at))
+
+
+def rollcall_stamp(sql: Sql, slug: str, known_at: str) -> tuple[int, int]:
+    """How many of the roll call's own events were recorded by `known_at`, and the last of their positions.
+
+    `get_rollcall`'s answer is made of those events alone (its rows, and when each was recorded), and the events a
+    reading sees are those recorded by a moment: a later moment sees a superset. So two readings with the same
+    count see the same events and get the same answer; the last position is kept as a check. (0, 0): none."""
+    row = sql.one("SELECT COUNT(*) AS n, MAX(position) AS p FROM vote_events WHERE rollcall = ? AND recorded_at <= ?",
+                  (slug, known_at))
+    return (0, 0) if row is None or not row["n"] else (int(row["n"]), int(row["p"]))
 
 
 def get_rollcall(sql: Sql, slug: str, known_at: str) -> dict[str, Any] | None:

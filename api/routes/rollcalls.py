@@ -20,6 +20,7 @@ from api.deps import (
     require_reader,
     require_writer,
 )
+from api.encoded_answers import EncodedAnswers, closed
 from api.filters import date_range
 from api.json_answers import as_json
 from api.receipts import answer
@@ -27,7 +28,7 @@ from api.schemas import WriteReceipt
 from api.vote_schemas import ReleasesPublic, RollCallCreate, RollCallPublic, RollCallsPage, VoteCreate
 from domain.errors import NotFound
 from domain.values import issue_named
-from projections.votes import get_rollcall, list_releases, list_rollcalls
+from projections.votes import get_rollcall, list_releases, list_rollcalls, rollcall_stamp
 
 router = APIRouter(prefix="/v1", tags=["roll calls"])
 RollCallId = Annotated[str, Path(max_length=100, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", examples=["unga-3"])]
@@ -79,14 +80,22 @@ def rollcalls(
 
 
 @router.get("/rollcalls/{rollcall_id}", response_model=RollCallPublic, dependencies=[Depends(require_reader)])
-def rollcall(rollcall_id: RollCallId, sql: ReadSql, known_at: KnownAtQuery = None) -> Response:
+def rollcall(rollcall_id: RollCallId, sql: ReadSql, request: Request, known_at: KnownAtQuery = None) -> Response:
     """One roll call with its tally and every vote that counted at `known_at`, each with its id and sources."""
     known = parse_known_at(known_at)
-    found = get_rollcall(sql, rollcall_id, known)
-    if found is None:
-        raise NotFound(f"unknown roll call {rollcall_id!r}" + ("" if known_at is None else
-                       f" (not recorded by {known})"), field="rollcall_id")
-    return as_json({**found, "known_at": known})
+    answers: EncodedAnswers = request.app.state.rollcall_answers
+    if answers.max_bytes and sql.generation is not None:
+        # Kept by what the answer is made of (api/encoded_answers.py); `known_at` is echoed, never kept.
+        key = (rollcall_id, sql.generation, rollcall_stamp(sql, rollcall_id, known))
+        opened = answers.kept(key, lambda: get_rollcall(sql, rollcall_id, known))
+        if opened is not None:
+            return closed(opened, "known_at", known)
+    else:
+        found = get_rollcall(sql, rollcall_id, known)
+        if found is not None:
+            return as_json({**found, "known_at": known})
+    raise NotFound(f"unknown roll call {rollcall_id!r}" + ("" if known_at is None else
+                   f" (not recorded by {known})"), field="rollcall_id")
 
 
 @router.get("/releases", response_model=ReleasesPublic, dependencies=[Depends(require_reader)])

@@ -4,6 +4,7 @@ seat changes hands) and roll calls recorded by hand: the contract's section "Vot
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -13,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.bootstrap import Runtime, bootstrap
+from api.encoded_answers import EncodedAnswers
 from api.settings import Settings
 from api.vote_schemas import RollCallPublic
 from domain.releases import LoadRelease, ReleaseFacts
@@ -64,6 +66,78 @@ def test_a_roll_call_is_sent_exactly_as_its_model_would_send_it(api: TestClient)
             assert sent.status_code == 200 and sent.headers["content-type"] == "application/json"
             assert RollCallPublic.model_validate(sent.json()).model_dump(mode="json") == sent.json()
     assert api.get("/v1/rollcalls/unga-test-1").json()["retracted"][0]["party"] == "FR"
+
+
+def uncached(api: TestClient, path: str, **params: Any) -> bytes:
+    """The answer as read and encoded afresh: the app's kept answers set aside for one request."""
+    kept = api.app.state.rollcall_answers  # type: ignore[attr-defined]
+    api.app.state.rollcall_answers = EncodedAnswers(0)  # type: ignore[attr-defined]
+    try:
+        return api.get(path, params=params).content
+    finally:
+        api.app.state.rollcall_answers = kept  # type: ignore[attr-defined]
+
+
+def test_a_kept_roll_call_is_the_same_answer_as_one_read_afresh(api: TestClient) -> None:
+    # Answers are kept encoded, by what they are made of (api/encoded_answers.py); `known_at` is echoed into them.
+    first, second = api.get("/v1/releases").json()["releases"]
+    listed = [r["id"] for r in api.get("/v1/rollcalls", params={"limit": 30}).json()["rollcalls"]]
+    kept = api.app.state.rollcall_answers  # type: ignore[attr-defined]
+    for slug in listed:
+        for params in ({"known_at": first["loaded_at"]}, {"known_at": second["loaded_at"]}):
+            sent = [api.get(f"/v1/rollcalls/{slug}", params=params).content for _ in range(2)]
+            assert sent[0] == sent[1] == uncached(api, f"/v1/rollcalls/{slug}", **params)
+            assert json.loads(sent[0])["known_at"] == api.get("/v1/rollcalls", params=params).json()["known_at"]
+    assert kept.hits >= len(listed) * 2 and 0 < kept.size <= kept.max_bytes
+    # One release's moment and another's see the same events of a roll call the 2021 release left alone: one entry.
+    assert len(kept) < len(listed) * 2
+    assert api.get("/v1/rollcalls/unga-0").status_code == 404 and len(kept) < len(listed) * 2
+
+
+def test_a_vote_retraction_or_correction_changes_a_kept_roll_call_at_once(api: TestClient, record: Runtime) -> None:
+    api.post("/v1/rollcalls", json=rollcall_body(), headers=AUTH).raise_for_status()
+    made = api.get("/v1/rollcalls/unga-test-1").json()
+    assert api.get("/v1/rollcalls/unga-test-1").json()["votes"] == made["votes"]  # kept
+    api.post("/v1/rollcalls/unga-test-1/votes", json={"party": "GB", "vote": "yes", "confidence": "high",
+                                                    "sources": UN}, headers=AUTH).raise_for_status()
+    voted = api.get("/v1/rollcalls/unga-test-1").json()
+    assert [v["party"] for v in voted["votes"]] == ["FR", "GB", "US"] and voted["tally"]["yes"] == 1
+    french = next(v for v in voted["votes"] if v["party"] == "FR")
+    api.post("/v1/retractions", json={"event_id": french["event_id"], "reason": "France voted yes", "sources": UN},
+             headers=AUTH).raise_for_status()
+    retracted = api.get("/v1/rollcalls/unga-test-1")
+    assert [v["party"] for v in retracted.json()["votes"]] == ["GB", "US"]
+    assert retracted.content == uncached(api, "/v1/rollcalls/unga-test-1", known_at=retracted.json()["known_at"])
+    # Earlier moments still answer as the record stood then, kept or not.
+    at_making = api.get("/v1/rollcalls/unga-test-1", params={"known_at": french["recorded_at"]}).json()
+    assert {k: at_making[k] for k in ("votes", "tally")} == {k: made[k] for k in ("votes", "tally")}
+
+    # A release that corrects a roll call's title: the answer now gives the new one, and before it the old one.
+    latest = sessions_25_to_27("release-2021-03-08")
+    target = latest.rollcalls[0]
+    before = api.get(f"/v1/rollcalls/{target.slug}").json()
+    fixed = replace(latest, name="release-2099-01-01", rollcalls=[
+        replace(target, title="A corrected title"), *latest.rollcalls[1:]])
+    record.app.handle_all([(1, LoadRelease(fixed))])
+    assert record.projector.wait_for(record.projector.head(), 60)
+    after = api.get(f"/v1/rollcalls/{target.slug}").json()
+    assert before["title"] != "A corrected title" and after["title"] == "A corrected title"
+    then = api.get(f"/v1/rollcalls/{target.slug}", params={"known_at": before["known_at"]})
+    assert then.json()["title"] == before["title"] and then.json()["votes"] == before["votes"]
+    assert then.content == uncached(api, f"/v1/rollcalls/{target.slug}", known_at=before["known_at"])
+
+
+def test_after_a_rebuild_a_roll_call_answers_the_same_from_the_new_generation(api: TestClient,
+                                                                               record: Runtime) -> None:
+    moment = api.get("/v1/releases").json()["releases"][-1]["loaded_at"]
+    listed = [r["id"] for r in api.get("/v1/rollcalls", params={"limit": 10}).json()["rollcalls"]]
+    before = {slug: api.get(f"/v1/rollcalls/{slug}", params={"known_at": moment}).content for slug in listed}
+    kept = api.app.state.rollcall_answers  # type: ignore[attr-defined]
+    held, misses = len(kept), kept.misses
+    record.projector.rebuild_beside()  # what `diplo rebuild` runs
+    assert {slug: api.get(f"/v1/rollcalls/{slug}", params={"known_at": moment}).content for slug in listed} == before
+    # Read from the rebuilt generation, not answered from what the old one gave.
+    assert kept.misses == misses + len(listed) and len(kept) == held + len(listed)
 
 
 def test_one_roll_call_with_its_tally_and_every_vote(api: TestClient) -> None:

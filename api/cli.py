@@ -112,7 +112,8 @@ def seed_unga(runtime: Runtime) -> None:
                       "are seeded")
         return
     console.print(f"UN General Assembly: loading {len(waiting)} release(s) of the unvotes data set (870,109 votes "
-                  "in all: about 30 to 60 seconds; `diplo seed --only ai-summits` skips them)")
+                  "in all: about 15 seconds on a quiet 2-core machine, a minute on a busy one; "
+                  "`diplo seed --only ai-summits` skips them)")
     with Steps.shown(console, len(waiting)) as steps:
         for path in waiting:
             load_release(runtime, path, None, console, steps)

@@ -83,7 +83,7 @@ class _Page(Page):
 
 class Votes(ReadModel):
     name = "votes"
-    version = 1
+    version = 2  # 2: vote_events_by_rollcall, the index the roll-call answer cache keys by
     tables = ("rollcalls", "votes", "vote_events", "releases")
     ddl = (
         """CREATE TABLE IF NOT EXISTS rollcalls (

@@ -215,7 +215,7 @@ def test_a_read_model_built_at_another_version_is_dropped_and_replayed_and_the_o
     assert dump(store) == reference(unprojected, open_store)
     with store.reading() as sql:
         assert {r["name"]: r["version"] for r in sql.rows("SELECT name, version FROM view_versions")} == {
-            "event_log": EventLog.version, "catalogue": 1, "timeline": 1, "stance_history": 1, "votes": 1}
+            "event_log": EventLog.version, "catalogue": 1, "timeline": 1, "stance_history": 1, "votes": Votes.version}
 
 
 def test_a_model_replayed_for_a_new_version_replays_the_models_that_read_its_tables(

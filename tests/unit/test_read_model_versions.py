@@ -17,7 +17,7 @@ BUILT = {
     "catalogue": (1, "fa1f9fc4dd150f36"),
     "timeline": (1, "d7e89d228f4d8202"),
     "stance_history": (1, "7a698850eb7dc8a1"),
-    "votes": (1, "e443cdf16bd0155a"),
+    "votes": (2, "2a96ab9182db428e"),
 }
 
 

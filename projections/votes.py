@@ -142,9 +142,8 @@ class Votes(ReadModel):
             sources TEXT NOT NULL
         )""",
         "CREATE INDEX IF NOT EXISTS vote_events_by_time ON vote_events (recorded_at)",
-        # A roll call's events by when they were recorded: what `rollcall_stamp` reads, from the index alone. Made
-        # by `create` at every start (IF NOT EXISTS), so a store built before it gains it without a replay: it
-        # changes no row, hence no version bump.
+        # A roll call's events by when they were recorded: what `rollcall_stamp` reads, from the index alone
+        # (version 2: the contract fingerprints every model's DDL, so a store built before replays the model once).
         "CREATE INDEX IF NOT EXISTS vote_events_by_rollcall ON vote_events (rollcall, recorded_at, position)",
         """CREATE TABLE IF NOT EXISTS releases (
             position BIGINT PRIMARY KEY,

@@ -6,7 +6,7 @@
 // (GET /v1/agreement/rollcalls), both votes side by side.
 
 import * as Plot from "@observablehq/plot";
-import { ApiError, api } from "./api";
+import { api } from "./api";
 import { clear, h } from "./dom";
 import { agreementHref, go, rollcallsHref } from "./state";
 import { type AgreementPeriod, ISSUES, type Party, type VoteSharePeriod } from "./types";
@@ -81,7 +81,7 @@ export class Alignment {
         api.voteShare(this.party.code, { issue, include: this.include, knownAt: this.knownAt })));
     } catch (error) {
       clear(this.shares);
-      this.shares.append(unavailable(error, "vote shares", "/v1/parties/{code}/vote-share"));
+      this.shares.append(unavailable(error, "vote shares"));
       return;
     }
     clear(this.shares);
@@ -178,7 +178,7 @@ export class Alignment {
     } catch (error) {
       if (other !== this.other) return;
       clear(this.agreement);
-      this.agreement.append(unavailable(error, "agreement", "/v1/agreement"));
+      this.agreement.append(unavailable(error, "agreement"));
       return;
     }
     if (other !== this.other) return; // another party was chosen meanwhile
@@ -234,9 +234,8 @@ export class Alignment {
   }
 }
 
-function unavailable(error: unknown, what: string, path: string): HTMLElement {
-  const missing = error instanceof ApiError && error.status === 404 && !error.message.toLowerCase().includes("party");
-  return h("p", { class: "muted", "data-unavailable": "true" }, missing
-    ? `This server does not answer ${what} yet (GET ${path}).`
-    : `The ${what} could not be read: ${error instanceof Error ? error.message : String(error)}`);
+function unavailable(error: unknown, what: string): HTMLElement {
+  // Whatever the API refused (an unknown party, a period it does not have), its message names the field.
+  return h("p", { class: "muted", "data-unavailable": "true" },
+    `The ${what} could not be read: ${error instanceof Error ? error.message : String(error)}`);
 }

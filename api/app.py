@@ -79,10 +79,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             if own:
                 rt.close()
 
+    tracing = telemetry.fastapi_config()
     # /docs is served from the bundled Swagger UI (api/docs_ui.py); FastAPI's own pages load it from a CDN.
     app = FastAPI(title="Diplomatic Timeline", version="1", description=DESCRIPTION, lifespan=lifespan,
                   dependencies=[Depends(refuse_nul), Depends(refuse_duplicate_keys)],
-                  generate_unique_id_function=openapi.operation_id, telemetry=telemetry.fastapi_config(),
+                  generate_unique_id_function=openapi.operation_id, telemetry=tracing,
                   docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None, redirect_slashes=False)
     errors.install(app)
     chain_enforcement.install(app)
@@ -100,6 +101,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                    analysis, export, health, probes, metrics_route, web):
         app.include_router(module.router)
     app.include_router(docs_router)
+    # Read by api/lean_routes.py on each request. A traced server keeps FastAPI's handler on every route, for the
+    # child spans of its dependencies and endpoint (docs/operations.md, "Tracing").
+    app.state.lean_routes = config.lean_routes and tracing is telemetry.OFF
     app.state.open_answers = answers = OpenAnswers(config)
     app.add_middleware(StreamLimits, answers=answers)
     app.add_middleware(TrailingSlash)

@@ -233,6 +233,16 @@ def http_benchmarks(rt: Runtime, ws: Workspace, config: Config, log_dir: Path) -
         sse["ratio_p99"] = ratio(sse["api"].get("p99_ms"), sse["bare"].get("p99_ms"))
         found["sse_fanout"] = sse
         found["peak_rss_mib"] = {"api": api.peak_rss_mib(), "bare": bare.peak_rss_mib()}
+    # The A/B of the lean routes (api/lean_routes.py): the one-pair question through FastAPI's own handler, same
+    # store, same uvicorn settings, once the server above has stopped (against the bare figure of this run).
+    log("  http: one pair through FastAPI's standard handler (DIPLO_LEAN_ROUTES=false)")
+    with Server("api", {**api_env, "DIPLO_LEAN_ROUTES": "false"}, "/healthz", log_dir) as standard:
+        sequential_latency(standard.base, stance_paths[:50])
+        rps["one_pair_standard_handler"] = requests_per_second(
+            standard.base, _one_pair_paths(rt, config.http_requests), seconds=config.wrk_seconds,
+            connections=config.wrk_connections)
+    rps["ratio_one_pair_standard_handler"] = (ratio(rps["one_pair_standard_handler"]["ok_per_s"],
+                                                    rps["bare"]["ok_per_s"]) if measured else None)
     return found
 
 

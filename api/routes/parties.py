@@ -21,6 +21,8 @@ from api.deps import (
     source_out,
 )
 from api.filters import checked_filters, date_range, party_in_path
+from api.json_answers import through_model
+from api.lean_routes import lean_get
 from api.schemas import HistoryPublic, PartyPublic, StancesPublic
 from domain.errors import InvalidInput
 from domain.succession import Successions
@@ -83,7 +85,7 @@ def _stance_item(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@router.get("/{code}/stances", response_model=StancesPublic)
+@lean_get(router, "/{code}/stances", response_model=StancesPublic)
 def stances(
     code: Code,
     runtime: RuntimeDep,
@@ -95,7 +97,7 @@ def stances(
     ] = None,
     min_confidence: MinConfidenceQuery = Confidence.LOW,
     explain: ExplainQuery = False,
-) -> dict[str, Any] | Response:
+) -> Response:
     """The party's stance on each declaration at `at`, as the record stood at `known_at`."""
     party = party_in_path(runtime, code)
     at_s, known_s = parse_at(at), parse_known_at(known_at)
@@ -111,9 +113,9 @@ def stances(
             chains = explain_chains(sql, party=party.code, at=at_s, known_at=known_s, min_confidence=min_confidence)
     body = {"party": party.code, "at": at_s, "known_at": known_s}
     if explain:
-        # Rare, and each explanation is a nest of models: FastAPI validates and encodes this one.
-        return {**body, "stances": [{**row, "explanation": chains.get((party.code, row["declaration_id"]), [])}
-                                    for row in found]}
+        # Rare, and each explanation is a nest of models: validated and encoded by the model, as FastAPI would.
+        return through_model(StancesPublic, {**body, "stances": [
+            {**row, "explanation": chains.get((party.code, row["declaration_id"]), [])} for row in found]})
     return encoded({**body, "stances": [_stance_item(row) for row in found]})
 
 

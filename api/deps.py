@@ -61,11 +61,13 @@ async def require_writer(runtime: RuntimeDep, authorization: AuthorizationHeader
         raise HTTPException(401, "unknown token", headers=UNAUTHORIZED)
 
 
-async def require_reader(runtime: RuntimeDep, authorization: AuthorizationHeader = None) -> None:
+async def require_reader(request: Request) -> None:
+    """Takes the request alone (the header read here, not declared), so lean routes can run it (api/lean_routes.py)."""
+    runtime: Runtime = request.app.state.runtime
     allowed = runtime.settings.read_token_list
     if not allowed:
         return
-    token = _token(authorization)
+    token = _token(request.headers.get("authorization"))
     if not (_known(token, allowed) or _known(token, runtime.write_tokens)):
         raise HTTPException(401, "reads need 'Authorization: Bearer <token>' on this server", headers=UNAUTHORIZED)
 

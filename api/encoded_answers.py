@@ -54,12 +54,15 @@ class EncodedAnswers:
         """The object kept under `key` (opened: `open_object`), or read, encoded and kept. None: `read` found
         nothing, and nothing is kept."""
         opened = self.get(key)
-        if opened is None:
-            found = read()
-            if found is None:
-                return None
-            opened = open_object(found)
-            self.put(key, opened)
+        return opened if opened is not None else self.keep(key, read)
+
+    def keep(self, key: Hashable, read: Callable[[], dict[str, Any] | None]) -> bytes | None:
+        """`read`, encoded and kept under `key`, for a caller whose `get` of it has just missed."""
+        found = read()
+        if found is None:
+            return None
+        opened = open_object(found)
+        self.put(key, opened)
         return opened
 
     def put(self, key: Hashable, value: bytes) -> None:

@@ -12,7 +12,14 @@ from typing import Any
 
 import orjson
 from fastapi import Response
+from pydantic import BaseModel
 
 
 def as_json(body: dict[str, Any]) -> Response:
     return Response(orjson.dumps(body), media_type="application/json")
+
+
+def through_model(model: type[BaseModel], body: dict[str, Any]) -> Response:
+    """What FastAPI would send for `body` under `response_model=model` (validated, then encoded by alias), for a
+    route that must answer a Response itself (a lean route, api/lean_routes.py) on a rarer branch."""
+    return Response(model.model_validate(body).model_dump_json(by_alias=True), media_type="application/json")

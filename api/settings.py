@@ -84,6 +84,9 @@ class Settings(BaseSettings):
         "requests (each about 100 KB; least recently used dropped first); 0: read and encode every one.")
     max_exports_per_client: int = Field(2, ge=1, description="Concurrent downloads of one client address; beyond "
                                         "it, 429 with Retry-After.")
+    lean_routes: bool = Field(
+        True, description="Serve the busiest reads (one party's stances, a declaration's signatories, one roll call) "
+        "through lean handlers (api/lean_routes.py); false: through FastAPI's standard one (same answers, slower).")
 
     @field_validator("database_url")
     @classmethod

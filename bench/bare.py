@@ -3,7 +3,8 @@
 `GET /bare/parties/{code}/stances` is a plain `def` (run in the thread pool, as our routes are) that returns
 a small fixed answer; `GET /bare/rollcalls/{id}` returns, as bytes ready to send, the answer the engine gave for that
 roll call (read at start from the JSON file named by DIPLO_BENCH_ROLLCALLS), so the floor moves answers of the
-same size; `GET /bare/stream` and `POST /bare/publish` fan one message out to every
+same size; `GET /bare/answers/{kind}/{k}` likewise sends the engine's k-th answer to a kind of read (the file
+named by DIPLO_BENCH_ANSWERS); `GET /bare/stream` and `POST /bare/publish` fan one message out to every
 subscriber over server-sent events with asyncio queues, as fast as FastAPI's SSE allows.
 """
 
@@ -36,6 +37,16 @@ def bare_app() -> FastAPI:
     @app.get("/bare/rollcalls/{slug}")
     def rollcall(slug: str, known_at: str | None = None) -> Response:
         return Response(rollcalls[slug], media_type="application/json")
+
+    # DIPLO_BENCH_ANSWERS: {kind: [answer, ...]}, the engine's own answers to a benchmark's paths, in their order.
+    ready: dict[str, list[bytes]] = {}
+    if os.environ.get("DIPLO_BENCH_ANSWERS"):
+        kinds = json.loads(Path(os.environ["DIPLO_BENCH_ANSWERS"]).read_text(encoding="utf-8"))
+        ready = {kind: [answer.encode() for answer in answers] for kind, answers in kinds.items()}
+
+    @app.get("/bare/answers/{kind}/{k}")
+    def answer(kind: str, k: int) -> Response:
+        return Response(ready[kind][k], media_type="application/json")
 
     @app.get("/bare/stream", response_class=EventSourceResponse)
     async def stream() -> AsyncIterator[ServerSentEvent]:

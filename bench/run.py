@@ -183,57 +183,91 @@ def http_benchmarks(rt: Runtime, ws: Workspace, config: Config, log_dir: Path) -
     # would take a core while the HTTP figures are taken (its own speed is `diplo verify`'s, docs/reliability.md).
     api_env = {**ws.env, "DIPLO_STREAM_HEARTBEAT_SECONDS": "30", "DIPLO_MAX_STREAMS": streams,
                "DIPLO_MAX_STREAMS_PER_CLIENT": streams, "DIPLO_CHAIN_CHECK": "tail"}
-    with Server("bare", {}, "/bare/subscribers", log_dir) as bare, Server("api", api_env, "/healthz", log_dir) as api:
-        found["server"] = {"uvicorn": "127.0.0.1, one worker, log_level=warning, access_log=False, backlog=4096"}
-        log("  http: stance latency, one request at a time")
-        found["stance_latency"] = {"api": sequential_latency(api.base, stance_paths),
-                                   "bare": sequential_latency(bare.base, bare_paths)}
-        found["stance_latency"]["ratio_p50"] = ratio(found["stance_latency"]["api"]["p50_ms"],
-                                                     found["stance_latency"]["bare"]["p50_ms"])
-        log("  http: requests per second")
-        rps: dict[str, Any] = {"bare": requests_per_second(bare.base, bare_paths, seconds=config.wrk_seconds,
-                                                           connections=config.wrk_connections)}
-        rps["stances"] = requests_per_second(api.base, stance_paths, seconds=config.wrk_seconds,
-                                             connections=config.wrk_connections)
-        rps["signatories"] = requests_per_second(api.base, signatory_paths, seconds=config.wrk_seconds,
-                                                 connections=config.wrk_connections)
-        rps["one_pair"] = requests_per_second(api.base, _one_pair_paths(rt, config.http_requests),
-                                              seconds=config.wrk_seconds, connections=config.wrk_connections)
-        measured = rps["bare"]["generator"] == "wrk"
-        if not measured:
-            rps["not_measured"] = "wrk is not installed: the Python load generator, not the server, sets the pace"
-        for name in ("stances", "signatories", "one_pair"):
-            # only good answers count: an error answered fast is no read served; and a ratio whose floor is bounded
-            # by the load generator says nothing of the server (it read 0.96 "met" where wrk measured 0.42)
-            rps[f"ratio_{name}"] = ratio(rps[name]["ok_per_s"], rps["bare"]["ok_per_s"]) if measured else None
-        found["requests_per_second"] = rps
-        log(f"  http: one event to {config.sse_subscribers} SSE subscribers (bare)")
-
-        async def bare_trigger(client: httpx.AsyncClient, k: int) -> int:
-            await client.post("/bare/publish", json={"position": k + 1, "kind": "signed", "data": {"party": "EU"}})
-            return k + 1
-
-        sse: dict[str, Any] = {"bare": sse_fanout(bare.base, "/bare/stream", bare_trigger,
-                                                  subscribers=config.sse_subscribers, events=config.sse_events)}
-        log(f"  http: one act to {config.sse_subscribers} SSE subscribers (api)")
-
-        async def act_trigger(client: httpx.AsyncClient, k: int) -> int:
-            # EU never acts in the generated data: sign, withdraw, sign, ... on the first declaration.
-            response = await client.post(
-                "/v1/declarations/declaration-0001/acts", headers={"Authorization": "Bearer bench-token"},
-                json={"kind": "signed" if k % 2 == 0 else "withdrawn", "party": "EU",
-                      "occurred_on": (date(2025, 7, 1) + timedelta(days=k)).isoformat(), "confidence": "high",
-                      "sources": [{"title": "bench", "url": "https://example.org/bench"}]},
-            )
-            response.raise_for_status()
-            return int(response.json()["position"])
-
-        sse["api"] = sse_fanout(api.base, f"/v1/events/stream?after={head}", act_trigger,
-                                subscribers=config.sse_subscribers, events=config.sse_events)
-        sse["ratio_p99"] = ratio(sse["api"].get("p99_ms"), sse["bare"].get("p99_ms"))
-        found["sse_fanout"] = sse
-        found["peak_rss_mib"] = {"api": api.peak_rss_mib(), "bare": bare.peak_rss_mib()}
+    one_pair_paths = _one_pair_paths(rt, config.http_requests)
+    families = {"stances": stance_paths, "signatories": signatory_paths, "one_pair": one_pair_paths}
+    with Server("api", api_env, "/healthz", log_dir) as api:
+        # The floor of each kind of read also sends, as ready bytes, the very answers the engine gave (as the roll
+        # call's floor does, bench/unga.py): what is left between them is the engine's work, not the bytes' size.
+        with httpx.Client(base_url=api.base, timeout=60) as client:
+            answers = {name: [client.get(path).text for path in paths] for name, paths in families.items()}
+        answers_file = log_dir / "answers.json"
+        answers_file.write_text(json.dumps(answers), encoding="utf-8")
+        with Server("bare", {"DIPLO_BENCH_ANSWERS": str(answers_file)}, "/bare/subscribers", log_dir) as bare:
+            _http_against(found, config, api, bare, stance_paths, bare_paths, families, head)
+    # The A/B of the lean routes (api/lean_routes.py): the one-pair question through FastAPI's own handler, same
+    # store, same uvicorn settings, once the server above has stopped (against the bare figures of this run).
+    rps = found["requests_per_second"]
+    log("  http: one pair through FastAPI's standard handler (DIPLO_LEAN_ROUTES=false)")
+    with Server("api", {**api_env, "DIPLO_LEAN_ROUTES": "false"}, "/healthz", log_dir) as standard:
+        sequential_latency(standard.base, stance_paths[:50])
+        rps["one_pair_standard_handler"] = requests_per_second(
+            standard.base, one_pair_paths, seconds=config.wrk_seconds, connections=config.wrk_connections)
+    if rps["bare"]["generator"] == "wrk":
+        rps["ratio_one_pair_standard_handler"] = ratio(rps["one_pair_standard_handler"]["ok_per_s"],
+                                                       rps["bare"]["ok_per_s"])
+        rps["ratio_one_pair_standard_handler_same_answers"] = ratio(
+            rps["one_pair_standard_handler"]["ok_per_s"], rps["bare_same_answers"]["one_pair"]["ok_per_s"])
     return found
+
+
+def _http_against(found: dict[str, Any], config: Config, api: Server, bare: Server,
+                  stance_paths: list[str], bare_paths: list[str], families: dict[str, list[str]], head: int) -> None:
+    """The HTTP figures, against the bare floors, with both servers up."""
+    found["server"] = {"uvicorn": "127.0.0.1, one worker, log_level=warning, access_log=False, backlog=4096"}
+    log("  http: stance latency, one request at a time")
+    found["stance_latency"] = {"api": sequential_latency(api.base, stance_paths),
+                               "bare": sequential_latency(bare.base, bare_paths)}
+    found["stance_latency"]["ratio_p50"] = ratio(found["stance_latency"]["api"]["p50_ms"],
+                                                 found["stance_latency"]["bare"]["p50_ms"])
+    log("  http: requests per second")
+    rps: dict[str, Any] = {"bare": requests_per_second(bare.base, bare_paths, seconds=config.wrk_seconds,
+                                                       connections=config.wrk_connections)}
+    rps["stances"] = requests_per_second(api.base, stance_paths, seconds=config.wrk_seconds,
+                                         connections=config.wrk_connections)
+    rps["signatories"] = requests_per_second(api.base, families["signatories"], seconds=config.wrk_seconds,
+                                             connections=config.wrk_connections)
+    rps["one_pair"] = requests_per_second(api.base, families["one_pair"],
+                                          seconds=config.wrk_seconds, connections=config.wrk_connections)
+    rps["bare_same_answers"] = {
+        name: requests_per_second(bare.base, [f"/bare/answers/{name}/{k}" for k in range(len(paths))],
+                                  seconds=config.wrk_seconds, connections=config.wrk_connections)
+        for name, paths in families.items()}
+    measured = rps["bare"]["generator"] == "wrk"
+    if not measured:
+        rps["not_measured"] = "wrk is not installed: the Python load generator, not the server, sets the pace"
+    for name in ("stances", "signatories", "one_pair"):
+        # only good answers count: an error answered fast is no read served; and a ratio whose floor is bounded
+        # by the load generator says nothing of the server (it read 0.96 "met" where wrk measured 0.42)
+        rps[f"ratio_{name}"] = ratio(rps[name]["ok_per_s"], rps["bare"]["ok_per_s"]) if measured else None
+        rps[f"ratio_{name}_same_answers"] = (ratio(rps[name]["ok_per_s"], rps["bare_same_answers"][name]["ok_per_s"])
+                                             if measured else None)
+    found["requests_per_second"] = rps
+    log(f"  http: one event to {config.sse_subscribers} SSE subscribers (bare)")
+
+    async def bare_trigger(client: httpx.AsyncClient, k: int) -> int:
+        await client.post("/bare/publish", json={"position": k + 1, "kind": "signed", "data": {"party": "EU"}})
+        return k + 1
+
+    sse: dict[str, Any] = {"bare": sse_fanout(bare.base, "/bare/stream", bare_trigger,
+                                              subscribers=config.sse_subscribers, events=config.sse_events)}
+    log(f"  http: one act to {config.sse_subscribers} SSE subscribers (api)")
+
+    async def act_trigger(client: httpx.AsyncClient, k: int) -> int:
+        # EU never acts in the generated data: sign, withdraw, sign, ... on the first declaration.
+        response = await client.post(
+            "/v1/declarations/declaration-0001/acts", headers={"Authorization": "Bearer bench-token"},
+            json={"kind": "signed" if k % 2 == 0 else "withdrawn", "party": "EU",
+                  "occurred_on": (date(2025, 7, 1) + timedelta(days=k)).isoformat(), "confidence": "high",
+                  "sources": [{"title": "bench", "url": "https://example.org/bench"}]},
+        )
+        response.raise_for_status()
+        return int(response.json()["position"])
+
+    sse["api"] = sse_fanout(api.base, f"/v1/events/stream?after={head}", act_trigger,
+                            subscribers=config.sse_subscribers, events=config.sse_events)
+    sse["ratio_p99"] = ratio(sse["api"].get("p99_ms"), sse["bare"].get("p99_ms"))
+    found["sse_fanout"] = sse
+    found["peak_rss_mib"] = {"api": api.peak_rss_mib(), "bare": bare.peak_rss_mib()}
 
 
 # -- one backend at one size ----------------------------------------------------------------------------

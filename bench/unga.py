@@ -304,10 +304,20 @@ def child_http(env: dict[str, str], paths: int, seconds: int, connections: int) 
             out["requests_per_second"] = {
                 "bare": requests_per_second(bare.base, bare_paths, seconds=seconds, connections=connections),
                 "api": requests_per_second(api.base, engine_paths, seconds=seconds, connections=connections)}
+            api.stop()
+            # The A/B of the lean route (api/lean_routes.py): the same store served through FastAPI's own handler.
+            with Server("api", {**env, "DIPLO_CHAIN_CHECK": "off", "DIPLO_LEAN_ROUTES": "false"}, "/healthz",
+                        log_dir) as standard:
+                sequential_latency(standard.base, engine_paths)
+                out["requests_per_second"]["api_standard_handler"] = requests_per_second(
+                    standard.base, engine_paths, seconds=seconds, connections=connections)
     rps = out["requests_per_second"]
     measured = rps["bare"]["generator"] == "wrk"  # a Python generator saturates before the bare endpoint does
     out["ratio_requests_per_second"] = (round(rps["api"]["ok_per_s"] / rps["bare"]["ok_per_s"], 3)
                                         if measured and rps["bare"]["ok_per_s"] else None)
+    out["ratio_requests_per_second_standard_handler"] = (
+        round(rps["api_standard_handler"]["ok_per_s"] / rps["bare"]["ok_per_s"], 3)
+        if measured and rps["bare"]["ok_per_s"] else None)
     if not measured:
         out["not_measured"] = "wrk is not installed: the Python load generator, not the server, sets the pace"
     shutil.rmtree(log_dir, ignore_errors=True)

@@ -330,6 +330,29 @@ def stance_of(
     return None if row is None else span(row)
 
 
+# The one-pair question in one statement: the declaration's row, with the pair's span at both times when it has one
+# (a LEFT JOIN gives a single row of NULLs when none matches, so ordering by valid_from never meets both).
+STANCE_OR_NONE = (
+    "SELECT d.id AS declaration_id, d.title, s.stance, s.valid_from AS since, s.precision, s.confidence,"
+    " s.event_id, s.position, s.sources FROM declarations d LEFT JOIN stance_spans s"
+    " ON s.declaration_id = d.id AND s.party = ?" + BOTH_TIMES + " WHERE d.id = ? ORDER BY s.valid_from DESC LIMIT 1"
+)
+
+
+def stance_or_none(
+    sql: Sql, party: str, declaration_id: str, at: str, known_at: str, min_confidence: str = Confidence.LOW
+) -> dict[str, Any] | None:
+    """`stance_of`, or the stance `none` when the party has none on a declaration the store knows; None when it
+    does not know the declaration. One statement, so it needs no snapshot of its own (`ViewStore.glance`)."""
+    row = sql.one(STANCE_OR_NONE, (party, *both_times(at, known_at, min_confidence), declaration_id))
+    if row is None:
+        return None
+    if row["stance"] is None:
+        return {"declaration_id": declaration_id, "title": row["title"], "stance": "none", "since": None,
+                "event_id": None, "sources": []}
+    return span(row)
+
+
 def signatories(
     sql: Sql, declaration_id: str, at: str, known_at: str, min_confidence: str = Confidence.LOW
 ) -> list[dict[str, Any]]:

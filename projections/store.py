@@ -136,6 +136,12 @@ class ViewStore(ABC):
     def reading(self) -> Any:
         """A context manager giving a Sql cursor for reads that see one consistent snapshot."""
 
+    def glance(self) -> Any:
+        """A context manager giving a Sql cursor for ONE statement, which is its own snapshot: no transaction of
+        its own where that costs round trips (PostgreSQL). For a key read before a reading, e.g. whether a kept
+        answer still holds (api/routes/rollcalls.py); two statements in one glance may see two moments."""
+        return self.reading()
+
     @abstractmethod
     def serialise_schema_changes(self, sql: Sql) -> None:
         """Makes concurrent schema set-ups take turns, inside the caller's transaction."""
@@ -437,6 +443,20 @@ class PostgresViewStore(ViewStore):
                     conn.isolation_level = conn.read_only = None
                 except psycopg.Error:
                     conn.close()  # not idle after all: never hand a reading's settings on to a writer
+
+    @contextmanager
+    def glance(self) -> Iterator[Sql]:
+        # Autocommit: the statement alone, without BEGIN and COMMIT (two of a reading's four round trips).
+        with self._pool.connection() as conn:
+            conn.autocommit = True
+            try:
+                with conn.cursor() as cursor:
+                    yield Sql(cursor, postgres=True, generation=self._prepared_in.get(conn))
+            finally:
+                try:
+                    conn.autocommit = False
+                except psycopg.Error:
+                    conn.close()  # never hand an autocommit connection on to a writer
 
     def new_generation(self) -> PostgresViewStore:
         name = f"{self.schema}_next_{uuid.uuid4().hex[:8]}"

@@ -23,6 +23,8 @@ from api.deps import (
     require_writer,
     source_out,
 )
+from api.json_answers import through_model
+from api.lean_routes import lean_get
 from api.receipts import answer
 from api.schemas import ActCreate, DeclarationCreate, DeclarationPublic, SignatoriesPublic, WriteReceipt
 from domain.errors import NotFound
@@ -105,11 +107,12 @@ def _signatory_item(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@router.get("/{declaration_id}/signatories", response_model=SignatoriesPublic, dependencies=[Depends(require_reader)])
+@lean_get(router, "/{declaration_id}/signatories", response_model=SignatoriesPublic,
+          dependencies=[Depends(require_reader)])
 def declaration_signatories(
     declaration_id: DeclarationId, runtime: RuntimeDep, at: AtQuery = None, known_at: KnownAtQuery = None,
     min_confidence: MinConfidenceQuery = Confidence.LOW, explain: ExplainQuery = False,
-) -> dict[str, Any] | Response:
+) -> Response:
     """Who had signed, declined or withdrawn at `at`, as the record stood at `known_at`."""
     at_s, known_s = parse_at(at), parse_known_at(known_at)
     # Opened here, not by the ReadSql dependency: that costs two more trips through the thread pool.
@@ -120,10 +123,11 @@ def declaration_signatories(
         rows = signatories(sql, declaration_id, at_s, known_s, min_confidence)
     grouped: dict[str, list[dict[str, Any]]] = {str(k): [] for k in ActKind}
     if chains is not None:
-        # Rare, and each explanation is a nest of models: FastAPI validates and encodes this one.
+        # Rare, and each explanation is a nest of models: validated and encoded by the model, as FastAPI would.
         for row in rows:
             grouped[row["stance"]].append({**row, "explanation": chains.get((row["party"], declaration_id), [])})
-        return {"declaration_id": declaration_id, "at": at_s, "known_at": known_s, **grouped}
+        return through_model(SignatoriesPublic, {"declaration_id": declaration_id, "at": at_s, "known_at": known_s,
+                                                 **grouped})
     for row in rows:
         grouped[row["stance"]].append(_signatory_item(row))
     return encoded({"declaration_id": declaration_id, "at": at_s, "known_at": known_s, **grouped})

@@ -124,6 +124,30 @@ def test_each_request_is_a_server_span_named_by_its_route_with_its_request_id(
     assert by_status[200].resource.attributes["service.name"] == "diplomatic-timeline"
 
 
+def test_a_traced_server_serves_the_lean_routes_through_fastapi_with_their_child_spans(
+    spans: InMemorySpanExporter, runtime: Runtime
+) -> None:
+    app = create_app(runtime=runtime)
+    assert app.state.lean_routes is False  # api/lean_routes.py steps aside: FastAPI's handler makes the child spans
+    with TestClient(app) as client:
+        assert client.get("/v1/parties/US/stances").status_code == 200
+    (server,) = server_spans(spans)
+    assert server.name == "GET /v1/parties/{code}/stances"
+    children = [s for s in spans.get_finished_spans() if s.parent is not None
+                and s.parent.span_id == server.context.span_id]
+    assert children, "FastAPI's dependency and endpoint spans"
+
+
+def test_untraced_the_lean_routes_serve_and_fastapi_asks_opentelemetry_nothing(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in [n for n in os.environ if n.startswith("OTEL_")]:
+        monkeypatch.delenv(name)
+    app = create_app(runtime=runtime)
+    assert app.state.lean_routes is True
+    assert telemetry.fastapi_config() is telemetry.OFF
+
+
 def test_a_callers_traceparent_is_continued(spans: InMemorySpanExporter, runtime: Runtime) -> None:
     trace_id, parent_id = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
     with TestClient(create_app(runtime=runtime)) as client:

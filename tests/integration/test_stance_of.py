@@ -9,8 +9,8 @@ from typing import Any
 
 from api.bootstrap import Runtime
 from domain.values import Confidence
-from projections.catalogue import Catalogue
-from projections.stance_history import StanceHistory, stance_of, stances_of
+from projections.catalogue import Catalogue, get_declaration
+from projections.stance_history import StanceHistory, stance_of, stance_or_none, stances_of
 from projections.store import SQLiteViewStore
 
 NOW = "9999-12-31T00:00:00.000000+00:00"
@@ -33,10 +33,30 @@ def test_one_pair_equals_the_partys_stances_filtered_to_that_declaration(seeded:
                         every = {s["declaration_id"]: s for s in stances_of(sql, party, at, known_at, confidence)}
                         for declaration_id in declarations:
                             one = stance_of(sql, party, declaration_id, at, known_at, confidence)
-                            assert one == every.get(declaration_id), (party, declaration_id, at, known_at, confidence)
+                            asked = (party, declaration_id, at, known_at, confidence)
+                            assert one == every.get(declaration_id), asked
+                            # The one-statement form (a glance): the stance, or none on a known declaration.
+                            known = get_declaration(sql, declaration_id)
+                            none = None if known is None else {
+                                "declaration_id": declaration_id, "title": known["title"], "stance": "none",
+                                "since": None, "event_id": None, "sources": []}
+                            assert stance_or_none(sql, *asked) == (one if one is not None else none), asked
                             compared += 1
                             found += one is not None
     assert found > 0 and compared > found  # both answers, some and none, were compared
+
+
+def test_the_one_statement_form_is_one_lookup_too(seeded: Runtime) -> None:
+    from projections.stance_history import STANCE_OR_NONE, both_times
+
+    with seeded.store.reading() as sql:
+        params = ("GB", *both_times("2025-02-12", NOW, "medium"), "paris-statement")
+        if sql.postgres:
+            plan = " ".join(r["QUERY PLAN"] for r in sql.rows("EXPLAIN " + STANCE_OR_NONE, params))
+            assert "Seq Scan on stance_spans" not in plan, plan
+        else:
+            plan = "; ".join(str(r["detail"]) for r in sql.rows("EXPLAIN QUERY PLAN " + STANCE_OR_NONE, params))
+            assert "SCAN s" not in plan and "SEARCH s USING INDEX stance_spans_by_" in plan, plan
 
 
 class Recorder:

@@ -142,6 +142,41 @@ def test_a_reading_leaves_a_postgres_connection_ready_for_a_writing_transaction(
         store.close()
 
 
+@pytest.mark.postgres
+def test_a_glance_is_one_statement_without_a_transaction_and_leaves_the_connection_as_it_found_it(
+    pg_schema: str,
+) -> None:
+    store = PostgresViewStore(PG_URL, pg_schema, pool_size=1)
+    alone = "SELECT now() = statement_timestamp()"  # true only for a statement that is its own transaction
+    try:
+        with store.glance() as sql:
+            assert sql.value(alone) is True  # no BEGIN sent before it: half a reading's round trips
+            assert sql.generation is not None  # the pool's check named the generation, as for a reading
+        with store.reading() as sql:  # the same pooled connection
+            sql.value("SELECT 1")
+            assert sql.value(alone) is False
+            assert sql.value("SHOW transaction_read_only") == "on"
+        with store.transaction() as sql:
+            sql.execute("CREATE TABLE written (x INT)")
+            sql.execute("INSERT INTO written VALUES (1)")
+        with pytest.raises(RuntimeError), store.transaction() as sql:  # still one transaction, all or nothing
+            sql.execute("INSERT INTO written VALUES (2)")
+            raise RuntimeError("refused")
+        with store.glance() as sql:
+            assert sql.value("SELECT count(*) FROM written") == 1
+    finally:
+        store.close()
+
+
+def test_a_glance_on_sqlite_is_a_reading(tmp_path: Path) -> None:
+    store = SQLiteViewStore(tmp_path / "views.sqlite3")
+    try:
+        with store.glance() as sql:
+            assert sql.value("SELECT 1") == 1 and sql.generation is not None
+    finally:
+        store.close()
+
+
 # -- a promote while the live projector writes a page ------------------------------------------------------
 
 

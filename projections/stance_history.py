@@ -23,10 +23,11 @@ Nothing is ever deleted that was once visible, so every past state of the record
 
 from __future__ import annotations
 
-import json
 from bisect import insort
 from collections.abc import Sequence
 from typing import Any
+
+import orjson
 
 from domain.declaration import Declaration
 from domain.values import CONFIDENCE_RANK, ActKind, Confidence, effective_on, is_approximate
@@ -297,7 +298,8 @@ def both_times(at: str, known_at: str, min_confidence: str) -> tuple[str, str, s
 
 def span(row: dict[str, Any]) -> dict[str, Any]:
     """A span row as answers carry it: sources decoded, and whether the act is known only roughly."""
-    return {**row, "sources": json.loads(row["sources"]), "approximate": is_approximate(row["precision"])}
+    # orjson: a party's every stance decodes some 25 rows' sources a request (a third of its time with json.loads).
+    return {**row, "sources": orjson.loads(row["sources"]), "approximate": is_approximate(row["precision"])}
 
 
 # A party's stances, with each declaration's title; the benchmarks' floor runs these very statements.

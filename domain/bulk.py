@@ -166,10 +166,9 @@ class BulkImport:
         if not events:
             return ImportResult(commands=n, events=0)
         try:
-            recordings = self.app.store_events(events)
+            positions = self.app.store_events(events)
         except IntegrityError:
             raise Contention("the record changed while the import was decided (another writer stored an event on "
                            "one of the same aggregates); nothing was stored; run the import again") from None
-        positions = [r.notification.id for r in recordings]
         return ImportResult(commands=n, events=len(events), kinds=dict(kinds),
                             first_position=min(positions), last_position=max(positions))

@@ -82,14 +82,19 @@ class DiplomaticRecord(Application[UUID]):
             for listener in self.after_save:
                 listener(last)
 
-    def store_events(self, events: Sequence[Any]) -> list[Recording[UUID]]:
-        """Stores events already decided (a bulk import's) in one transaction, then tells the listeners.
+    def store_events(self, events: Sequence[Any]) -> list[int]:
+        """Stores events already decided (a bulk import's) in one transaction, then tells the listeners;
+        returns their positions, in the order given.
 
-        The same path as `save` without its per-object protocol checks, which cost more than the
-        insert when a save carries a whole archive."""
-        recordings = self.events.put(events)
-        self._notify(recordings)
-        return recordings
+        The same path as `save` (the mapper, then the recorder) without its per-object protocol checks and
+        the recordings it builds per event, which cost more than the insert when a save carries a whole archive."""
+        stored = list(map(self.mapper.to_stored_event, events))
+        positions = [int(p) for p in self.recorder.insert_events(stored) or ()]
+        if positions:
+            last = max(positions)
+            for listener in self.after_save:
+                listener(last)
+        return positions
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

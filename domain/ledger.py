@@ -11,12 +11,13 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from domain.events import RecordAggregate
 from domain.values import aggregate_id
 
 INTERNAL_TOPIC_PREFIX = "diplo:internal."
 
 
-class EventIndex(Aggregate):
+class EventIndex(RecordAggregate):
     TOPIC = "diplo:internal.EventIndex"
 
     class Event(Aggregate.Event):
@@ -48,7 +49,7 @@ class EventIndex(Aggregate):
         return cls._create(cls.Indexed, id=cls.id_for(event_id), event_id=event_id, aggregate_id=target, kind=kind)
 
 
-class IdempotencyKey(Aggregate):
+class IdempotencyKey(RecordAggregate):
     TOPIC = "diplo:internal.IdempotencyKey"
 
     class Event(Aggregate.Event):

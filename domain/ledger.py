@@ -12,7 +12,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.events import RecordAggregate
-from domain.values import aggregate_id
+from domain.values import unique_aggregate_id
 
 INTERNAL_TOPIC_PREFIX = "diplo:internal."
 
@@ -42,7 +42,7 @@ class EventIndex(RecordAggregate):
 
     @staticmethod
     def id_for(event_id: UUID) -> UUID:
-        return aggregate_id("event-index", str(event_id))
+        return unique_aggregate_id("event-index", str(event_id))
 
     @classmethod
     def index(cls, *, event_id: UUID, target: UUID, kind: str) -> EventIndex:
@@ -74,7 +74,7 @@ class IdempotencyKey(RecordAggregate):
 
     @staticmethod
     def id_for(key: str) -> UUID:
-        return aggregate_id("idempotency-key", key)
+        return unique_aggregate_id("idempotency-key", key)
 
     @classmethod
     def claim(cls, *, key: str, request_hash: str, receipt: dict[str, Any]) -> IdempotencyKey:

@@ -17,13 +17,13 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoding
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, StoredEvent, Transcoding
 
 from domain.bulk import BulkImport, ImportResult
 from domain.commands import Command, Receipt, declaration_named
 from domain.declaration import Declaration
 from domain.errors import Contention, DomainError, IdempotencyConflict
-from domain.ledger import IdempotencyKey
+from domain.ledger import EventIndex, IdempotencyKey
 from domain.parties import PartyRegistry
 from domain.rollcall import RollCall
 from domain.statement import Statement
@@ -88,7 +88,8 @@ class DiplomaticRecord(Application[UUID]):
 
         The same path as `save` (the mapper, then the recorder) without its per-object protocol checks and
         the recordings it builds per event, which cost more than the insert when a save carries a whole archive."""
-        stored = list(map(self.mapper.to_stored_event, events))
+        to_stored = self.mapper.to_stored_event
+        stored = [e if type(e) is StoredEvent else to_stored(e) for e in events]  # index rows come stored
         positions = [int(p) for p in self.recorder.insert_events(stored) or ()]
         if positions:
             last = max(positions)
@@ -160,6 +161,9 @@ class DiplomaticRecord(Application[UUID]):
 
     def decided(self) -> int:
         return 0  # a command handled on its own has nothing decided before it in its transaction
+
+    def index(self, *, event_id: UUID, target: UUID, kind: str) -> EventIndex:
+        return EventIndex.index(event_id=event_id, target=target, kind=kind)
 
     def rollcalls(self) -> list[RollCall]:
         """Every roll call of the record, as of now (a release reconciles against them all)."""

@@ -1,5 +1,6 @@
 """The record's aggregates build their events directly (domain.events.RecordAggregate) rather than through
-eventsourcing's general `_create` and `trigger_event`: the same commands must store the very same bytes.
+eventsourcing's general `_create` and `trigger_event`, and a bulk import writes its index entries' stored events
+itself (domain.bulk.IndexRows): the same commands must store the very same bytes.
 
 Each scenario runs twice on fresh in-memory records with the same clock (every event's timestamp taken from one
 fixed sequence): once as it runs, once with the direct builder switched off so that every event goes through the
@@ -10,6 +11,7 @@ statements and their reissue, roll calls, votes and their retraction, idempotenc
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -21,13 +23,13 @@ from eventsourcing import domain as es_domain
 from api.command_lines import parse_command
 from bench.generate import Generator
 from domain import events as fast
-from domain.bulk import BulkImport
+from domain.bulk import BulkImport, IndexRow, IndexRows
 from domain.commands import RecordRollCall, RecordVote, Retract
 from domain.declaration import Declaration
 from domain.ledger import EventIndex
 from domain.rollcall import RollCall
 from domain.service import DiplomaticRecord, Idempotency
-from domain.values import Body, Confidence, Source, Vote
+from domain.values import Body, Confidence, EventKind, Source, Vote
 from seeds.successions import load_registry
 from tests import factories
 
@@ -51,9 +53,10 @@ def fixed_clock() -> Iterator[None]:
 
 @contextmanager
 def library_path(monkeypatch: pytest.MonkeyPatch, on: bool) -> Iterator[None]:
-    if on:  # every event through eventsourcing's own path
+    if on:  # every event through eventsourcing's own path, index entries of a bulk import as aggregates too
         monkeypatch.delattr(fast.RecordAggregate, "_create")
         monkeypatch.delattr(fast.RecordAggregate, "trigger_event")
+        monkeypatch.setattr(IndexRows, "row", lambda self, **entry: EventIndex.index(**entry))
     try:
         yield
     finally:
@@ -143,3 +146,18 @@ def test_what_the_direct_builder_cannot_build_goes_to_the_library_which_refuses_
     with pytest.raises(es_domain.ProgrammingError):
         declaration.trigger_event(Declaration.Event)
     assert declaration.version == 1 and len(declaration.pending_events) == 1
+
+
+def test_a_bulk_import_writes_its_index_entries_directly_only_where_the_mapper_spells_them_so() -> None:
+    record = new_record()
+    rows = IndexRows(record.mapper)
+    assert set(rows.kinds) == set(EventKind)  # the transcoder of a plain store: every kind
+    event_id, target = uuid.uuid4(), uuid.uuid4()
+    row = rows.row(event_id=event_id, target=target, kind=EventKind.SIGNED)
+    assert isinstance(row, IndexRow) and (row.id, row.event_id, row.target_id, row.kind) == (
+        EventIndex.id_for(event_id), event_id, target, "signed")
+    assert not isinstance(rows.row(event_id=event_id, target=target, kind="not-a-kind"), IndexRow)
+    compressed = DiplomaticRecord({"PERSISTENCE_MODULE": "eventsourcing.popo",
+                                   "COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor"},
+                                  parties=PARTIES, today=lambda: TODAY)
+    assert IndexRows(compressed.mapper).kinds == {}  # other bytes: every entry an EventIndex aggregate

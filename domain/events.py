@@ -4,7 +4,7 @@ eventsourcing's `Aggregate._create` and `trigger_event` are written for any aggr
 event's topic is registered, filter the event's attributes against the signatures of the aggregate's
 initialisers, construct the frozen dataclass one `object.__setattr__` per field, and check the event's id and
 version against the aggregate they have just read them from. A bulk import builds two events per command, and
-that generality was a third of its time (docs/benchmarks.md, Round 4).
+that generality was about 5% of its time (docs/benchmarks.md, Round 4).
 
 `RecordAggregate` does the same work directly: the same event class, its attributes in its dataclass field
 order (so `vars(event)`, and with it the stored state, is the same dict in the same order), the same

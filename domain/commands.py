@@ -90,6 +90,11 @@ class Lookup(Protocol):
         """How many public events the commands decided before this one in the same transaction (a release counts
         its own); 0 for a command stored on its own."""
 
+    def index(self, *, event_id: UUID, target: UUID, kind: str) -> Any:
+        """The entry of the event-id index (domain.ledger.EventIndex) for an event the command decided, to store
+        beside it: an EventIndex aggregate, or what the state keeps in its place with the same attributes
+        (`id`, `event_id`, `target_id`, `kind`) and the same stored event (domain.bulk.IndexRow)."""
+
 
 class Command(Protocol):
     def decide(self, state: Lookup) -> Decision: ...
@@ -130,7 +135,7 @@ class HostSummit:
         )
         event_id = summit.pending_events[0].event_id  # type: ignore[attr-defined]
         receipt = Receipt(event_id, EventKind.HOSTED, {"summit_id": self.id})
-        return [summit, EventIndex.index(event_id=event_id, target=summit.id, kind=EventKind.HOSTED)], receipt
+        return [summit, state.index(event_id=event_id, target=summit.id, kind=EventKind.HOSTED)], receipt
 
 
 @dataclass(frozen=True)
@@ -157,7 +162,7 @@ class PublishDeclaration:
         )
         event_id = declaration.pending_events[0].event_id  # type: ignore[attr-defined]
         receipt = Receipt(event_id, EventKind.PUBLISHED, {"declaration_id": self.id, "summit_id": self.summit_id})
-        index = EventIndex.index(event_id=event_id, target=declaration.id, kind=EventKind.PUBLISHED)
+        index = state.index(event_id=event_id, target=declaration.id, kind=EventKind.PUBLISHED)
         return [declaration, index], receipt
 
 
@@ -197,7 +202,7 @@ class RecordAct:
                 "previous": str(previous.kind) if previous else None,
             },
         )
-        return [declaration, EventIndex.index(event_id=event_id, target=declaration.id, kind=str(self.kind))], receipt
+        return [declaration, state.index(event_id=event_id, target=declaration.id, kind=str(self.kind))], receipt
 
 
 @dataclass(frozen=True)
@@ -237,7 +242,7 @@ class RecordStatement:
         event_id = statement.issued_event_id
         subject = {"statement_id": str(statement.id), "party": code, "about": self.about}
         receipt = Receipt(event_id, EventKind.STATEMENT, subject)
-        return [statement, EventIndex.index(event_id=event_id, target=statement.id, kind=EventKind.STATEMENT)], receipt
+        return [statement, state.index(event_id=event_id, target=statement.id, kind=EventKind.STATEMENT)], receipt
 
 
 @dataclass(frozen=True)
@@ -271,7 +276,7 @@ class Retract:
         else:
             subject |= {"statement_id": str(target.id), "party": target.party}
         receipt = Receipt(retraction_id, EventKind.RETRACTED, subject)
-        return [target, EventIndex.index(event_id=retraction_id, target=target.id, kind=EventKind.RETRACTED)], receipt
+        return [target, state.index(event_id=retraction_id, target=target.id, kind=EventKind.RETRACTED)], receipt
 
     def _vote(self, state: Lookup, sources: list[dict[str, Any]]) -> Decision:
         """A vote's id carries its roll call's (domain.rollcall): the roll call's index entry finds it."""
@@ -336,7 +341,7 @@ class RecordRollCall:
         )
         event_id = rollcall.pending_events[0].event_id  # type: ignore[attr-defined]
         receipt = Receipt(event_id, EventKind.ROLLCALL, {"rollcall_id": self.id, "votes": len(votes)})
-        index = EventIndex.index(event_id=votes_key(rollcall.id), target=rollcall.id, kind=EventKind.ROLLCALL)
+        index = state.index(event_id=votes_key(rollcall.id), target=rollcall.id, kind=EventKind.ROLLCALL)
         return [rollcall, index], receipt
 
 

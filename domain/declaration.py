@@ -19,6 +19,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.errors import Duplicate, InvalidInput, NotFound, StanceRuleViolation
+from domain.events import RecordAggregate
 from domain.values import (
     ActKind,
     Precision,
@@ -91,7 +92,7 @@ def first_illegal(acts: Sequence[ActState]) -> tuple[ActState, ActKind | None, s
     return None
 
 
-class Declaration(Aggregate):
+class Declaration(RecordAggregate):
     TOPIC = "diplo:Declaration"
 
     class Event(Aggregate.Event):

@@ -11,12 +11,13 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.values import aggregate_id
+from domain.events import RecordAggregate
+from domain.values import unique_aggregate_id
 
 INTERNAL_TOPIC_PREFIX = "diplo:internal."
 
 
-class EventIndex(Aggregate):
+class EventIndex(RecordAggregate):
     TOPIC = "diplo:internal.EventIndex"
 
     class Event(Aggregate.Event):
@@ -41,14 +42,14 @@ class EventIndex(Aggregate):
 
     @staticmethod
     def id_for(event_id: UUID) -> UUID:
-        return aggregate_id("event-index", str(event_id))
+        return unique_aggregate_id("event-index", str(event_id))
 
     @classmethod
     def index(cls, *, event_id: UUID, target: UUID, kind: str) -> EventIndex:
         return cls._create(cls.Indexed, id=cls.id_for(event_id), event_id=event_id, aggregate_id=target, kind=kind)
 
 
-class IdempotencyKey(Aggregate):
+class IdempotencyKey(RecordAggregate):
     TOPIC = "diplo:internal.IdempotencyKey"
 
     class Event(Aggregate.Event):
@@ -73,7 +74,7 @@ class IdempotencyKey(Aggregate):
 
     @staticmethod
     def id_for(key: str) -> UUID:
-        return aggregate_id("idempotency-key", key)
+        return unique_aggregate_id("idempotency-key", key)
 
     @classmethod
     def claim(cls, *, key: str, request_hash: str, receipt: dict[str, Any]) -> IdempotencyKey:

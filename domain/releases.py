@@ -23,6 +23,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.commands import Decision, Lookup, Receipt, Retract, declaration_named
 from domain.errors import InvalidInput
+from domain.events import RecordAggregate
 from domain.ledger import EventIndex
 from domain.rollcall import DETAILS, RollCall, votes_key
 from domain.statement import Statement
@@ -74,7 +75,7 @@ def release_tag(dataset: str, name: str) -> str:
     return f"{dataset}/{name}"
 
 
-class Release(Aggregate):
+class Release(RecordAggregate):
     TOPIC = "diplo:Release"
 
     class Event(Aggregate.Event):

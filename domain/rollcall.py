@@ -21,6 +21,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.errors import Conflict, InvalidInput, NotFound
+from domain.events import RecordAggregate
 from domain.values import Precision, Vote, aggregate_id, check_not_future, check_slug
 
 # The details of a roll call that a later source may correct (DetailsCorrected names the ones it changes).
@@ -87,7 +88,7 @@ class LiveVote(NamedTuple):
     release: str | None  # the data set release that recorded it, if any ("dataset/name")
 
 
-class RollCall(Aggregate):
+class RollCall(RecordAggregate):
     TOPIC = "diplo:RollCall"
 
     class Event(Aggregate.Event):

@@ -10,10 +10,11 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.errors import Duplicate, InvalidInput
+from domain.events import RecordAggregate
 from domain.values import aggregate_id, check_not_future, event_id_for
 
 
-class Statement(Aggregate):
+class Statement(RecordAggregate):
     TOPIC = "diplo:Statement"
 
     class Event(Aggregate.Event):

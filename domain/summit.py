@@ -9,10 +9,11 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.errors import InvalidInput
+from domain.events import RecordAggregate
 from domain.values import aggregate_id, check_not_future, check_slug, event_id_for
 
 
-class Summit(Aggregate):
+class Summit(RecordAggregate):
     TOPIC = "diplo:Summit"
 
     class Event(Aggregate.Event):

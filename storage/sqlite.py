@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import PersistenceError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
 from storage.chain import (
@@ -27,6 +28,9 @@ from storage.chain import (
 )
 
 _UUID_HEX = re.compile("[0-9a-f]{32}")
+# From this many events an insert is one executemany (a bulk import's, a restore's batches); an API write stores two
+# or three, on eventsourcing's own statement per row.
+EXECUTEMANY_FROM = 32
 
 
 class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
@@ -50,12 +54,34 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
     def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int]:
         if self.write_refusal is not None:
             raise ChainRefused(self.write_refusal)
-        positions = [int(p) for p in super()._insert_events(c, stored_events, **kwargs) or ()]
+        if len(stored_events) >= EXECUTEMANY_FROM:
+            positions = self._insert_many(c, stored_events)
+        else:
+            positions = [int(p) for p in super()._insert_events(c, stored_events, **kwargs) or ()]
         if positions:
             # The INSERT above took SQLite's one write lock, held until this transaction ends: no other
             # writer can add a link meanwhile, so the link read next is the one just before these events.
             self._link(c, positions, stored_events)
         return positions
+
+    def _insert_many(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent]) -> list[int]:
+        """One executemany for the whole batch (eventsourcing runs one statement per row to read each rowid).
+
+        The positions are read back instead: the first row inserted takes SQLite's one write lock, so no other
+        writer adds a row until this transaction ends, and a rowid table without AUTOINCREMENT gives each new row
+        the largest rowid so far plus one. So the batch holds the consecutive positions that end at the largest
+        rowid after it. That rule has one exception (a table whose largest rowid reached 2**63-1 takes random
+        ones): the count of rows in that range proves it, or the insert is refused and rolled back."""
+        c.executemany(self.insert_events_statement, [
+            (s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id, s.originator_version,
+             s.topic, s.state) for s in stored_events])
+        n = len(stored_events)
+        c.execute(f"SELECT MAX(rowid) FROM {self.events_table_name}")
+        last = int(c.fetchone()[0])
+        c.execute(f"SELECT COUNT(*) FROM {self.events_table_name} WHERE rowid > ?", (last - n,))
+        if int(c.fetchone()[0]) != n:
+            raise PersistenceError("the events inserted did not take consecutive positions; nothing was stored")
+        return list(range(last - n + 1, last + 1))
 
     def _link(self, c: SQLiteCursor, positions: list[int], stored_events: Sequence[StoredEvent]) -> None:
         first = min(positions)

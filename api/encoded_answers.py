@@ -41,11 +41,11 @@ class EncodedAnswers:
         return len(self._entries)
 
     def get(self, key: Hashable) -> bytes | None:
+        """The object kept under `key`, counted as a hit; a miss is counted by `keep`, which reads it (so a caller
+        that asks twice before reading, as a route's fast path and then its endpoint do, counts one miss)."""
         with self._lock:
             found = self._entries.get(key)
-            if found is None:
-                self.misses += 1
-            else:
+            if found is not None:
                 self.hits += 1
                 self._entries.move_to_end(key)
             return found
@@ -58,6 +58,8 @@ class EncodedAnswers:
 
     def keep(self, key: Hashable, read: Callable[[], dict[str, Any] | None]) -> bytes | None:
         """`read`, encoded and kept under `key`, for a caller whose `get` of it has just missed."""
+        with self._lock:
+            self.misses += 1
         found = read()
         if found is None:
             return None

@@ -11,7 +11,10 @@ works out those facts once, when the app is built, and on each request only
    refuse_nul, refuse_duplicate_keys, require_reader, get_runtime), in FastAPI's order, once each;
 2. validates each path and query parameter with FastAPI's own field (the same pydantic validator, default
    and alias), values taken from the request as FastAPI takes them;
-3. calls the endpoint (a plain `def` in the thread pool, as FastAPI does), which must answer a `Response`.
+3. calls the endpoint (a plain `def` in the thread pool, as FastAPI does), which must answer a `Response`; or,
+   where the store's reads are a local file's (`ViewStore.reads_at_once`: SQLite), first the route's `at_once`
+   fast path on the event loop itself — the one-pair question, a kept roll call — which answers or says None.
+   Measured under wrk, a thread-pool trip's hand-overs of the GIL cost more than such a read (docs/benchmarks.md).
 
 `DIPLO_LEAN_ROUTES=false` (the app's `state.lean_routes`) serves them all through FastAPI's standard handler.
 Anything it cannot take the lean way — a parameter that does not validate, a missing required one — goes to
@@ -137,6 +140,7 @@ class LeanRoute(APIRoute):
                   + [_Param(f, "query") for f in dependant.query_params])
         request_name = dependant.request_param_name
         endpoint = dependant.call
+        at_once = AT_ONCE.get(endpoint)
         path = self.path
 
         async def handler(request: Request) -> Response:
@@ -155,6 +159,11 @@ class LeanRoute(APIRoute):
                     kwargs[name] = result
             if request_name is not None:
                 kwargs[request_name] = request
+            if at_once is not None and request.app.state.runtime.store.reads_at_once:
+                # No trip through the thread pool: under load its hand-overs of the GIL cost more than the read.
+                quick = at_once(**kwargs)
+                if quick is not None:
+                    return quick
             answer = await run_in_threadpool(endpoint, **kwargs)
             if not isinstance(answer, Response):
                 raise LeanRouteError(f"{path}: a lean route answers a Response, not {type(answer).__name__}")
@@ -163,10 +172,18 @@ class LeanRoute(APIRoute):
         return handler
 
 
-def lean_get(router: APIRouter, path: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
-    """`@router.get(path, ...)`, served by a LeanRoute."""
+# A lean route's answer at once, on the event loop, where the store's reads are that short (`ViewStore.reads_at_once`):
+# the endpoint's own fast path (the same function the endpoint calls first), or None to run the endpoint as usual.
+AT_ONCE: dict[Callable[..., Any], Callable[..., Response | None]] = {}
+
+
+def lean_get(router: APIRouter, path: str, *, at_once: Callable[..., Response | None] | None = None,
+             **options: Any) -> Callable[[Endpoint], Endpoint]:
+    """`@router.get(path, ...)`, served by a LeanRoute; `at_once` takes the endpoint's arguments."""
 
     def register(endpoint: Endpoint) -> Endpoint:
+        if at_once is not None:
+            AT_ONCE[endpoint] = at_once
         router.add_api_route(path, endpoint, methods=["GET"], route_class_override=LeanRoute, **options)
         return endpoint
 

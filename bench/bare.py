@@ -25,6 +25,16 @@ def bare_app() -> FastAPI:
     app = FastAPI(title="bare floor")
     subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
 
+    # The same two, `async def`: the floor of a read answered on the event loop (the SQLite fast path of
+    # api/lean_routes.py), which makes no trip through the thread pool either.
+    @app.get("/bare/async/parties/{code}/stances")
+    async def stances_async(code: str, at: str | None = None) -> dict[str, Any]:
+        return {"party": code, "at": at, "known_at": None, "stances": []}
+
+    @app.get("/bare/async/rollcalls/{slug}")
+    async def rollcall_async(slug: str, known_at: str | None = None) -> Response:
+        return Response(rollcalls[slug], media_type="application/json")
+
     @app.get("/bare/parties/{code}/stances")
     def stances(code: str, at: str | None = None) -> dict[str, Any]:
         return {"party": code, "at": at, "known_at": None, "stances": []}

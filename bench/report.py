@@ -130,23 +130,30 @@ def rows_for(run: dict[str, Any], smallest: dict[str, Any] | None, code_rss: flo
                   "one_pair_standard_handler": "a party on one declaration, FastAPI's standard handler (A/B)"}
         same = rps.get("bare_same_answers", {})
         measured = bare.get("generator") == "wrk"  # a Python generator saturates before the bare endpoint
+        floor_of = rps.get("floor_of", {})
         for name in ("one_pair", "one_pair_standard_handler", "stances", "signatories"):
             if name not in rps:
                 continue
             got = rps[name]
-            share = got["ok_per_s"] / bare["ok_per_s"] if got.get("ok_per_s") and bare.get("ok_per_s") else None
-            # Stricter, beside it (round 4 on): a bare endpoint sending the engine's very answers as ready bytes,
-            # which skips the serialisation of a returned dict that the documented floor pays.
-            ready = same.get(name.removesuffix("_standard_handler"), {}).get("ok_per_s")
-            strict = got["ok_per_s"] / ready if got.get("ok_per_s") and ready else None
+            # Each read against the bare endpoint of its shape (round 4 on): `async def` for a read answered on
+            # the event loop, else the plain `def` of every earlier run; the other, and a bare endpoint sending the
+            # engine's very answers as ready bytes, beside it.
+            shape = floor_of.get(name.removesuffix("_standard_handler"), "bare")
+            floor = rps.get(shape, bare)
+            share = got["ok_per_s"] / floor["ok_per_s"] if got.get("ok_per_s") and floor.get("ok_per_s") else None
             errors = f"; {got['non_2xx']} error answers" if got.get("non_2xx") else ""
-            floor_text = f"{_n(bare.get('ok_per_s'), 'req/s')} (bare FastAPI)" + (
-                f"; {_n(ready, 'req/s')} sending the engine's answers as ready bytes" if ready else "")
-            ratio_text = "-" if not (share and measured) else (
-                f"{share:.3f}" + (f" ({strict:.3f} of the ready bytes)" if strict else ""))
+            floors = [f"{_n(bare.get('ok_per_s'), 'req/s')} (bare FastAPI, def)"]
+            if rps.get("bare_async"):
+                floors.append(f"{_n(rps['bare_async'].get('ok_per_s'), 'req/s')} (async def)")
+            ready = same.get(name.removesuffix("_standard_handler"), {}).get("ok_per_s")
+            if ready:
+                floors.append(f"{_n(ready, 'req/s')} (def sending our answers as ready bytes)")
+            judged = "async def" if shape == "bare_async" else "def"
+            ratio_text = "-" if not (share and measured) else (f"{share:.3f} of the {judged}" if rps.get("bare_async")
+                                                               else f"{share:.3f}")
             standard = name.endswith("standard_handler")
             rows.append((f"HTTP reads/s, {labels[name]} ({got['generator']}, {got['connections']} conn.)", where,
-                         f"{_n(got.get('ok_per_s'), 'ok/s')}{errors}", floor_text, ratio_text,
+                         f"{_n(got.get('ok_per_s'), 'ok/s')}{errors}", "; ".join(floors), ratio_text,
                          "" if standard else ">= 0.5 of floor",
                          "" if standard else _met(share >= 0.5 if share is not None else None) if measured
                          else "not measured (no wrk: the load generator sets the pace)"))

@@ -303,6 +303,9 @@ def child_http(env: dict[str, str], paths: int, seconds: int, connections: int) 
                               "bare": sequential_latency(bare.base, bare_paths)}
             out["requests_per_second"] = {
                 "bare": requests_per_second(bare.base, bare_paths, seconds=seconds, connections=connections),
+                "bare_async": requests_per_second(bare.base, [p.replace("/bare/", "/bare/async/", 1)
+                                                              for p in bare_paths],
+                                                  seconds=seconds, connections=connections),
                 "api": requests_per_second(api.base, engine_paths, seconds=seconds, connections=connections)}
             api.stop()
             # The A/B of the lean route (api/lean_routes.py): the same store served through FastAPI's own handler.
@@ -313,11 +316,15 @@ def child_http(env: dict[str, str], paths: int, seconds: int, connections: int) 
                     standard.base, engine_paths, seconds=seconds, connections=connections)
     rps = out["requests_per_second"]
     measured = rps["bare"]["generator"] == "wrk"  # a Python generator saturates before the bare endpoint does
-    out["ratio_requests_per_second"] = (round(rps["api"]["ok_per_s"] / rps["bare"]["ok_per_s"], 3)
-                                        if measured and rps["bare"]["ok_per_s"] else None)
+    # Against the bare endpoint of the read's shape: on SQLite a kept roll call is answered on the event loop
+    # (api/lean_routes.py), so its floor is the `async def`; on PostgreSQL it goes through the thread pool.
+    out["floor"] = "bare_async" if not env.get("DIPLO_DATABASE_URL") else "bare"
+    floor = rps[out["floor"]]["ok_per_s"]
+    out["ratio_requests_per_second"] = round(rps["api"]["ok_per_s"] / floor, 3) if measured and floor else None
+    out["ratio_requests_per_second_to_def"] = (round(rps["api"]["ok_per_s"] / rps["bare"]["ok_per_s"], 3)
+                                               if measured and rps["bare"]["ok_per_s"] else None)
     out["ratio_requests_per_second_standard_handler"] = (
-        round(rps["api_standard_handler"]["ok_per_s"] / rps["bare"]["ok_per_s"], 3)
-        if measured and rps["bare"]["ok_per_s"] else None)
+        round(rps["api_standard_handler"]["ok_per_s"] / floor, 3) if measured and floor else None)
     if not measured:
         out["not_measured"] = "wrk is not installed: the Python load generator, not the server, sets the pace"
     shutil.rmtree(log_dir, ignore_errors=True)

@@ -127,6 +127,9 @@ class Sql:
 
 class ViewStore(ABC):
     postgres: bool
+    # Whether a read of one indexed statement is short enough to run on the event loop (a local file: tens of
+    # microseconds, no network to wait on); PostgreSQL's round trips are not (api/lean_routes.py).
+    reads_at_once: bool = False
 
     @abstractmethod
     def transaction(self) -> Any:
@@ -184,6 +187,7 @@ class SQLiteViewStore(ViewStore):
     """
 
     postgres = False
+    reads_at_once = True
 
     def __init__(self, path: Path, *, fixed: bool = False, building: bool = False) -> None:
         self.base = path

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from api.answers import parse_at, parse_known_at
+from api.bootstrap import Runtime
 from api.deps import (
     AtQuery,
     ExplainQuery,
@@ -85,7 +87,23 @@ def _stance_item(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@lean_get(router, "/{code}/stances", response_model=StancesPublic)
+def _one_pair(code: str, runtime: Runtime, at: date | None, known_at: str | None, declaration: list[str] | None,
+              min_confidence: Confidence, explain: bool) -> Response | None:
+    """The one-pair question (`?declaration=` once, no explanation), the busiest, answered whole in one statement
+    (a glance: on PostgreSQL half a reading's round trips; on SQLite run on the event loop, `lean_get`'s
+    `at_once`); None for any other question."""
+    if not declaration or len(declaration) != 1 or explain:
+        return None
+    party = party_in_path(runtime, code)
+    at_s, known_s = parse_at(at), parse_known_at(known_at)
+    with runtime.store.glance() as sql:
+        row = stance_or_none(sql, party.code, declaration[0], at_s, known_s, min_confidence)
+    if row is None:
+        raise InvalidInput(f"unknown declaration {declaration[0]!r}", field="declaration")
+    return encoded({"party": party.code, "at": at_s, "known_at": known_s, "stances": [_stance_item(row)]})
+
+
+@lean_get(router, "/{code}/stances", response_model=StancesPublic, at_once=_one_pair)
 def stances(
     code: Code,
     runtime: RuntimeDep,
@@ -99,16 +117,12 @@ def stances(
     explain: ExplainQuery = False,
 ) -> Response:
     """The party's stance on each declaration at `at`, as the record stood at `known_at`."""
+    one = _one_pair(code, runtime, at, known_at, declaration, min_confidence, explain)
+    if one is not None:
+        return one
     party = party_in_path(runtime, code)
     at_s, known_s = parse_at(at), parse_known_at(known_at)
     body = {"party": party.code, "at": at_s, "known_at": known_s}
-    if declaration and len(declaration) == 1 and not explain:
-        # The one-pair question, the busiest, in one statement: on PostgreSQL a glance is half a reading's round trips.
-        with runtime.store.glance() as sql:
-            row = stance_or_none(sql, party.code, declaration[0], at_s, known_s, min_confidence)
-        if row is None:
-            raise InvalidInput(f"unknown declaration {declaration[0]!r}", field="declaration")
-        return encoded({**body, "stances": [_stance_item(row)]})
     # The reading is opened here rather than by the ReadSql dependency: a generator dependency costs
     # two more trips through the thread pool per request, on the busiest read of the API.
     with runtime.store.reading() as sql:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from api.answers import parse_known_at
+from api.bootstrap import Runtime
 from api.cursors import decode, encode
 from api.deps import (
     FromQuery,
@@ -80,21 +81,31 @@ def rollcalls(
     return {"known_at": known, "rollcalls": found, "next_cursor": encode(*found[-1]["cursor"]) if more else None}
 
 
-@lean_get(router, "/rollcalls/{rollcall_id}", response_model=RollCallPublic, dependencies=[Depends(require_reader)])
+def _kept(rollcall_id: str, runtime: Runtime, request: Request, known_at: str | None) -> Response | None:
+    """The kept answer, when there is one for what the roll call is made of at `known_at`: its key alone read in
+    one statement (a glance: on PostgreSQL half a reading's round trips; on SQLite run on the event loop,
+    `lean_get`'s `at_once`). A kept answer is the one a reading at that moment would give. None: read it."""
+    answers: EncodedAnswers = request.app.state.rollcall_answers
+    if not answers.max_bytes:
+        return None
+    known = parse_known_at(known_at)
+    with runtime.store.glance() as sql:
+        generation = sql.generation
+        stamp = rollcall_stamp(sql, rollcall_id, known) if generation is not None else None
+    kept = answers.get((rollcall_id, generation, stamp)) if stamp is not None else None
+    return None if kept is None else closed(kept, "known_at", known)
+
+
+@lean_get(router, "/rollcalls/{rollcall_id}", response_model=RollCallPublic, dependencies=[Depends(require_reader)],
+          at_once=_kept)
 def rollcall(rollcall_id: RollCallId, runtime: RuntimeDep, request: Request, known_at: KnownAtQuery = None
              ) -> Response:
     """One roll call with its tally and every vote that counted at `known_at`, each with its id and sources."""
+    kept = _kept(rollcall_id, runtime, request, known_at)
+    if kept is not None:
+        return kept
     known = parse_known_at(known_at)
     answers: EncodedAnswers = request.app.state.rollcall_answers
-    if answers.max_bytes:
-        # The key alone first, in one statement (on PostgreSQL half a reading's round trips): a kept answer is the
-        # one a reading at that moment would give. A miss reads key and answer again, together, below.
-        with runtime.store.glance() as sql:
-            generation = sql.generation
-            stamp = rollcall_stamp(sql, rollcall_id, known) if generation is not None else None
-        kept = answers.get((rollcall_id, generation, stamp)) if stamp is not None else None
-        if kept is not None:
-            return closed(kept, "known_at", known)
     # Opened here, not by the ReadSql dependency: that costs two more trips through the thread pool.
     with runtime.store.reading() as sql:
         if answers.max_bytes and sql.generation is not None:

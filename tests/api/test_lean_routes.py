@@ -237,3 +237,34 @@ def test_a_lean_route_that_answers_anything_but_a_response_is_a_programming_erro
     app.include_router(router)
     with TestClient(app, raise_server_exceptions=True) as client, pytest.raises(LeanRouteError, match="Response"):
         client.get("/f")
+
+
+def test_on_sqlite_the_one_pair_and_a_kept_roll_call_are_answered_on_the_event_loop(
+    clients: tuple[TestClient, TestClient], known: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import api.lean_routes as lean_routes
+
+    lean, _ = clients
+    hops: list[str] = []
+    real = lean_routes.run_in_threadpool
+
+    async def counted(function: Any, *args: Any, **kwargs: Any) -> Any:
+        hops.append(function.__name__)
+        return await real(function, *args, **kwargs)
+
+    monkeypatch.setattr(lean_routes, "run_in_threadpool", counted)
+    rollcall_id = _rollcall_ids(lean)[0]
+    asked = {
+        "one pair": STANCES.format(party="US") + f"?declaration=bletchley-declaration&known_at={known}",
+        "every declaration": STANCES.format(party="US") + f"?known_at={known}",
+        "a roll call, then kept": f"/v1/rollcalls/{rollcall_id}?known_at={known}",
+    }
+    hopped = {}
+    for what, url in asked.items():
+        lean.get(url)  # a roll call's first answer is read (and kept) in the pool
+        hops.clear()
+        assert lean.get(url).status_code == 200
+        hopped[what] = bool(hops)
+    at_once = lean.app.state.runtime.store.reads_at_once  # type: ignore[attr-defined]
+    assert at_once is (not lean.app.state.runtime.store.postgres)  # type: ignore[attr-defined]
+    assert hopped == {"one pair": not at_once, "every declaration": True, "a roll call, then kept": not at_once}

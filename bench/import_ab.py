@@ -21,9 +21,7 @@ import hashlib
 import json
 import pstats
 import sys
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,25 +35,10 @@ from bench.generate import DEFAULT_SEED, Generator, parse_size, size_label
 from bench.machine import load_average
 from bench.paths import fresh_view_store, import_floor, read_floors
 from bench.run import DEFAULT_PG
+from bench.stats import timed
 from bench.stores import BACKENDS, workspace
 from domain.bulk import BulkImport
 from projections.projector import Projector
-
-
-class _Clock:
-    wall = 0.0
-    cpu = 0.0
-
-
-@contextmanager
-def clocked() -> Iterator[_Clock]:
-    clock = _Clock()
-    wall, cpu = time.perf_counter(), time.process_time()
-    try:
-        yield clock
-    finally:
-        clock.wall = time.perf_counter() - wall
-        clock.cpu = time.process_time() - cpu
 
 
 def command_file(size: int, directory: Path) -> Path:
@@ -112,28 +95,29 @@ def one_round(backend: str, path: Path, root: Path, postgres_url: str, profile: 
                 with path.open(encoding="utf-8") as handle:
                     return BulkImport(rt.app).run(read_commands(handle))
 
-            with clocked() as clock:
+            with timed() as clock:
                 result = _profiled(f"import-{backend}", do_import) if profile == "import" else do_import()
             if show_digests:
                 found["log"] = log_digest(rt.app.recorder)
             floor = import_floor(ws)
-            found["import"] = {"events": result.events, "wall_s": round(clock.wall, 3), "cpu_s": round(clock.cpu, 3),
-                               "events_per_s": round(result.events / clock.wall),
+            found["import"] = {"events": result.events, "wall_s": round(clock.seconds, 3),
+                               "cpu_s": round(clock.cpu_seconds, 3),
+                               "events_per_s": round(result.events / clock.seconds),
                                "floor_rows_per_s": floor["floor_rows_per_s"],
-                               "ratio": round(result.events / clock.wall / floor["floor_rows_per_s"], 4)}
+                               "ratio": round(result.events / clock.seconds / floor["floor_rows_per_s"], 4)}
             reads = read_floors(rt, ws)
             store = fresh_view_store(ws, "ab")
             projector = Projector(rt.app.recorder, rt.app.mapper, store, page_size=rt.settings.page_size,
                                   max_page_size=rt.settings.max_page_size)
             gc.collect()
-            with clocked() as clock:
+            with timed() as clock:
                 _profiled(f"rebuild-{backend}", projector.catch_up) if profile == "rebuild" else projector.catch_up()
             head = reads["events"]
-            found["rebuild"] = {"events": head, "wall_s": round(clock.wall, 3), "cpu_s": round(clock.cpu, 3),
-                                "events_per_s": round(head / clock.wall),
+            found["rebuild"] = {"events": head, "wall_s": round(clock.seconds, 3), "cpu_s": round(clock.cpu_seconds, 3),
+                                "events_per_s": round(head / clock.seconds),
                                 "floor_events_per_s": reads["floor_events_per_s"],
                                 "decode_events_per_s": reads["pages_and_decode"]["events_per_s"],
-                                "ratio": round(head / clock.wall / reads["floor_events_per_s"], 4)}
+                                "ratio": round(head / clock.seconds / reads["floor_events_per_s"], 4)}
             if show_digests:
                 found["digests"] = {table: [count, digest[:24]] for table, (digest, count) in digests(store).items()}
             store.close()

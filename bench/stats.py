@@ -37,14 +37,16 @@ def ratio(numerator: float | None, denominator: float | None) -> float | None:
 
 class Stopwatch:
     def __init__(self) -> None:
-        self.seconds = 0.0
+        self.seconds = 0.0  # wall clock
+        self.cpu_seconds = 0.0  # this process's CPU, all its threads
 
 
 @contextmanager
 def timed() -> Iterator[Stopwatch]:
     watch = Stopwatch()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     try:
         yield watch
     finally:
         watch.seconds = time.perf_counter() - start
+        watch.cpu_seconds = time.process_time() - cpu

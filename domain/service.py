@@ -17,7 +17,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, StoredEvent, Transcoding
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, StoredEvent, Transcoding
 
 from domain.bulk import BulkImport, ImportResult
 from domain.commands import Command, Receipt, declaration_named
@@ -75,12 +75,6 @@ class DiplomaticRecord(Application[UUID]):
         self.today = today
         # Called with the last position after each save, e.g. to wake an in-process projector.
         self.after_save: list[Callable[[int], None]] = []
-
-    def _notify(self, recordings: list[Recording[UUID]]) -> None:
-        if recordings:
-            last = max(r.notification.id for r in recordings)
-            for listener in self.after_save:
-                listener(last)
 
     def store_events(self, events: Sequence[Any]) -> list[int]:
         """Stores events already decided (a bulk import's) in one transaction, then tells the listeners;

@@ -244,7 +244,7 @@ def uuid5(namespace: UUID, name: str) -> UUID:
 @lru_cache(maxsize=8192)  # declarations and summits are named again by every act that cites them
 def aggregate_id(kind: str, key: str) -> UUID:
     """Deterministic aggregate id: the same slug always names the same aggregate."""
-    return uuid5(NAMESPACE, f"{kind}:{key}")
+    return unique_aggregate_id(kind, key)
 
 
 def unique_aggregate_id(kind: str, key: str) -> UUID:

@@ -30,8 +30,7 @@ from domain.errors import InvalidInput
 from domain.succession import Successions
 from domain.values import Confidence, TimelineKind
 from projections.analysis import explain as explain_chains
-from projections.catalogue import get_declaration
-from projections.stance_history import stance_of, stance_or_none, stances_of
+from projections.stance_history import stance_or_none, stances_of
 from projections.store import Sql
 from projections.timeline import party_history
 
@@ -97,9 +96,7 @@ def _one_pair(code: str, runtime: Runtime, at: date | None, known_at: str | None
     party = party_in_path(runtime, code)
     at_s, known_s = parse_at(at), parse_known_at(known_at)
     with runtime.store.glance() as sql:
-        row = stance_or_none(sql, party.code, declaration[0], at_s, known_s, min_confidence)
-    if row is None:
-        raise InvalidInput(f"unknown declaration {declaration[0]!r}", field="declaration")
+        row = _one_stance(sql, party.code, declaration[0], at_s, known_s, min_confidence)
     return encoded({"party": party.code, "at": at_s, "known_at": known_s, "stances": [_stance_item(row)]})
 
 
@@ -142,14 +139,11 @@ def stances(
 
 def _one_stance(sql: Sql, party: str, declaration_id: str, at: str, known_at: str,
                 min_confidence: str) -> dict[str, Any]:
-    row = stance_of(sql, party, declaration_id, at, known_at, min_confidence)
-    if row is not None:
-        return row
-    known = get_declaration(sql, declaration_id)
-    if known is None:
+    """The pair's stance, `none` on a known declaration; 422 naming the declaration the store does not know."""
+    row = stance_or_none(sql, party, declaration_id, at, known_at, min_confidence)
+    if row is None:
         raise InvalidInput(f"unknown declaration {declaration_id!r}", field="declaration")
-    return {"declaration_id": declaration_id, "title": known["title"], "stance": "none", "since": None,
-            "event_id": None, "sources": []}
+    return row
 
 
 @router.get("/{code}/history", response_model=HistoryPublic)
